@@ -1,0 +1,87 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { AppError } from './errors.js';
+
+const optionalUrl = z
+  .string()
+  .trim()
+  .transform((value) => (value === '' ? undefined : value))
+  .optional();
+
+const envSchema = z.object({
+  DATABASE_URL: optionalUrl,
+  LIVINGWORLD_DATA_DIR: z.string().trim().min(1).default('./.livingworld'),
+  LLM_PROVIDER: z.enum(['auto', 'offline', 'ollama', 'openai']).default('auto'),
+  OLLAMA_HOST: z.string().trim().url().default('http://127.0.0.1:11434'),
+  OLLAMA_MODEL: z.string().trim().optional(),
+  OPENAI_BASE_URL: optionalUrl,
+  OPENAI_API_KEY: z.string().optional(),
+  OPENAI_MODEL: z.string().trim().optional(),
+  EMBEDDINGS_PROVIDER: z.enum(['offline', 'ollama', 'openai']).default('offline'),
+  EMBEDDINGS_MODEL: z.string().trim().optional(),
+  HOST: z.string().trim().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  LIVINGWORLD_OFFLINE_SEED: z.coerce.number().int().default(1),
+  LIVINGWORLD_LLM_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
+  LIVINGWORLD_TURN_LEASE_MS: z.coerce.number().int().min(100).default(30_000),
+  LIVINGWORLD_STATEMENT_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  LIVINGWORLD_LOCK_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+  LIVINGWORLD_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
+  LIVINGWORLD_ISOLATION: z.enum(['read committed', 'serializable']).default('read committed'),
+});
+
+export type Config = Readonly<{
+  databaseUrl: string | undefined;
+  dataDir: string;
+  llmProvider: 'auto' | 'offline' | 'ollama' | 'openai';
+  ollamaHost: string;
+  ollamaModel: string | undefined;
+  openaiBaseUrl: string | undefined;
+  openaiApiKey: string | undefined;
+  openaiModel: string | undefined;
+  embeddingsProvider: 'offline' | 'ollama' | 'openai';
+  embeddingsModel: string | undefined;
+  host: string;
+  port: number;
+  logLevel: string | undefined;
+  offlineSeed: number;
+  llmTimeoutMs: number;
+  turnLeaseMs: number;
+  statementTimeoutMs: number;
+  lockTimeoutMs: number;
+  poolSize: number;
+  isolation: 'read committed' | 'serializable';
+}>;
+
+/** Parses the environment once; reports every bad key together rather than the first. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new AppError('config', `Invalid environment: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    databaseUrl: e.DATABASE_URL,
+    dataDir: path.resolve(e.LIVINGWORLD_DATA_DIR),
+    llmProvider: e.LLM_PROVIDER,
+    ollamaHost: e.OLLAMA_HOST.replace(/\/+$/, ''),
+    ollamaModel: e.OLLAMA_MODEL || undefined,
+    openaiBaseUrl: e.OPENAI_BASE_URL?.replace(/\/+$/, ''),
+    openaiApiKey: e.OPENAI_API_KEY || undefined,
+    openaiModel: e.OPENAI_MODEL || undefined,
+    embeddingsProvider: e.EMBEDDINGS_PROVIDER,
+    embeddingsModel: e.EMBEDDINGS_MODEL || undefined,
+    host: e.HOST,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    offlineSeed: e.LIVINGWORLD_OFFLINE_SEED,
+    llmTimeoutMs: e.LIVINGWORLD_LLM_TIMEOUT_MS,
+    turnLeaseMs: e.LIVINGWORLD_TURN_LEASE_MS,
+    statementTimeoutMs: e.LIVINGWORLD_STATEMENT_TIMEOUT_MS,
+    lockTimeoutMs: e.LIVINGWORLD_LOCK_TIMEOUT_MS,
+    poolSize: e.LIVINGWORLD_POOL_SIZE,
+    isolation: e.LIVINGWORLD_ISOLATION,
+  });
+}

@@ -1,0 +1,162 @@
+import pg from 'pg';
+import type { Database, DbConnection, TransactionDefaults } from './database.js';
+import { getLogger } from '../logger.js';
+
+export interface ServerDatabaseOptions {
+  url: string;
+  poolSize: number;
+  transactionDefaults: TransactionDefaults;
+  applicationName?: string;
+}
+
+/** The URL without its password, for messages and logs. */
+export function describeDatabaseUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+// Our int8 values (versions, counts) stay far below 2^53; numbers keep both backends alike.
+const types = {
+  getTypeParser(oid: number, format?: string) {
+    if (oid === pg.types.builtins.INT8) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+};
+
+/**
+ * LISTEN needs one long-lived connection of its own. It reconnects with backoff when the
+ * server drops it (restart, pg_terminate_backend) and re-subscribes every channel.
+ */
+class NotificationListener {
+  private client: pg.Client | undefined;
+  private connecting: Promise<pg.Client> | undefined;
+  private readonly handlers = new Map<string, Set<(payload: string) => void>>();
+  private closed = false;
+
+  constructor(private readonly config: pg.ClientConfig) {}
+
+  private async connect(): Promise<pg.Client> {
+    if (this.client) return this.client;
+    this.connecting ??= (async () => {
+      let delayMs = 100;
+      for (;;) {
+        const client = new pg.Client(this.config);
+        try {
+          await client.connect();
+          client.on('notification', (message) => {
+            for (const handler of this.handlers.get(message.channel) ?? []) handler(message.payload ?? '');
+          });
+          client.on('error', (error) => {
+            getLogger().warn({ err: error }, 'notification connection lost; reconnecting');
+            this.client = undefined;
+            client.end().catch(() => {});
+            if (!this.closed && this.handlers.size > 0) void this.connect().catch(() => {});
+          });
+          for (const channel of this.handlers.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+          this.client = client;
+          return client;
+        } catch (error) {
+          await client.end().catch(() => {});
+          if (this.closed) throw error;
+          await new Promise((resolve) => setTimeout(resolve, delayMs));
+          delayMs = Math.min(delayMs * 2, 2000);
+        }
+      }
+    })().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  async subscribe(channel: string, handler: (payload: string) => void): Promise<() => Promise<void>> {
+    let set = this.handlers.get(channel);
+    const isNewChannel = set === undefined;
+    if (!set) {
+      set = new Set();
+      this.handlers.set(channel, set);
+    }
+    set.add(handler);
+    const client = await this.connect();
+    if (isNewChannel && client === this.client) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    return async () => {
+      set.delete(handler);
+      if (set.size === 0 && this.handlers.get(channel) === set) {
+        this.handlers.delete(channel);
+        await this.client?.query(`UNLISTEN ${pg.escapeIdentifier(channel)}`).catch(() => {});
+      }
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.client?.end().catch(() => {});
+    this.client = undefined;
+  }
+}
+
+export async function openServerDatabase(options: ServerDatabaseOptions): Promise<Database> {
+  const clientConfig: pg.ClientConfig = {
+    connectionString: options.url,
+    application_name: options.applicationName ?? 'livingworld',
+    types,
+    connectionTimeoutMillis: 10_000,
+  };
+  const pool = new pg.Pool({ ...clientConfig, max: options.poolSize, idleTimeoutMillis: 30_000 });
+  // An idle client that loses its connection emits here; without a handler it would crash the process.
+  pool.on('error', (error) => getLogger().warn({ err: error }, 'idle database connection lost'));
+  const listener = new NotificationListener(clientConfig);
+
+  // Fail fast with a clear cause if the server cannot be reached.
+  const probe = await pool.connect();
+  probe.release();
+
+  getLogger().info(
+    { database: describeDatabaseUrl(options.url), poolSize: options.poolSize, ...options.transactionDefaults },
+    'database pool created',
+  );
+
+  return {
+    kind: 'server',
+    description: describeDatabaseUrl(options.url),
+    transactionDefaults: options.transactionDefaults,
+
+    async query(sql, params) {
+      const result = await pool.query(sql, params as unknown[] | undefined);
+      return { rows: result.rows, rowCount: result.rowCount ?? result.rows.length };
+    },
+
+    async acquire(): Promise<DbConnection> {
+      const client = await pool.connect();
+      return {
+        async query(sql, params) {
+          const result = await client.query(sql, params as unknown[] | undefined);
+          return { rows: result.rows, rowCount: result.rowCount ?? result.rows.length };
+        },
+        async exec(sql) {
+          await client.query(sql);
+        },
+        release(error?: unknown) {
+          client.release(error instanceof Error ? error : error === undefined ? undefined : true);
+        },
+      };
+    },
+
+    listen(channel, onNotify) {
+      return listener.subscribe(channel, onNotify);
+    },
+
+    poolStats() {
+      return { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount };
+    },
+
+    async close() {
+      await listener.close();
+      await pool.end();
+    },
+  };
+}
