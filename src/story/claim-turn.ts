@@ -1,0 +1,191 @@
+import type { Transaction } from '../db/index.js';
+import { AppError } from '../errors.js';
+import { countSiblings, getScene, lockStoryForUpdate, type StoryRow } from './story-repo.js';
+import { claimTurn, findGeneratingTurn, findSucceededTwin, findTurnByIdempotencyKey, insertTurn, markTurnFailed, type TurnRow } from './turn-repo.js';
+import { turnRequestHash } from './request-hash.js';
+import type { TurnInput } from './validate-turn-input.js';
+
+/** Everything the generation step needs, fixed when the turn is claimed. */
+export interface GenerationPlan {
+  story: StoryRow;
+  turn: TurnRow;
+  /** The scene the new one hangs under (null for an opening scene). */
+  parentSceneId: string | null;
+  parentSceneNumber: number | null;
+  /** The head the commit expects to find: the new scene's parent, or the scene a regeneration replaces. */
+  expectedHeadSceneId: string | null;
+  choiceNumber: number | null;
+  chosenAction: string | null;
+  instruction: string | null;
+  siblingIndex: number;
+}
+
+export type ClaimDecision =
+  | { action: 'generate'; plan: GenerationPlan; how: 'new' | 'takeover' | 'retry' }
+  | { action: 'join'; turn: TurnRow }
+  | { action: 'replay'; turnId: string; sceneId: string }
+  | { action: 'conflict'; reason: string; inFlightTurnId: string | null };
+
+function sameRequest(turn: TurnRow, input: TurnInput): boolean {
+  return (
+    turn.kind === input.kind &&
+    turn.choiceNumber === input.choiceNumber &&
+    turn.instruction === input.instruction &&
+    (input.fromSceneId === null || turn.fromSceneId === input.fromSceneId || input.kind === 'open')
+  );
+}
+
+/** Works out the new scene's place in the tree from the turn's request. */
+async function planFor(tx: Transaction, story: StoryRow, turn: TurnRow): Promise<GenerationPlan> {
+  if (turn.kind === 'open') {
+    return {
+      story,
+      turn,
+      parentSceneId: null,
+      parentSceneNumber: null,
+      expectedHeadSceneId: null,
+      choiceNumber: null,
+      chosenAction: null,
+      instruction: turn.instruction,
+      siblingIndex: await countSiblings(tx, story.id, null),
+    };
+  }
+  const from = await getScene(tx, story.id, turn.fromSceneId!);
+  if (turn.kind === 'advance') {
+    const choice = from.choices.find((c) => c.number === turn.choiceNumber);
+    if (!choice) {
+      throw new AppError('validation', `Choice ${turn.choiceNumber} does not exist; this scene offers choices 1–${from.choices.length}.`, {
+        details: { field: 'choice', choices: from.choices.length },
+      });
+    }
+    return {
+      story,
+      turn,
+      parentSceneId: from.id,
+      parentSceneNumber: from.sceneNumber,
+      expectedHeadSceneId: from.id,
+      choiceNumber: choice.number,
+      chosenAction: choice.content,
+      instruction: turn.instruction,
+      siblingIndex: await countSiblings(tx, story.id, from.id),
+    };
+  }
+  // Regenerate: a new sibling of the replaced scene, answering the same choice and instruction.
+  const parent = from.parentSceneId === null ? undefined : await getScene(tx, story.id, from.parentSceneId);
+  return {
+    story,
+    turn,
+    parentSceneId: parent?.id ?? null,
+    parentSceneNumber: parent?.sceneNumber ?? null,
+    expectedHeadSceneId: from.id,
+    choiceNumber: from.choiceNumber,
+    chosenAction: parent?.choices.find((c) => c.number === from.choiceNumber)?.content ?? null,
+    instruction: from.instruction,
+    siblingIndex: await countSiblings(tx, story.id, parent?.id ?? null),
+  };
+}
+
+/** A claimed turn can only run if the head is still where the turn starts from. */
+function startsFromHead(story: StoryRow, turn: TurnRow): boolean {
+  return turn.kind === 'open' ? story.headSceneId === null : story.headSceneId === turn.fromSceneId;
+}
+
+/**
+ * Step 1 of the turn protocol, inside one short transaction holding the story row lock:
+ * replay, join, refuse, take over, or insert a new generating turn with a lease.
+ */
+export async function decideClaim(
+  tx: Transaction,
+  storyId: string,
+  input: TurnInput,
+  lease: { owner: string; leaseMs: number },
+): Promise<ClaimDecision> {
+  const story = await lockStoryForUpdate(tx, storyId);
+  if (story.status === 'archived') {
+    throw new AppError('story_archived', `Story ${storyId} is archived; unarchive it to continue playing.`, { details: { storyId } });
+  }
+
+  if (input.idempotencyKey !== null) {
+    const existing = await findTurnByIdempotencyKey(tx, storyId, input.idempotencyKey);
+    if (existing) {
+      if (!sameRequest(existing, input)) {
+        throw new AppError('idempotency_mismatch', 'This idempotency key was already used for a different request.', {
+          details: { turnId: existing.id },
+        });
+      }
+      if (existing.status === 'succeeded') return { action: 'replay', turnId: existing.id, sceneId: existing.sceneId! };
+      if (existing.status === 'generating' && !existing.leaseExpired) return { action: 'join', turn: existing };
+      const other = existing.status === 'failed' ? await findGeneratingTurn(tx, storyId) : undefined;
+      if (other && !other.leaseExpired) {
+        return other.requestHash === existing.requestHash
+          ? { action: 'join', turn: other }
+          : { action: 'conflict', reason: 'another turn is in progress', inFlightTurnId: other.id };
+      }
+      if (other) await markTurnFailed(tx, storyId, other.id, { leaseOwner: null, errorCode: 'lease_expired', errorMessage: 'Lease expired; taken over.', modelCalls: 0 });
+      if (!startsFromHead(story, existing)) {
+        if (existing.status === 'generating') {
+          await markTurnFailed(tx, storyId, existing.id, { leaseOwner: null, errorCode: 'lease_expired', errorMessage: 'The story moved on.', modelCalls: 0 });
+        }
+        return { action: 'conflict', reason: 'the story has moved on since this request was first made', inFlightTurnId: null };
+      }
+      const how = existing.status === 'generating' ? 'takeover' : 'retry';
+      const turn = await claimTurn(tx, storyId, existing.id, lease.owner, lease.leaseMs);
+      return { action: 'generate', plan: await planFor(tx, story, turn), how };
+    }
+  }
+
+  if (input.kind !== 'open' && story.headSceneId === null) {
+    throw new AppError('validation', 'This story has no opening scene yet; start it first.', { details: { storyId } });
+  }
+  const fromSceneId = input.kind === 'open' ? null : (input.fromSceneId ?? story.headSceneId);
+  const requestHash = turnRequestHash(input.kind, fromSceneId, input.choiceNumber, input.instruction);
+
+  const staleOpen = input.kind === 'open' && story.headSceneId !== null;
+  const staleFrom = input.kind !== 'open' && fromSceneId !== story.headSceneId;
+  if (staleOpen || staleFrom) {
+    // A late duplicate of a request that already produced the head gets that same scene.
+    if (fromSceneId !== null) {
+      const twin = await findSucceededTwin(tx, storyId, fromSceneId, requestHash);
+      if (twin && twin.sceneId === story.headSceneId) return { action: 'replay', turnId: twin.id, sceneId: twin.sceneId! };
+    }
+    const inFlight = await findGeneratingTurn(tx, storyId);
+    return {
+      action: 'conflict',
+      reason: staleOpen ? 'the story already has an opening scene' : 'the story has moved on from that scene',
+      inFlightTurnId: inFlight && !inFlight.leaseExpired ? inFlight.id : null,
+    };
+  }
+
+  const inFlight = await findGeneratingTurn(tx, storyId);
+  if (inFlight) {
+    if (!inFlight.leaseExpired) {
+      return inFlight.requestHash === requestHash
+        ? { action: 'join', turn: inFlight }
+        : { action: 'conflict', reason: 'another turn is in progress', inFlightTurnId: inFlight.id };
+    }
+    if (inFlight.requestHash === requestHash) {
+      const turn = await claimTurn(tx, storyId, inFlight.id, lease.owner, lease.leaseMs);
+      return { action: 'generate', plan: await planFor(tx, story, turn), how: 'takeover' };
+    }
+    await markTurnFailed(tx, storyId, inFlight.id, {
+      leaseOwner: null,
+      errorCode: 'lease_expired',
+      errorMessage: 'The generating process stopped renewing its lease; a different turn went ahead.',
+      modelCalls: 0,
+    });
+  }
+
+  const turn = await insertTurn(tx, {
+    storyId,
+    kind: input.kind,
+    fromSceneId,
+    choiceNumber: input.choiceNumber,
+    instruction: input.instruction,
+    requestHash,
+    idempotencyKey: input.idempotencyKey,
+    leaseOwner: lease.owner,
+    leaseMs: lease.leaseMs,
+  });
+  // planFor validates the choice; a bad one throws and the insert rolls back with the transaction.
+  return { action: 'generate', plan: await planFor(tx, story, turn), how: 'new' };
+}

@@ -1,0 +1,278 @@
+import type { Queryable } from '../db/index.js';
+import { measureLockWait } from '../db/index.js';
+import { AppError } from '../errors.js';
+
+export interface StoryRow {
+  id: string;
+  title: string;
+  setting: string;
+  instructions: string | null;
+  systemPrompt: string | null;
+  status: 'active' | 'archived';
+  headSceneId: string | null;
+  version: number;
+  seed: number;
+  settings: Record<string, unknown>;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface ChoiceRow {
+  number: number;
+  content: string;
+  selected: boolean;
+}
+
+export interface SceneRow {
+  id: string;
+  storyId: string;
+  parentSceneId: string | null;
+  sceneNumber: number;
+  turnId: string | null;
+  choiceNumber: number | null;
+  instruction: string | null;
+  content: string;
+  rawOutput: string | null;
+  provider: string | null;
+  model: string | null;
+  createdAt: Date;
+  choices: ChoiceRow[];
+}
+
+const storyColumns = `id, title, setting, instructions, system_prompt, status, head_scene_id, version, seed, settings, created_at, updated_at`;
+
+interface StoryRecord {
+  id: string;
+  title: string;
+  setting: string;
+  instructions: string | null;
+  system_prompt: string | null;
+  status: 'active' | 'archived';
+  head_scene_id: string | null;
+  version: number;
+  seed: number;
+  settings: Record<string, unknown>;
+  created_at: Date;
+  updated_at: Date;
+}
+
+function toStory(row: StoryRecord): StoryRow {
+  return {
+    id: row.id,
+    title: row.title,
+    setting: row.setting,
+    instructions: row.instructions,
+    systemPrompt: row.system_prompt,
+    status: row.status,
+    headSceneId: row.head_scene_id,
+    version: Number(row.version),
+    seed: Number(row.seed),
+    settings: row.settings,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Ids arrive from users; a malformed one is simply not found (and never reaches SQL as a cast error). */
+export function isUuid(value: unknown): value is string {
+  return typeof value === 'string' && uuidPattern.test(value);
+}
+
+function storyNotFound(storyId: string): AppError {
+  return new AppError('not_found', `No story with id ${storyId}.`, { details: { storyId } });
+}
+
+export async function insertStory(
+  db: Queryable,
+  fields: { title: string; setting: string; instructions?: string | undefined; systemPrompt?: string | undefined; seed: number; settings?: Record<string, unknown> },
+): Promise<StoryRow> {
+  const { rows } = await db.query<StoryRecord>(
+    `INSERT INTO stories (title, setting, instructions, system_prompt, seed, settings)
+     VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${storyColumns}`,
+    [fields.title, fields.setting, fields.instructions ?? null, fields.systemPrompt ?? null, fields.seed, fields.settings ?? {}],
+  );
+  return toStory(rows[0]!);
+}
+
+export async function findStory(db: Queryable, storyId: string): Promise<StoryRow | undefined> {
+  if (!isUuid(storyId)) return undefined;
+  const { rows } = await db.query<StoryRecord>(`SELECT ${storyColumns} FROM stories WHERE id = $1`, [storyId]);
+  return rows[0] ? toStory(rows[0]) : undefined;
+}
+
+export async function getStory(db: Queryable, storyId: string): Promise<StoryRow> {
+  const story = await findStory(db, storyId);
+  if (!story) throw storyNotFound(storyId);
+  return story;
+}
+
+/** The first lock of every story write (lock order: story → scene → character → relationship). */
+export async function lockStoryForUpdate(tx: Queryable, storyId: string): Promise<StoryRow> {
+  if (!isUuid(storyId)) throw storyNotFound(storyId);
+  const { rows } = await measureLockWait('story', () =>
+    tx.query<StoryRecord>(`SELECT ${storyColumns} FROM stories WHERE id = $1 FOR UPDATE`, [storyId]),
+  );
+  if (!rows[0]) throw storyNotFound(storyId);
+  return toStory(rows[0]);
+}
+
+export async function listStories(db: Queryable, options: { limit?: number; storyIds?: string[] } = {}): Promise<(StoryRow & { sceneCount: number; headSceneNumber: number | null })[]> {
+  const { rows } = await db.query<StoryRecord & { scene_count: number; head_scene_number: number | null }>(
+    `SELECT ${storyColumns.split(', ').map((c) => `s.${c}`).join(', ')},
+            (SELECT count(*)::int FROM scenes sc WHERE sc.story_id = s.id) AS scene_count,
+            (SELECT scene_number FROM scenes h WHERE h.story_id = s.id AND h.id = s.head_scene_id) AS head_scene_number
+       FROM stories s
+      WHERE ($2::uuid[] IS NULL OR s.id = ANY($2::uuid[]))
+      ORDER BY s.updated_at DESC
+      LIMIT $1`,
+    [options.limit ?? 100, options.storyIds ?? null],
+  );
+  return rows.map((row) => ({ ...toStory(row), sceneCount: row.scene_count, headSceneNumber: row.head_scene_number }));
+}
+
+/** Moves the head and bumps the version in one statement. */
+export async function setStoryHead(tx: Queryable, storyId: string, headSceneId: string): Promise<number> {
+  const { rows } = await tx.query<{ version: number }>(
+    `UPDATE stories SET head_scene_id = $2, version = version + 1, updated_at = now() WHERE id = $1 RETURNING version`,
+    [storyId, headSceneId],
+  );
+  return Number(rows[0]!.version);
+}
+
+export async function setStoryStatus(tx: Queryable, storyId: string, status: 'active' | 'archived'): Promise<void> {
+  await tx.query(`UPDATE stories SET status = $2, version = version + 1, updated_at = now() WHERE id = $1`, [storyId, status]);
+}
+
+interface SceneRecord {
+  id: string;
+  story_id: string;
+  parent_scene_id: string | null;
+  scene_number: number;
+  turn_id: string | null;
+  choice_number: number | null;
+  instruction: string | null;
+  content: string;
+  raw_output: string | null;
+  provider: string | null;
+  model: string | null;
+  created_at: Date;
+  choices: ChoiceRow[] | null;
+}
+
+const sceneSelect = `
+  SELECT s.id, s.story_id, s.parent_scene_id, s.scene_number, s.turn_id, s.choice_number, s.instruction,
+         s.content, s.raw_output, s.provider, s.model, s.created_at,
+         (SELECT json_agg(json_build_object('number', c.choice_number, 'content', c.content, 'selected', c.selected) ORDER BY c.choice_number)
+            FROM choices c WHERE c.story_id = s.story_id AND c.scene_id = s.id) AS choices
+    FROM scenes s`;
+
+function toScene(row: SceneRecord): SceneRow {
+  return {
+    id: row.id,
+    storyId: row.story_id,
+    parentSceneId: row.parent_scene_id,
+    sceneNumber: row.scene_number,
+    turnId: row.turn_id,
+    choiceNumber: row.choice_number,
+    instruction: row.instruction,
+    content: row.content,
+    rawOutput: row.raw_output,
+    provider: row.provider,
+    model: row.model,
+    createdAt: row.created_at,
+    choices: row.choices ?? [],
+  };
+}
+
+export async function findScene(db: Queryable, storyId: string, sceneId: string): Promise<SceneRow | undefined> {
+  if (!isUuid(sceneId)) return undefined;
+  const { rows } = await db.query<SceneRecord>(`${sceneSelect} WHERE s.story_id = $1 AND s.id = $2`, [storyId, sceneId]);
+  return rows[0] ? toScene(rows[0]) : undefined;
+}
+
+export async function getScene(db: Queryable, storyId: string, sceneId: string): Promise<SceneRow> {
+  const scene = await findScene(db, storyId, sceneId);
+  if (!scene) throw new AppError('not_found', `No scene ${sceneId} in story ${storyId}.`, { details: { storyId, sceneId } });
+  return scene;
+}
+
+/** The path from the root to `sceneId`, oldest first; `limit` keeps only the newest scenes. */
+export async function getPathTo(db: Queryable, storyId: string, sceneId: string, limit = 10_000): Promise<SceneRow[]> {
+  const { rows } = await db.query<SceneRecord>(
+    `WITH RECURSIVE path AS (
+       SELECT id, parent_scene_id, 1 AS depth FROM scenes WHERE story_id = $1 AND id = $2
+       UNION ALL
+       SELECT p.id, p.parent_scene_id, path.depth + 1
+         FROM scenes p JOIN path ON p.story_id = $1 AND p.id = path.parent_scene_id
+        WHERE path.depth < $3
+     )
+     ${sceneSelect} JOIN path ON path.id = s.id WHERE s.story_id = $1 ORDER BY s.scene_number`,
+    [storyId, sceneId, limit],
+  );
+  return rows.map(toScene);
+}
+
+/** Every scene of the story (the tree), ordered by depth then creation. */
+export async function getSceneTree(db: Queryable, storyId: string): Promise<SceneRow[]> {
+  const { rows } = await db.query<SceneRecord>(`${sceneSelect} WHERE s.story_id = $1 ORDER BY s.scene_number, s.created_at, s.id`, [storyId]);
+  return rows.map(toScene);
+}
+
+export async function countSiblings(db: Queryable, storyId: string, parentSceneId: string | null): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM scenes WHERE story_id = $1 AND parent_scene_id IS NOT DISTINCT FROM $2::uuid`,
+    [storyId, parentSceneId],
+  );
+  return rows[0]!.n;
+}
+
+export interface NewScene {
+  storyId: string;
+  parentSceneId: string | null;
+  parentSceneNumber: number | null;
+  turnId: string;
+  choiceNumber: number | null;
+  instruction: string | null;
+  content: string;
+  rawOutput: string;
+  provider: string;
+  model: string;
+  choices: string[];
+}
+
+/** Inserts the scene, its choices, and marks the parent's choice as taken. */
+export async function insertSceneWithChoices(tx: Queryable, scene: NewScene): Promise<{ id: string; sceneNumber: number }> {
+  const { rows } = await tx.query<{ id: string; scene_number: number }>(
+    `INSERT INTO scenes (story_id, parent_scene_id, parent_scene_number, scene_number, turn_id, choice_number, instruction, content, raw_output, provider, model)
+     VALUES ($1, $2, $3::int, COALESCE($3::int, 0) + 1, $4, $5, $6, $7, $8, $9, $10)
+     RETURNING id, scene_number`,
+    [
+      scene.storyId,
+      scene.parentSceneId,
+      scene.parentSceneNumber,
+      scene.turnId,
+      scene.choiceNumber,
+      scene.instruction,
+      scene.content,
+      scene.rawOutput,
+      scene.provider,
+      scene.model,
+    ],
+  );
+  const inserted = rows[0]!;
+  await tx.query(
+    `INSERT INTO choices (story_id, scene_id, choice_number, content)
+     SELECT $1, $2, ordinality, content FROM unnest($3::text[]) WITH ORDINALITY AS t(content, ordinality)`,
+    [scene.storyId, inserted.id, scene.choices],
+  );
+  if (scene.parentSceneId !== null && scene.choiceNumber !== null) {
+    await tx.query(`UPDATE choices SET selected = true WHERE story_id = $1 AND scene_id = $2 AND choice_number = $3`, [
+      scene.storyId,
+      scene.parentSceneId,
+      scene.choiceNumber,
+    ]);
+  }
+  return { id: inserted.id, sceneNumber: inserted.scene_number };
+}

@@ -1,0 +1,218 @@
+import { withTransaction } from '../db/index.js';
+import { AppError, isAppError, toAppError, type ErrorCode, errorCodes } from '../errors.js';
+import { turnEvents } from '../metrics.js';
+import { writeSceneMemories, prepareSceneMemories } from '../characters/write-scene-characters.js';
+import type { EngineDeps, StoryEvent } from './engine-deps.js';
+import { eventsChannel } from './engine-deps.js';
+import { decideClaim, type GenerationPlan } from './claim-turn.js';
+import { generateScene } from './generate-scene.js';
+import { awaitTurn } from './await-turn.js';
+import { getStory, insertSceneWithChoices, lockStoryForUpdate, setStoryHead } from './story-repo.js';
+import { findTurn, lockTurn, markTurnFailed, markTurnSucceeded, renewLease } from './turn-repo.js';
+import { validateTurnInput } from './validate-turn-input.js';
+import { getSceneView, type SceneView } from './scene-view.js';
+import type { TurnKind } from './turn-repo.js';
+import type { Queryable } from '../db/index.js';
+
+export interface TurnRequest {
+  storyId: string;
+  kind: TurnKind;
+  choiceNumber?: unknown;
+  instruction?: unknown;
+  /** The head the client saw; a stale one is refused with turn_conflict. */
+  fromSceneId?: unknown;
+  idempotencyKey?: unknown;
+  /** Receives the scene prose as the model writes it (only when this request generates). */
+  onText?: (text: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface TurnResult {
+  scene: SceneView;
+  turnId: string;
+  /** generated: this request ran the model; joined: it shared an identical in-flight turn; replayed: the turn had finished before. */
+  how: 'generated' | 'joined' | 'replayed';
+}
+
+/** Raised inside the commit when another process has taken the turn over. */
+class LeaseLostError extends Error {}
+
+async function notify(db: Queryable, event: StoryEvent): Promise<void> {
+  await db.query('SELECT pg_notify($1, $2)', [eventsChannel, JSON.stringify(event)]);
+}
+
+function turnConflict(deps: EngineDeps, storyId: string, reason: string): Promise<never> {
+  return getStory(deps.db, storyId).then(async (story) => {
+    const head = story.headSceneId ? await getSceneView(deps.db, storyId, story.headSceneId) : null;
+    turnEvents.inc({ event: 'conflict' });
+    throw new AppError('turn_conflict', `The story moved on: ${reason}. Here is the current scene.`, {
+      details: { storyId, headSceneId: story.headSceneId, version: story.version, head },
+    });
+  });
+}
+
+/** Steps 2–4 of the protocol for a turn this process owns. */
+async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: TurnRequest): Promise<string> {
+  const { story, turn } = plan;
+  const log = deps.log.child({ storyId: story.id, turnId: turn.id, fromSceneId: turn.fromSceneId });
+  const controller = new AbortController();
+  const onCallerAbort = () => controller.abort();
+  request.signal?.addEventListener('abort', onCallerAbort, { once: true });
+  if (request.signal?.aborted) controller.abort();
+  let leaseLost = false;
+  const heartbeat = setInterval(() => {
+    renewLease(deps.db, story.id, turn.id, deps.instanceId, deps.leaseMs).then(
+      (stillOurs) => {
+        if (!stillOurs) {
+          leaseLost = true;
+          controller.abort();
+        }
+      },
+      (error: unknown) => log.warn({ err: error }, 'could not renew the turn lease'),
+    );
+  }, Math.max(50, Math.floor(deps.leaseMs / 3)));
+  const modelCalls = { count: 0 };
+  try {
+    const generated = await generateScene(deps, plan, {
+      signal: controller.signal,
+      modelCalls,
+      ...(request.onText ? { onText: request.onText } : {}),
+    });
+    const prepared = await prepareSceneMemories(deps.embedder, {
+      storyId: story.id,
+      sceneContent: generated.output.scene,
+      sceneNumber: (plan.parentSceneNumber ?? 0) + 1,
+      output: generated.output,
+      ...(plan.chosenAction ? { chosenAction: plan.chosenAction } : {}),
+      ...(plan.instruction ? { instruction: plan.instruction } : {}),
+    });
+    if (controller.signal.aborted) throw leaseLost ? new LeaseLostError() : new AppError('cancelled', 'The turn was cancelled.');
+    clearInterval(heartbeat);
+    return await withTransaction(deps.db, {}, async (tx) => {
+      const current = await lockStoryForUpdate(tx, story.id);
+      const owned = await lockTurn(tx, story.id, turn.id);
+      if (!owned || owned.status !== 'generating' || owned.leaseOwner !== deps.instanceId) throw new LeaseLostError();
+      if (current.headSceneId !== plan.expectedHeadSceneId) {
+        // Only a rewind can move the head under a generating turn, and rewinds refuse while one runs.
+        throw new AppError('turn_conflict', 'The story head moved while the scene was being written.');
+      }
+      const scene = await insertSceneWithChoices(tx, {
+        storyId: story.id,
+        parentSceneId: plan.parentSceneId,
+        parentSceneNumber: plan.parentSceneNumber,
+        turnId: turn.id,
+        choiceNumber: plan.choiceNumber,
+        instruction: plan.instruction,
+        content: generated.output.scene,
+        rawOutput: generated.rawOutput,
+        provider: deps.provider.name,
+        model: deps.provider.model,
+        choices: generated.output.choices,
+      });
+      await writeSceneMemories(tx, { storyId: story.id, sceneId: scene.id, sceneNumber: scene.sceneNumber, turnId: turn.id, prepared });
+      const version = await setStoryHead(tx, story.id, scene.id);
+      await markTurnSucceeded(tx, story.id, turn.id, scene.id, modelCalls.count);
+      await notify(tx, { type: 'scene', storyId: story.id, sceneId: scene.id, turnId: turn.id, version });
+      await notify(tx, { type: 'turn', storyId: story.id, turnId: turn.id, status: 'succeeded' });
+      return scene.id;
+    });
+  } catch (error) {
+    clearInterval(heartbeat);
+    if (error instanceof LeaseLostError || leaseLost) throw new LeaseLostError();
+    // The commit may have landed even if we did not hear back (connection lost during COMMIT).
+    const after = await findTurn(deps.db, story.id, turn.id).catch(() => undefined);
+    if (after?.status === 'succeeded' && after.sceneId) return after.sceneId;
+    const failure = controller.signal.aborted && !isAppError(error) ? new AppError('cancelled', 'The turn was cancelled.') : toAppError(error);
+    const recorded = await markTurnFailed(deps.db, story.id, turn.id, {
+      leaseOwner: deps.instanceId,
+      errorCode: failure.code,
+      errorMessage: failure.message,
+      modelCalls: modelCalls.count,
+    }).catch((markError: unknown) => {
+      log.error({ err: markError }, 'could not record the failed turn; its lease will expire');
+      return false;
+    });
+    if (recorded) await notify(deps.db, { type: 'turn', storyId: story.id, turnId: turn.id, status: 'failed' }).catch(() => {});
+    turnEvents.inc({ event: 'failed' });
+    if (failure.code === 'internal') log.error({ err: error }, 'turn failed');
+    else log.warn({ code: failure.code, message: failure.message }, 'turn failed');
+    throw failure;
+  } finally {
+    clearInterval(heartbeat);
+    request.signal?.removeEventListener('abort', onCallerAbort);
+  }
+}
+
+function errorFromTurn(code: string | null, message: string | null): AppError {
+  const known = code !== null && code in errorCodes ? (code as ErrorCode) : 'internal';
+  return new AppError(known, message ?? 'The turn failed.');
+}
+
+/**
+ * Takes one turn on a story following the protocol of DESIGN §5: a short locked claim, the
+ * model call with no transaction open (lease heartbeats), a short locked commit. Identical
+ * concurrent requests share one generation; different ones get turn_conflict.
+ */
+export async function takeTurn(deps: EngineDeps, request: TurnRequest): Promise<TurnResult> {
+  const input = validateTurnInput({
+    kind: request.kind,
+    choiceNumber: request.choiceNumber,
+    instruction: request.instruction,
+    fromSceneId: request.fromSceneId,
+    idempotencyKey: request.idempotencyKey,
+  });
+  const log = deps.log.child({ storyId: request.storyId });
+  const waitLimitMs = Math.max(deps.leaseMs * 4, 10_000);
+  // Each pass either finishes, or ends because a turn we depended on expired or was cancelled.
+  for (let pass = 0; pass < 6; pass++) {
+    const decision = await withTransaction(deps.db, {}, (tx) =>
+      decideClaim(tx, request.storyId, input, { owner: deps.instanceId, leaseMs: deps.leaseMs }),
+    );
+    if (decision.action === 'replay') {
+      turnEvents.inc({ event: 'replayed' });
+      log.info({ turnId: decision.turnId, sceneId: decision.sceneId }, 'duplicate request answered with the scene its turn already produced');
+      return { scene: await getSceneView(deps.db, request.storyId, decision.sceneId), turnId: decision.turnId, how: 'replayed' };
+    }
+    if (decision.action === 'conflict') {
+      log.warn({ reason: decision.reason, inFlightTurnId: decision.inFlightTurnId }, 'turn refused');
+      // Let the turn in flight land first, so the refusal carries the scene that won.
+      if (decision.inFlightTurnId) {
+        await awaitTurn(deps, request.storyId, decision.inFlightTurnId, { timeoutMs: waitLimitMs, ...(request.signal ? { signal: request.signal } : {}) }).catch(() => undefined);
+      }
+      return turnConflict(deps, request.storyId, decision.reason);
+    }
+    if (decision.action === 'generate') {
+      if (decision.how !== 'new') {
+        turnEvents.inc({ event: 'takeover' });
+        log.warn({ turnId: decision.plan.turn.id, how: decision.how, attempts: decision.plan.turn.attempts }, 'taking over a turn whose lease expired or that failed');
+      } else {
+        turnEvents.inc({ event: 'started' });
+      }
+      try {
+        const sceneId = await runGeneration(deps, decision.plan, request);
+        turnEvents.inc({ event: 'succeeded' });
+        return { scene: await getSceneView(deps.db, request.storyId, sceneId), turnId: decision.plan.turn.id, how: 'generated' };
+      } catch (error) {
+        if (!(error instanceof LeaseLostError)) throw error;
+        log.warn({ turnId: decision.plan.turn.id }, 'lost the turn lease to another process; waiting for its result');
+        const finished = await awaitTurn(deps, request.storyId, decision.plan.turn.id, { timeoutMs: waitLimitMs, ...(request.signal ? { signal: request.signal } : {}) });
+        if (finished.status === 'succeeded') {
+          return { scene: await getSceneView(deps.db, request.storyId, finished.sceneId!), turnId: finished.id, how: 'joined' };
+        }
+        continue;
+      }
+    }
+    // join
+    turnEvents.inc({ event: 'joined' });
+    log.info({ turnId: decision.turn.id, fromSceneId: decision.turn.fromSceneId }, 'joined an identical turn already in flight');
+    const finished = await awaitTurn(deps, request.storyId, decision.turn.id, { timeoutMs: waitLimitMs, ...(request.signal ? { signal: request.signal } : {}) });
+    if (finished.status === 'succeeded') {
+      return { scene: await getSceneView(deps.db, request.storyId, finished.sceneId!), turnId: finished.id, how: 'joined' };
+    }
+    if (finished.status === 'failed' && finished.errorCode !== 'cancelled' && finished.errorCode !== 'lease_expired') {
+      throw errorFromTurn(finished.errorCode, finished.errorMessage);
+    }
+    // Expired or cancelled by its owner: claim again, which takes it over or starts afresh.
+  }
+  throw new AppError('llm_unavailable', 'The scene could not be written after several attempts; try again.');
+}

@@ -1,0 +1,165 @@
+import type { Queryable } from '../db/index.js';
+
+export type TurnKind = 'open' | 'advance' | 'regenerate';
+export type TurnStatus = 'generating' | 'succeeded' | 'failed';
+
+export interface TurnRow {
+  id: string;
+  storyId: string;
+  kind: TurnKind;
+  fromSceneId: string | null;
+  choiceNumber: number | null;
+  instruction: string | null;
+  requestHash: string;
+  idempotencyKey: string | null;
+  status: TurnStatus;
+  leaseOwner: string | null;
+  leaseExpired: boolean;
+  attempts: number;
+  sceneId: string | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+}
+
+interface TurnRecord {
+  id: string;
+  story_id: string;
+  kind: TurnKind;
+  from_scene_id: string | null;
+  choice_number: number | null;
+  instruction: string | null;
+  request_hash: string;
+  idempotency_key: string | null;
+  status: TurnStatus;
+  lease_owner: string | null;
+  lease_expired: boolean;
+  attempts: number;
+  scene_id: string | null;
+  error_code: string | null;
+  error_message: string | null;
+}
+
+// The lease is judged by the database clock, so processes with skewed clocks agree.
+const turnColumns = `id, story_id, kind, from_scene_id, choice_number, instruction, request_hash, idempotency_key, status,
+  lease_owner, (status = 'generating' AND lease_expires_at < clock_timestamp()) AS lease_expired, attempts, scene_id, error_code, error_message`;
+
+function toTurn(row: TurnRecord): TurnRow {
+  return {
+    id: row.id,
+    storyId: row.story_id,
+    kind: row.kind,
+    fromSceneId: row.from_scene_id,
+    choiceNumber: row.choice_number,
+    instruction: row.instruction,
+    requestHash: row.request_hash,
+    idempotencyKey: row.idempotency_key,
+    status: row.status,
+    leaseOwner: row.lease_owner,
+    leaseExpired: row.lease_expired,
+    attempts: row.attempts,
+    sceneId: row.scene_id,
+    errorCode: row.error_code,
+    errorMessage: row.error_message,
+  };
+}
+
+export async function findTurn(db: Queryable, storyId: string, turnId: string): Promise<TurnRow | undefined> {
+  const { rows } = await db.query<TurnRecord>(`SELECT ${turnColumns} FROM turns WHERE story_id = $1 AND id = $2`, [storyId, turnId]);
+  return rows[0] ? toTurn(rows[0]) : undefined;
+}
+
+export async function lockTurn(tx: Queryable, storyId: string, turnId: string): Promise<TurnRow | undefined> {
+  const { rows } = await tx.query<TurnRecord>(`SELECT ${turnColumns} FROM turns WHERE story_id = $1 AND id = $2 FOR UPDATE`, [storyId, turnId]);
+  return rows[0] ? toTurn(rows[0]) : undefined;
+}
+
+export async function findTurnByIdempotencyKey(tx: Queryable, storyId: string, key: string): Promise<TurnRow | undefined> {
+  const { rows } = await tx.query<TurnRecord>(`SELECT ${turnColumns} FROM turns WHERE story_id = $1 AND idempotency_key = $2`, [storyId, key]);
+  return rows[0] ? toTurn(rows[0]) : undefined;
+}
+
+export async function findGeneratingTurn(tx: Queryable, storyId: string): Promise<TurnRow | undefined> {
+  const { rows } = await tx.query<TurnRecord>(`SELECT ${turnColumns} FROM turns WHERE story_id = $1 AND status = 'generating'`, [storyId]);
+  return rows[0] ? toTurn(rows[0]) : undefined;
+}
+
+/** A finished identical request from the same scene: a late duplicate gets that turn's scene. */
+export async function findSucceededTwin(tx: Queryable, storyId: string, fromSceneId: string, requestHash: string): Promise<TurnRow | undefined> {
+  const { rows } = await tx.query<TurnRecord>(
+    `SELECT ${turnColumns} FROM turns
+      WHERE story_id = $1 AND from_scene_id = $2 AND request_hash = $3 AND status = 'succeeded'
+      ORDER BY finished_at DESC LIMIT 1`,
+    [storyId, fromSceneId, requestHash],
+  );
+  return rows[0] ? toTurn(rows[0]) : undefined;
+}
+
+export async function insertTurn(
+  tx: Queryable,
+  turn: {
+    storyId: string;
+    kind: TurnKind;
+    fromSceneId: string | null;
+    choiceNumber: number | null;
+    instruction: string | null;
+    requestHash: string;
+    idempotencyKey: string | null;
+    leaseOwner: string;
+    leaseMs: number;
+  },
+): Promise<TurnRow> {
+  const { rows } = await tx.query<TurnRecord>(
+    `INSERT INTO turns (story_id, kind, from_scene_id, choice_number, instruction, request_hash, idempotency_key, status, lease_owner, lease_expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, 'generating', $8, clock_timestamp() + $9 * interval '1 millisecond')
+     RETURNING ${turnColumns}`,
+    [turn.storyId, turn.kind, turn.fromSceneId, turn.choiceNumber, turn.instruction, turn.requestHash, turn.idempotencyKey, turn.leaseOwner, turn.leaseMs],
+  );
+  return toTurn(rows[0]!);
+}
+
+/** Takes over a turn whose lease expired, or re-arms a failed one for a retried request. */
+export async function claimTurn(tx: Queryable, storyId: string, turnId: string, leaseOwner: string, leaseMs: number): Promise<TurnRow> {
+  const { rows } = await tx.query<TurnRecord>(
+    `UPDATE turns SET status = 'generating', lease_owner = $3, lease_expires_at = clock_timestamp() + $4 * interval '1 millisecond',
+            attempts = attempts + 1, error_code = NULL, error_message = NULL, finished_at = NULL, updated_at = now()
+      WHERE story_id = $1 AND id = $2
+      RETURNING ${turnColumns}`,
+    [storyId, turnId, leaseOwner, leaseMs],
+  );
+  return toTurn(rows[0]!);
+}
+
+/** Extends the lease; false when the turn is no longer ours (taken over or finished). */
+export async function renewLease(db: Queryable, storyId: string, turnId: string, leaseOwner: string, leaseMs: number): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE turns SET lease_expires_at = clock_timestamp() + $4 * interval '1 millisecond', updated_at = now()
+      WHERE story_id = $1 AND id = $2 AND lease_owner = $3 AND status = 'generating'`,
+    [storyId, turnId, leaseOwner, leaseMs],
+  );
+  return rowCount > 0;
+}
+
+export async function markTurnSucceeded(tx: Queryable, storyId: string, turnId: string, sceneId: string, modelCalls: number): Promise<void> {
+  await tx.query(
+    `UPDATE turns SET status = 'succeeded', scene_id = $3, lease_owner = NULL, lease_expires_at = NULL,
+            model_calls = model_calls + $4, finished_at = now(), updated_at = now()
+      WHERE story_id = $1 AND id = $2`,
+    [storyId, turnId, sceneId, modelCalls],
+  );
+}
+
+/** Records the failure, only if we still own the turn; returns whether it did. */
+export async function markTurnFailed(
+  db: Queryable,
+  storyId: string,
+  turnId: string,
+  failure: { leaseOwner: string | null; errorCode: string; errorMessage: string; modelCalls: number },
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE turns SET status = 'failed', error_code = $4, error_message = left($5, 2000), lease_owner = NULL, lease_expires_at = NULL,
+            model_calls = model_calls + $6, finished_at = now(), updated_at = now()
+      WHERE story_id = $1 AND id = $2 AND status = 'generating' AND ($3::text IS NULL OR lease_owner = $3)`,
+    [storyId, turnId, failure.leaseOwner, failure.errorCode, failure.errorMessage, failure.modelCalls],
+  );
+  return rowCount > 0;
+}
