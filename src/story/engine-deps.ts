@@ -7,7 +7,7 @@ import type { Logger } from '../logger.js';
 export interface EngineDeps {
   db: Database;
   provider: ModelProvider;
-  embedder: Embedder | undefined;
+  embedder: Embedder;
   log: Logger;
   /** How long a generating turn is owned without a heartbeat before another request may take it over. */
   leaseMs: number;

@@ -1,0 +1,32 @@
+import type { Queryable } from '../db/index.js';
+import { listCharacters, type Character } from './character-repo.js';
+import { playerRelationships } from './relationship-repo.js';
+
+export interface CharacterSummary extends Character {
+  /** Trust toward the player, or null before they have met. */
+  playerTrust: number | null;
+  playerSentiment: number | null;
+}
+
+/** The story's characters with how each stands with the player. */
+export async function listStoryCharacters(db: Queryable, storyId: string): Promise<CharacterSummary[]> {
+  const characters = await listCharacters(db, storyId);
+  const relations = await playerRelationships(db, storyId, characters.map((c) => c.id));
+  return characters.map((c) => ({
+    ...c,
+    playerTrust: relations.get(c.id)?.trust ?? null,
+    playerSentiment: relations.get(c.id)?.sentiment ?? null,
+  }));
+}
+
+/** Private thoughts the characters present had in a scene (shown only when the player asks). */
+export async function sceneThoughts(db: Queryable, storyId: string, sceneId: string): Promise<{ characterId: string; name: string; content: string }[]> {
+  const { rows } = await db.query<{ character_id: string; name: string; content: string }>(
+    `SELECT m.character_id, c.name, m.content
+       FROM character_memories m JOIN characters c ON c.story_id = m.story_id AND c.id = m.character_id
+      WHERE m.story_id = $1 AND m.scene_id = $2 AND m.kind = 'thought'
+      ORDER BY c.name, m.created_at`,
+    [storyId, sceneId],
+  );
+  return rows.map((row) => ({ characterId: row.character_id, name: row.name, content: row.content }));
+}

@@ -1,0 +1,97 @@
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import { loadConfig } from '../../config.js';
+import { createLogger, setLogger } from '../../logger.js';
+import { migrate, openDatabase } from '../../db/index.js';
+import { openRuntime } from '../../runtime.js';
+import { selectEmbedder } from '../../memory/select-embedder.js';
+import { reembedAll } from '../../memory/embedding-settings.js';
+import { readDatabaseStats } from '../../story/database-stats.js';
+import { exportStoryAs, importStoryFromFile } from '../story-files.js';
+import { printJson } from '../output.js';
+
+export function registerAdminCommands(program: Command): void {
+  program
+    .command('migrate')
+    .description('apply pending database migrations (safe to run from several processes at once)')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const config = loadConfig();
+      setLogger(createLogger(config.logLevel ?? 'warn'));
+      const db = await openDatabase(config);
+      try {
+        const result = await migrate(db);
+        if (options.json) printJson(result);
+        else process.stdout.write(result.applied.length ? `Applied ${result.applied.join(', ')}; schema at version ${result.version}.\n` : `Schema is current (version ${result.version}).\n`);
+      } finally {
+        await db.close();
+      }
+    });
+
+  program
+    .command('stats')
+    .description('turn, conflict, takeover and lock-wait figures from the database')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const runtime = await openRuntime();
+      try {
+        const stats = await readDatabaseStats(runtime.db);
+        if (options.json) {
+          printJson(stats);
+          return;
+        }
+        for (const [key, value] of Object.entries(stats)) process.stdout.write(`${key.padEnd(28)} ${typeof value === 'object' ? JSON.stringify(value) : value}\n`);
+      } finally {
+        await runtime.close();
+      }
+    });
+
+  program
+    .command('export')
+    .description('export a story as JSON (lossless), Markdown or Twee 3')
+    .argument('<storyId>')
+    .option('--format <format>', 'json, md or twee', 'json')
+    .option('--out <file>', 'write to this file instead of stdout')
+    .action(async (storyId: string, options: { format: string; out?: string }) => {
+      const runtime = await openRuntime();
+      try {
+        const text = await exportStoryAs(runtime.db, storyId, options.format.toLowerCase());
+        if (options.out) fs.writeFileSync(options.out, text);
+        else process.stdout.write(text);
+      } finally {
+        await runtime.close();
+      }
+    });
+
+  program
+    .command('import')
+    .description('import a story file: LivingWorld JSON, the Python LivingWorld 1.0 export, or Markdown')
+    .argument('<file>')
+    .option('--json', 'print JSON')
+    .action(async (file: string, options: { json?: boolean }) => {
+      const runtime = await openRuntime();
+      try {
+        const result = await importStoryFromFile(runtime.db, file);
+        if (options.json) printJson(result);
+        else process.stdout.write(`Imported "${result.title}" as ${result.storyId}.\n`);
+      } finally {
+        await runtime.close();
+      }
+    });
+
+  program
+    .command('reembed')
+    .description('recompute every embedding with the configured embedder (after changing EMBEDDINGS_PROVIDER)')
+    .action(async () => {
+      const runtime = await openRuntime();
+      try {
+        const embedder = await selectEmbedder(runtime.config);
+        const { rows } = await reembedAll(runtime.db, embedder, {
+          onProgress: (progress) => process.stderr.write(`\r${progress.table}: ${progress.done} rows   `),
+        });
+        process.stdout.write(`\nRe-embedded ${rows} rows with ${embedder.name} ${embedder.model} (${embedder.dimension} dimensions).\n`);
+      } finally {
+        await runtime.close();
+      }
+    });
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { AppError, isAppError } from '../errors.js';
+import { openEngineRuntime } from '../runtime.js';
+import { registerStoryCommands } from './commands/story-commands.js';
+import { registerAdminCommands } from './commands/admin-commands.js';
+import { LineReader } from './line-reader.js';
+import { runMainMenu } from './menu.js';
+import { playStory } from './play.js';
+
+function buildProgram(): Command {
+  const program = new Command('livingworld')
+    .description('Interactive stories with characters who remember. Runs offline; point it at Ollama or an OpenAI-compatible server for a real model.')
+    .exitOverride()
+    .showHelpAfterError();
+
+  program.action(async () => {
+    const runtime = await openEngineRuntime();
+    const reader = new LineReader();
+    try {
+      await runMainMenu(runtime, reader);
+    } finally {
+      reader.close();
+      await runtime.close();
+    }
+  });
+
+  program
+    .command('play')
+    .description('play a story interactively (the newest one when no id is given)')
+    .argument('[storyId]')
+    .action(async (storyId: string | undefined) => {
+      const runtime = await openEngineRuntime();
+      const reader = new LineReader();
+      try {
+        let id = storyId;
+        if (!id) {
+          const { listStories } = await import('../story/story-repo.js');
+          id = (await listStories(runtime.db, { limit: 1 }))[0]?.id;
+          if (!id) throw new AppError('not_found', "No stories yet. Create one with 'livingworld new --title T --setting S' or run 'livingworld'.");
+        }
+        await playStory(runtime, reader, id);
+      } finally {
+        reader.close();
+        await runtime.close();
+      }
+    });
+
+  registerStoryCommands(program);
+  registerAdminCommands(program);
+  return program;
+}
+
+/** Errors become one line on stderr with a non-zero exit; stacks only at LOG_LEVEL=debug. */
+function reportError(error: unknown): number {
+  const debug = process.env['LOG_LEVEL'] === 'debug' || process.env['LOG_LEVEL'] === 'trace';
+  if (error instanceof CommanderError) return error.exitCode;
+  if (isAppError(error) && error.code !== 'internal') {
+    process.stderr.write(`livingworld: ${error.message}\n`);
+    if (debug && error.cause) process.stderr.write(`${(error.cause as Error).stack ?? String(error.cause)}\n`);
+    return error.exitCode;
+  }
+  const cause = isAppError(error) ? error.cause : error;
+  process.stderr.write(`livingworld: internal error: ${(cause as Error)?.message ?? String(cause)}. Run with LOG_LEVEL=debug for details.\n`);
+  if (debug) process.stderr.write(`${(cause as Error)?.stack ?? ''}\n`);
+  return 1;
+}
+
+const program = buildProgram();
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  process.exitCode = reportError(error);
+}

@@ -1,0 +1,29 @@
+import type { Queryable } from '../db/index.js';
+
+/**
+ * Figures kept in the database, so they cover every process: turns by status, takeovers
+ * (attempts beyond the first), model calls against scenes written, failures by code.
+ */
+export async function readDatabaseStats(db: Queryable): Promise<Record<string, unknown>> {
+  const { rows } = await db.query<Record<string, number>>(
+    `SELECT (SELECT count(*)::int FROM stories) AS stories,
+            (SELECT count(*)::int FROM scenes) AS scenes,
+            (SELECT count(*)::int FROM characters) AS characters,
+            (SELECT count(*)::int FROM turns) AS turns,
+            (SELECT count(*)::int FROM turns WHERE status = 'succeeded') AS turns_succeeded,
+            (SELECT count(*)::int FROM turns WHERE status = 'failed') AS turns_failed,
+            (SELECT count(*)::int FROM turns WHERE status = 'generating') AS turns_generating,
+            (SELECT count(*)::int FROM turns WHERE status = 'generating' AND lease_expires_at < now()) AS turns_with_expired_lease,
+            (SELECT COALESCE(sum(attempts - 1), 0)::int FROM turns) AS takeovers_and_retries,
+            (SELECT COALESCE(sum(model_calls), 0)::int FROM turns) AS model_calls`,
+  );
+  const failures = await db.query<{ error_code: string; n: number }>(
+    `SELECT error_code, count(*)::int AS n FROM turns WHERE status = 'failed' GROUP BY error_code ORDER BY n DESC`,
+  );
+  const row = rows[0]!;
+  return {
+    ...row,
+    model_calls_per_scene: row['scenes'] ? Number((row['model_calls']! / row['scenes']).toFixed(3)) : 0,
+    failures_by_code: Object.fromEntries(failures.rows.map((f) => [f.error_code, f.n])),
+  };
+}
