@@ -175,9 +175,14 @@ export async function takeTurn(deps: EngineDeps, request: TurnRequest): Promise<
     }
     if (decision.action === 'conflict') {
       log.warn({ reason: decision.reason, inFlightTurnId: decision.inFlightTurnId }, 'turn refused');
-      // Let the turn in flight land first, so the refusal carries the scene that won.
+      // Let the turn in flight land first, so the refusal carries the scene that won. If it
+      // did not win (its process died, it failed), the story did not move: claim again.
       if (decision.inFlightTurnId) {
-        await awaitTurn(deps, request.storyId, decision.inFlightTurnId, { timeoutMs: waitLimitMs, ...(request.signal ? { signal: request.signal } : {}) }).catch(() => undefined);
+        const other = await awaitTurn(deps, request.storyId, decision.inFlightTurnId, {
+          timeoutMs: waitLimitMs,
+          ...(request.signal ? { signal: request.signal } : {}),
+        }).catch(() => undefined);
+        if (other && other.status !== 'succeeded') continue;
       }
       return turnConflict(deps, request.storyId, decision.reason);
     }
