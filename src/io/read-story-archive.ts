@@ -1,0 +1,112 @@
+import type { Queryable } from '../db/index.js';
+import { AppError } from '../errors.js';
+import { STORY_ARCHIVE_FORMAT, type StoryArchive } from './story-archive.js';
+import { isUuid } from './validation.js';
+
+/** UTC with microseconds: exact, and the same text on both backends. */
+const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/**
+ * The whole story as one SQL statement, so that it is read from one snapshot even at READ
+ * COMMITTED on a pool: a turn committing meanwhile cannot leave a head scene or a memory that
+ * points at a scene missing from the file. Rows are ordered by what survives an import
+ * (numbers, timestamps, content), ids only breaking ties, so that a round trip keeps the order.
+ */
+const exportSql = `
+SELECT json_build_object(
+  'story', (SELECT json_build_object(
+      'id', s.id, 'title', s.title, 'setting', s.setting, 'instructions', s.instructions,
+      'system_prompt', s.system_prompt, 'status', s.status, 'seed', s.seed::text, 'settings', s.settings,
+      'head_scene_id', s.head_scene_id, 'created_at', ${iso('s.created_at')}, 'updated_at', ${iso('s.updated_at')})
+    FROM stories s WHERE s.id = $1),
+  'scenes', (SELECT coalesce(json_agg(json_build_object(
+      'id', sc.id, 'parent_id', sc.parent_scene_id, 'scene_number', sc.scene_number,
+      'choice_number', sc.choice_number, 'instruction', sc.instruction, 'content', sc.content,
+      'raw_output', sc.raw_output, 'provider', sc.provider, 'model', sc.model, 'metadata', sc.metadata,
+      'created_at', ${iso('sc.created_at')},
+      'choices', (SELECT coalesce(json_agg(json_build_object('number', c.choice_number, 'content', c.content, 'selected', c.selected)
+                    ORDER BY c.choice_number), '[]'::json)
+                  FROM choices c WHERE c.story_id = sc.story_id AND c.scene_id = sc.id))
+    ORDER BY sc.scene_number, sc.created_at, sc.choice_number NULLS FIRST, sc.content, sc.id), '[]'::json)
+    FROM scenes sc WHERE sc.story_id = $1),
+  'user_instructions', (SELECT coalesce(json_agg(json_build_object(
+      'id', u.id, 'scene_id', u.scene_id, 'content', u.content, 'created_at', ${iso('u.created_at')})
+    ORDER BY u.created_at, u.content, u.id), '[]'::json)
+    FROM user_instructions u WHERE u.story_id = $1),
+  'characters', (SELECT coalesce(json_agg(json_build_object(
+      'id', ch.id, 'name', ch.name, 'description', ch.description, 'personality', ch.personality,
+      'goals', ch.goals, 'background', ch.background, 'mood', ch.mood,
+      'emotion', json_build_object('valence', ch.emotion_valence, 'arousal', ch.emotion_arousal, 'dominance', ch.emotion_dominance),
+      'metadata', ch.metadata, 'first_scene_id', ch.first_scene_id, 'version', ch.version::text,
+      'created_at', ${iso('ch.created_at')}, 'updated_at', ${iso('ch.updated_at')})
+    ORDER BY ch.created_at, ch.name_key, ch.id), '[]'::json)
+    FROM characters ch WHERE ch.story_id = $1),
+  'scene_characters', (SELECT coalesce(json_agg(json_build_object(
+      'scene_id', l.scene_id, 'character_id', l.character_id, 'role', l.role, 'importance', l.importance)
+    ORDER BY sc.scene_number, sc.created_at, ch.created_at, ch.name_key, l.scene_id, l.character_id), '[]'::json)
+    FROM scene_characters l
+    JOIN scenes sc ON sc.story_id = l.story_id AND sc.id = l.scene_id
+    JOIN characters ch ON ch.story_id = l.story_id AND ch.id = l.character_id
+    WHERE l.story_id = $1),
+  'memories', (SELECT coalesce(json_agg(json_build_object(
+      'id', m.id, 'kind', m.kind, 'scene_id', m.scene_id, 'through_scene_number', m.through_scene_number,
+      'content', m.content, 'importance', m.importance, 'created_at', ${iso('m.created_at')})
+    ORDER BY m.created_at, m.kind, m.content, m.id), '[]'::json)
+    FROM memories m WHERE m.story_id = $1),
+  'character_memories', (SELECT coalesce(json_agg(json_build_object(
+      'id', cm.id, 'character_id', cm.character_id, 'scene_id', cm.scene_id, 'kind', cm.kind,
+      'content', cm.content, 'valence', cm.emotional_valence, 'importance', cm.importance,
+      'last_accessed_at', ${iso('cm.last_accessed_at')}, 'created_at', ${iso('cm.created_at')})
+    ORDER BY cm.created_at, ch.name_key, cm.kind, cm.content, cm.id), '[]'::json)
+    FROM character_memories cm JOIN characters ch ON ch.story_id = cm.story_id AND ch.id = cm.character_id
+    WHERE cm.story_id = $1),
+  'character_relationships', (SELECT coalesce(json_agg(json_build_object(
+      'id', r.id, 'character_id', r.character_id, 'target_character_id', r.target_character_id,
+      'sentiment', r.sentiment, 'trust', r.trust, 'familiarity', r.familiarity, 'type', r.type,
+      'interaction_count', r.interaction_count, 'updated_at', ${iso('r.updated_at')})
+    ORDER BY a.name_key, b.name_key NULLS FIRST, r.id), '[]'::json)
+    FROM character_relationships r
+    JOIN characters a ON a.story_id = r.story_id AND a.id = r.character_id
+    LEFT JOIN characters b ON b.story_id = r.story_id AND b.id = r.target_character_id
+    WHERE r.story_id = $1),
+  'lore_entries', (SELECT coalesce(json_agg(json_build_object(
+      'id', e.id, 'title', e.title, 'keywords', to_json(e.keywords), 'content', e.content, 'enabled', e.enabled,
+      'metadata', e.metadata, 'version', e.version::text,
+      'created_at', ${iso('e.created_at')}, 'updated_at', ${iso('e.updated_at')})
+    ORDER BY e.created_at, e.title, e.content, e.id), '[]'::json)
+    FROM lore_entries e WHERE e.story_id = $1),
+  'exported_at', ${iso('now()')}
+)::text AS archive`;
+
+interface RawArchive extends Omit<StoryArchive, 'format_version' | 'story' | 'characters' | 'lore_entries'> {
+  story: (Omit<StoryArchive['story'], 'seed'> & { seed: string }) | null;
+  characters: (Omit<StoryArchive['characters'][number], 'version'> & { version: string })[];
+  lore_entries: (Omit<StoryArchive['lore_entries'][number], 'version'> & { version: string })[];
+}
+
+/** A JSON number when it is exact as one, else the digits as a string. */
+function integerFromText(value: string): number | string {
+  const asNumber = Number(value);
+  return Number.isSafeInteger(asNumber) ? asNumber : value;
+}
+
+/** Reads a whole story into a `livingworld/1` archive (see story-archive.ts). */
+export async function exportStoryArchive(db: Queryable, storyId: string): Promise<StoryArchive> {
+  if (!isUuid(storyId)) throw new AppError('not_found', `Story ${storyId} does not exist.`);
+  const { rows } = await db.query<{ archive: string }>(exportSql, [storyId]);
+  const raw = JSON.parse(rows[0]!.archive) as RawArchive;
+  if (raw.story === null) throw new AppError('not_found', `Story ${storyId} does not exist.`);
+  return {
+    format_version: STORY_ARCHIVE_FORMAT,
+    exported_at: raw.exported_at,
+    story: { ...raw.story, seed: integerFromText(raw.story.seed) },
+    scenes: raw.scenes,
+    user_instructions: raw.user_instructions,
+    characters: raw.characters.map((character) => ({ ...character, version: Number(character.version) })),
+    scene_characters: raw.scene_characters,
+    memories: raw.memories,
+    character_memories: raw.character_memories,
+    character_relationships: raw.character_relationships,
+    lore_entries: raw.lore_entries.map((entry) => ({ ...entry, version: Number(entry.version) })),
+  };
+}

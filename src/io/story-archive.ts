@@ -1,0 +1,252 @@
+/**
+ * The LivingWorld story archive, `format_version: "livingworld/1"`: one JSON document that
+ * holds a whole story losslessly.
+ *
+ * ```
+ * {
+ *   "format_version": "livingworld/1",
+ *   "exported_at": "2026-01-01T12:00:00.000000Z",
+ *   "story": { "id", "title", "setting", "instructions", "system_prompt", "status",
+ *              "seed", "settings", "head_scene_id", "created_at", "updated_at" },
+ *   "scenes": [{ "id", "parent_id", "scene_number", "choice_number", "instruction",
+ *                "content", "raw_output", "provider", "model", "metadata", "created_at",
+ *                "choices": [{ "number", "content", "selected" }] }],
+ *   "user_instructions": [{ "id", "scene_id", "content", "created_at" }],
+ *   "characters": [{ "id", "name", "description", "personality", "goals", "background",
+ *                    "mood", "emotion": { "valence", "arousal", "dominance" }, "metadata",
+ *                    "first_scene_id", "version", "created_at", "updated_at" }],
+ *   "scene_characters": [{ "scene_id", "character_id", "role", "importance" }],
+ *   "memories": [{ "id", "kind", "scene_id", "through_scene_number", "content",
+ *                  "importance", "created_at" }],
+ *   "character_memories": [{ "id", "character_id", "scene_id", "kind", "content",
+ *                            "valence", "importance", "last_accessed_at", "created_at" }],
+ *   "character_relationships": [{ "id", "character_id", "target_character_id", "sentiment",
+ *                                 "trust", "familiarity", "type", "interaction_count",
+ *                                 "updated_at" }],
+ *   "lore_entries": [{ "id", "title", "keywords", "content", "enabled", "metadata",
+ *                      "version", "created_at", "updated_at" }]
+ * }
+ * ```
+ *
+ * - Ids are the file's own strings; every reference (`parent_id`, `head_scene_id`,
+ *   `scene_id`, `character_id`, `target_character_id`, `first_scene_id`) points at an id in
+ *   the same file. Import gives every row a fresh uuid, so a file can be imported many times.
+ * - `parent_id: null` marks a root scene (scene_number 1); otherwise scene_number is the
+ *   parent's plus one. `choice_number` is the parent's choice that led to the scene
+ *   (null when unknown); `selected` marks the choice the player took.
+ * - `target_character_id: null` is the player's relationship with the character.
+ * - `seed` is an integer, written as a string when it is beyond 2^53.
+ * - Timestamps are ISO 8601 with a time zone; exports write UTC with microseconds.
+ * - Not exported: embeddings (recomputed by the embedder after import), turns (generation
+ *   bookkeeping: leases, idempotency keys) and the story's optimistic-lock `version`; the
+ *   imported story starts at version 0 with no turns, and scenes and user instructions lose
+ *   their `turn_id`.
+ * - Round trip export → import → export yields the same document except: every id (the
+ *   references change with them, consistently), `exported_at`, `story.created_at` and
+ *   `story.updated_at` (the import is a new story, created now), and `story.title` when the
+ *   import is given a new one. Rows are ordered deterministically (see read-story-archive.ts)
+ *   so the order is the same too.
+ * - Markup in text is stored as text; escaping it is the renderer's job.
+ *
+ * Limits (each refusal is an AppError `validation` naming the JSON path): see the MAX_*
+ * constants below; text fields also have the database's own per-column limits, and no text
+ * may contain control characters other than \n, \r and \t.
+ */
+import { z } from 'zod';
+import { importValidationError, issuesFromZod, jsonObject, jsonValue, text, timestamp, type JsonObject, type JsonValue } from './validation.js';
+import { findArchiveReferenceIssues } from './check-archive-references.js';
+
+export const STORY_ARCHIVE_FORMAT = 'livingworld/1';
+
+/** Largest archive file accepted, in bytes of UTF-8 JSON. */
+export const MAX_ARCHIVE_BYTES = 20 * 1024 * 1024;
+export const MAX_SCENES = 10_000;
+export const MAX_CHOICES_PER_SCENE = 9;
+/** The ceiling for any one text field; most columns have a smaller limit of their own. */
+export const MAX_TEXT_CHARS = 100_000;
+export const MAX_CHARACTERS = 1_000;
+/** Per table: memories and character_memories each. */
+export const MAX_MEMORIES = 100_000;
+export const MAX_USER_INSTRUCTIONS = 10_000;
+export const MAX_SCENE_CHARACTER_LINKS = 100_000;
+export const MAX_RELATIONSHIPS = 100_000;
+export const MAX_LORE_ENTRIES = 10_000;
+export const MAX_KEYWORDS_PER_LORE_ENTRY = 100;
+/** Characters of serialised JSON in one metadata or settings value. */
+export const MAX_METADATA_CHARS = 100_000;
+export const MAX_ID_CHARS = 100;
+
+const fileId = text({ min: 1, max: MAX_ID_CHARS });
+const nullable = <T extends z.ZodType>(schema: T) => schema.nullable();
+const unit = (min: number) => z.number().min(min, `must be between ${min} and 1`).max(1, `must be between ${min} and 1`);
+const count = z.number().int('must be an integer').min(0, 'must not be negative').max(2_147_483_647, 'is too large');
+const version = z.number().int('must be an integer').min(0, 'must not be negative').max(Number.MAX_SAFE_INTEGER, 'is too large');
+const bigintLike = z.union([
+  z.number().int('must be an integer').min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER),
+  z.string().regex(/^-?\d{1,19}$/, 'must be an integer').refine((s) => BigInt(s) >= -(2n ** 63n) && BigInt(s) < 2n ** 63n, 'is outside the 64-bit range'),
+]);
+
+const choiceSchema = z.object({
+  number: z.number().int('must be an integer').min(1, 'must be between 1 and 9').max(9, 'must be between 1 and 9'),
+  content: text({ min: 1, max: 1000 }),
+  selected: z.boolean(),
+});
+
+const sceneSchema = z.object({
+  id: fileId,
+  parent_id: nullable(fileId),
+  scene_number: z.number().int('must be an integer').min(1, 'must be at least 1').max(MAX_SCENES, `must be at most ${MAX_SCENES}`),
+  choice_number: nullable(z.number().int('must be an integer').min(1, 'must be between 1 and 9').max(9, 'must be between 1 and 9')),
+  instruction: nullable(text({ max: 2000 })),
+  content: text({ min: 1, max: MAX_TEXT_CHARS }),
+  raw_output: nullable(text({ max: MAX_TEXT_CHARS })),
+  provider: nullable(text({ max: 1000 })),
+  model: nullable(text({ max: 1000 })),
+  metadata: jsonValue(MAX_METADATA_CHARS),
+  created_at: timestamp,
+  choices: z
+    .array(choiceSchema)
+    .min(1, 'must have at least one choice (every scene offers a choice)')
+    .max(MAX_CHOICES_PER_SCENE, `must have at most ${MAX_CHOICES_PER_SCENE} choices`),
+});
+
+const storySchema = z.object({
+  id: fileId,
+  title: text({ min: 1, max: 200, trimmedMin: true }),
+  setting: text({ min: 1, max: 4000 }),
+  instructions: nullable(text({ max: 4000 })),
+  system_prompt: nullable(text({ max: 20_000 })),
+  status: z.enum(['active', 'archived']),
+  seed: bigintLike,
+  settings: jsonObject(MAX_METADATA_CHARS),
+  head_scene_id: nullable(fileId),
+  created_at: timestamp,
+  updated_at: timestamp,
+});
+
+const userInstructionSchema = z.object({
+  id: fileId,
+  scene_id: fileId,
+  content: text({ min: 1, max: 2000 }),
+  created_at: timestamp,
+});
+
+const emotionSchema = z.object({ valence: unit(-1), arousal: unit(-1), dominance: unit(-1) });
+
+const characterSchema = z.object({
+  id: fileId,
+  name: text({ min: 1, max: 100 }),
+  description: text({ max: 4000 }),
+  personality: text({ max: 4000 }),
+  goals: text({ max: 4000 }),
+  background: text({ max: 8000 }),
+  mood: text({ max: 100 }),
+  emotion: emotionSchema,
+  metadata: jsonObject(MAX_METADATA_CHARS),
+  first_scene_id: nullable(fileId),
+  version,
+  created_at: timestamp,
+  updated_at: timestamp,
+});
+
+const sceneCharacterSchema = z.object({
+  scene_id: fileId,
+  character_id: fileId,
+  role: z.enum(['present', 'mentioned']),
+  importance: unit(0),
+});
+
+const memorySchema = z.object({
+  id: fileId,
+  kind: z.enum(['scene', 'summary', 'fact']),
+  scene_id: nullable(fileId),
+  through_scene_number: nullable(count),
+  content: text({ min: 1, max: 20_000 }),
+  importance: unit(0),
+  created_at: timestamp,
+});
+
+const characterMemorySchema = z.object({
+  id: fileId,
+  character_id: fileId,
+  scene_id: nullable(fileId),
+  kind: z.enum(['observation', 'thought', 'action', 'conversation', 'reflection', 'told']),
+  content: text({ min: 1, max: 8000 }),
+  valence: unit(-1),
+  importance: unit(0),
+  last_accessed_at: timestamp,
+  created_at: timestamp,
+});
+
+const relationshipSchema = z.object({
+  id: fileId,
+  character_id: fileId,
+  target_character_id: nullable(fileId),
+  sentiment: unit(-1),
+  trust: unit(0),
+  familiarity: unit(0),
+  type: text({ min: 1, max: 50 }),
+  interaction_count: count,
+  updated_at: timestamp,
+});
+
+const loreEntrySchema = z.object({
+  id: fileId,
+  title: text({ min: 1, max: 200 }),
+  keywords: z.array(text({ max: 200 })).max(MAX_KEYWORDS_PER_LORE_ENTRY, `must have at most ${MAX_KEYWORDS_PER_LORE_ENTRY} keywords`),
+  content: text({ min: 1, max: 8000 }),
+  enabled: z.boolean(),
+  metadata: jsonValue(MAX_METADATA_CHARS),
+  version,
+  created_at: timestamp,
+  updated_at: timestamp,
+});
+
+const limited = <T extends z.ZodType>(item: T, max: number) => z.array(item).max(max, `has more than ${max} entries`);
+
+export const storyArchiveSchema = z.object({
+  format_version: z.literal(STORY_ARCHIVE_FORMAT, `must be "${STORY_ARCHIVE_FORMAT}"`),
+  exported_at: timestamp,
+  story: storySchema,
+  scenes: limited(sceneSchema, MAX_SCENES),
+  user_instructions: limited(userInstructionSchema, MAX_USER_INSTRUCTIONS),
+  characters: limited(characterSchema, MAX_CHARACTERS),
+  scene_characters: limited(sceneCharacterSchema, MAX_SCENE_CHARACTER_LINKS),
+  memories: limited(memorySchema, MAX_MEMORIES),
+  character_memories: limited(characterMemorySchema, MAX_MEMORIES),
+  character_relationships: limited(relationshipSchema, MAX_RELATIONSHIPS),
+  lore_entries: limited(loreEntrySchema, MAX_LORE_ENTRIES),
+});
+
+export type StoryArchive = z.infer<typeof storyArchiveSchema>;
+export type ArchiveStory = StoryArchive['story'];
+export type ArchiveScene = StoryArchive['scenes'][number];
+export type ArchiveChoice = ArchiveScene['choices'][number];
+export type ArchiveCharacter = StoryArchive['characters'][number];
+export type ArchiveSceneCharacter = StoryArchive['scene_characters'][number];
+export type ArchiveMemory = StoryArchive['memories'][number];
+export type ArchiveCharacterMemory = StoryArchive['character_memories'][number];
+export type ArchiveRelationship = StoryArchive['character_relationships'][number];
+export type ArchiveLoreEntry = StoryArchive['lore_entries'][number];
+export type { JsonObject, JsonValue };
+
+/**
+ * Checks an archive completely — shape, limits, text, then every reference and the scene
+ * tree — and returns it typed. Throws AppError `validation` naming the first problem's path.
+ */
+export function parseStoryArchive(input: unknown): StoryArchive {
+  let serializedBytes: number;
+  try {
+    serializedBytes = Buffer.byteLength(JSON.stringify(input) ?? '', 'utf8');
+  } catch {
+    throw importValidationError('story archive', [{ path: '(root)', message: 'is not serialisable JSON' }]);
+  }
+  if (serializedBytes > MAX_ARCHIVE_BYTES) {
+    throw importValidationError('story archive', [{ path: '(root)', message: `is larger than ${MAX_ARCHIVE_BYTES} bytes` }]);
+  }
+  const parsed = storyArchiveSchema.safeParse(input);
+  if (!parsed.success) throw importValidationError('story archive', issuesFromZod(parsed.error));
+  const referenceIssues = findArchiveReferenceIssues(parsed.data);
+  if (referenceIssues.length > 0) throw importValidationError('story archive', referenceIssues);
+  return parsed.data;
+}
