@@ -170,7 +170,7 @@ const characterMemorySchema = z.object({
   id: fileId,
   character_id: fileId,
   scene_id: nullable(fileId),
-  kind: z.enum(['observation', 'thought', 'action', 'conversation', 'reflection', 'told']),
+  kind: z.enum(['observation', 'thought', 'action', 'reaction', 'conversation', 'reflection', 'told']),
   content: text({ min: 1, max: 8000 }),
   valence: unit(-1),
   importance: unit(0),
