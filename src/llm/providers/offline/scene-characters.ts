@@ -1,0 +1,162 @@
+import type { SceneCharacter } from '../../../story/scene-output.js';
+import type { CastMember } from './scene-cast.js';
+import type { ScenePlan } from './scene-plan.js';
+import { capitalise, replaceName, toThirdPerson } from './phrasing.js';
+import type { IntentKind } from './player-intent.js';
+import type { SeededRandom } from './seeded-random.js';
+
+type Emotion = { valence: number; arousal: number; dominance: number };
+
+const moodEmotions: Record<string, Emotion> = {
+  alarmed: { valence: -0.5, arousal: 0.7, dominance: -0.2 },
+  angry: { valence: -0.6, arousal: 0.7, dominance: 0.4 },
+  defiant: { valence: -0.3, arousal: 0.5, dominance: 0.5 },
+  curious: { valence: 0.3, arousal: 0.4, dominance: 0.1 },
+  warm: { valence: 0.6, arousal: 0.2, dominance: 0.1 },
+  amused: { valence: 0.5, arousal: 0.3, dominance: 0.2 },
+  guarded: { valence: -0.2, arousal: 0.2, dominance: 0.1 },
+  wary: { valence: -0.2, arousal: 0.3, dominance: 0 },
+  uneasy: { valence: -0.3, arousal: 0.4, dominance: -0.2 },
+  watchful: { valence: 0, arousal: 0.3, dominance: 0.1 },
+  calm: { valence: 0.2, arousal: -0.3, dominance: 0.2 },
+  tired: { valence: -0.1, arousal: -0.5, dominance: -0.2 },
+};
+
+const moodsByIntent: Record<IntentKind | 'arrival', { trusting: string[]; distrustful: string[] }> = {
+  fight: { trusting: ['alarmed', 'defiant'], distrustful: ['angry', 'defiant'] },
+  social: { trusting: ['curious', 'warm', 'amused'], distrustful: ['guarded', 'wary'] },
+  search: { trusting: ['curious', 'watchful'], distrustful: ['uneasy', 'wary'] },
+  move: { trusting: ['watchful', 'curious'], distrustful: ['wary', 'uneasy'] },
+  wait: { trusting: ['calm', 'watchful'], distrustful: ['uneasy', 'guarded'] },
+  other: { trusting: ['curious', 'calm', 'amused'], distrustful: ['wary', 'guarded'] },
+  arrival: { trusting: ['curious', 'tired', 'calm'], distrustful: ['wary', 'guarded'] },
+};
+
+const reactionVerbs: Record<string, string[]> = {
+  alarmed: ['flinches', 'takes a quick step back'],
+  angry: ['glares', 'goes red in the face'],
+  defiant: ['squares up', 'lifts their chin'],
+  curious: ['leans in', 'tilts their head'],
+  warm: ['smiles', 'nods encouragingly'],
+  amused: ['laughs softly', 'hides a grin'],
+  guarded: ['goes very still', 'folds their arms'],
+  wary: ['watches closely', 'narrows their eyes'],
+  uneasy: ['glances toward the way out', 'shifts from foot to foot'],
+  watchful: ['follows every move', 'says nothing, but misses nothing'],
+  calm: ['nods', 'waits patiently'],
+  tired: ['sighs', 'rubs their eyes'],
+};
+
+const trustDeltas: Record<IntentKind | 'arrival', { trust: number; sentiment: number }> = {
+  fight: { trust: -0.2, sentiment: -0.2 },
+  social: { trust: 0.1, sentiment: 0.1 },
+  search: { trust: 0.02, sentiment: 0 },
+  move: { trust: 0, sentiment: 0 },
+  wait: { trust: 0, sentiment: -0.02 },
+  other: { trust: 0.05, sentiment: 0.05 },
+  arrival: { trust: 0, sentiment: 0.02 },
+};
+
+/** A cast member with what they feel, do and think in this scene. */
+export interface AnimatedMember extends CastMember {
+  mood: string;
+  /** A verb phrase: "keeps a careful distance". */
+  activity: string;
+  reactionVerb: string;
+}
+
+export function animateCast(plan: ScenePlan, random: SeededRandom): AnimatedMember[] {
+  const intentKind = plan.action?.kind ?? plan.instruction?.kind ?? 'arrival';
+  // Shuffled once and dealt out, so that two people in a scene never do the same thing.
+  const activities = random.shuffle([
+    `keeps a careful distance`,
+    `leans against the wall near ${plan.place}, watching`,
+    `paces back and forth`,
+    `counts coins into a pouch without looking at them`,
+    `hums under their breath`,
+    `keeps glancing toward ${plan.elsewhere[0] ?? 'the way out'}`,
+    `scribbles something in a small notebook`,
+    `is busy with work that is clearly only an excuse to stay close`,
+  ]);
+  return plan.cast.map((member, index) => {
+    const moods = moodsByIntent[intentKind];
+    const mood = random.pick(member.trust < -0.1 ? moods.distrustful : random.chance(0.7) ? moods.trusting : moods.distrustful);
+    const activity = activities[index % activities.length]!;
+    return { ...member, mood, activity, reactionVerb: random.pick(reactionVerbs[mood] ?? ['nods']) };
+  });
+}
+
+function thoughtFor(member: AnimatedMember, plan: ScenePlan, random: SeededRandom): string {
+  const { action, instruction } = plan;
+  if (instruction?.target && instruction.verbFirst && random.chance(0.5)) {
+    const theirAim = toThirdPerson(instruction.clause, member.name);
+    return `Why is this stranger so keen to ${theirAim}? What do they know about ${toThirdPerson(instruction.target, member.name)}?`;
+  }
+  const intent = action ?? instruction;
+  if (!intent) {
+    return random.pick([
+      `A new face at ${plan.place}. I wonder what they want.`,
+      `Maybe this newcomer can help me ${member.goal}.`,
+      `Another stranger. Keep quiet, and watch.`,
+    ]);
+  }
+  if (!intent.verbFirst) return `I can't tell yet what that choice of theirs means for me.`;
+  const theirDeed = toThirdPerson(intent.clause, member.name);
+  if (intent.kind === 'fight') return `I did not expect them to ${theirDeed}. I need to be careful now.`;
+  return random.pick([
+    `Why would anyone ${theirDeed}? I should keep an eye on this one.`,
+    `If they really mean to ${theirDeed}, maybe they can help me ${member.goal}.`,
+    `They chose to ${theirDeed}. That changes things.`,
+  ]);
+}
+
+function reactionFor(member: AnimatedMember, plan: ScenePlan): string {
+  const intent = plan.action ?? plan.instruction;
+  if (!intent) return `${capitalise(member.callName)} ${member.reactionVerb} as you arrive.`;
+  const deed = intent.verbFirst ? replaceName(intent.clause, member.name, 'them', 'their') : 'make your choice';
+  return `${capitalise(member.callName)} ${member.reactionVerb} when you ${deed}.`;
+}
+
+/** The `characters` entries of the scene JSON. */
+export function describeCharacters(members: AnimatedMember[], plan: ScenePlan, random: SeededRandom): SceneCharacter[] {
+  const intentKind = plan.action?.kind ?? plan.instruction?.kind ?? 'arrival';
+  const present = members.filter((member) => member.role === 'present');
+  return members.map((member): SceneCharacter => {
+    if (member.role === 'mentioned') {
+      return {
+        name: member.name,
+        role: 'mentioned',
+        importance: 0.3,
+        description: `${capitalise(member.introduction)}, talked about at ${plan.place} but not seen for days.`,
+        goals: member.goal,
+      };
+    }
+    const deltas = trustDeltas[intentKind];
+    const relationships: NonNullable<SceneCharacter['relationships']> = [
+      {
+        target: 'player',
+        familiarityDelta: member.addressed ? 0.2 : 0.1,
+        trustDelta: deltas.trust,
+        sentimentDelta: deltas.sentiment,
+        type: member.isNew ? 'stranger' : 'acquaintance',
+      },
+    ];
+    for (const other of present) {
+      if (other !== member) relationships.push({ target: other.name, familiarityDelta: 0.05, type: 'acquaintance' });
+    }
+    return {
+      name: member.name,
+      role: 'present',
+      importance: member.addressed ? 0.8 : member.isNew ? 0.5 : 0.6,
+      description: member.description ?? (member.introduction ? `${capitalise(member.introduction)}, met at ${plan.place}.` : `Met again at ${plan.place}.`),
+      personality: member.personality ?? 'hard to read',
+      goals: member.goal,
+      mood: member.mood,
+      emotion: moodEmotions[member.mood] ?? { valence: 0, arousal: 0, dominance: 0 },
+      thought: thoughtFor(member, plan, random),
+      action: `${capitalise(member.callName)} ${member.activity}.`,
+      reaction: reactionFor(member, plan),
+      relationships,
+    };
+  });
+}
