@@ -42,6 +42,12 @@ describe('selectProvider', () => {
     expect(selection.notice).toBeUndefined();
   });
 
+  it('offline: loads the real offline storyteller when no factory is given', async () => {
+    const selection = await selectProvider(configWith({ LLM_PROVIDER: 'offline' }));
+    expect(selection.provider).toMatchObject({ name: 'offline', offline: true });
+    expect(selection.description).toBe(`offline storyteller (${selection.provider.model})`);
+  });
+
   it('auto: picks Ollama and its first listed model when it answers', async () => {
     ollama.models = ['mistral:7b', 'llama3.2:latest'];
     const selection = await selectProvider(configWith({ LLM_PROVIDER: 'auto', OLLAMA_HOST: ollama.url }), { offline: offlineStub });
