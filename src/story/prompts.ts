@@ -1,0 +1,239 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AppError } from '../errors.js';
+import type { ChatMessage, CompletionRequest, TaskCharacter } from '../llm/provider.js';
+import { sceneJsonSchema } from './scene-output.js';
+
+// src/story and dist/story are both two levels below the package root.
+export const defaultSystemPromptPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../prompts/system.md');
+
+/** The storyteller's system prompt: the shipped prompts/system.md, or a file the user points to. */
+export function loadSystemPrompt(filePath: string = defaultSystemPromptPath): string {
+  try {
+    return fs.readFileSync(filePath, 'utf8').trim();
+  } catch (error) {
+    throw new AppError('config', `Cannot read the system prompt at ${filePath}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Everything the storyteller is told for one scene. */
+export interface SceneContext {
+  storyTitle: string;
+  setting: string;
+  /** The author's standing instructions for this story. */
+  instructions?: string;
+  /** The story's own system prompt, replacing the shipped one. */
+  systemPromptOverride?: string;
+  sceneNumber: number;
+  recentScenes: { sceneNumber: number; content: string }[];
+  /** Rolling summary of the scenes before the recent window. */
+  summary?: string;
+  memories?: string[];
+  lore?: string[];
+  /** The text of the option the player took; absent for the opening scene. */
+  chosenAction?: string;
+  playerInstruction?: string;
+  characters: TaskCharacter[];
+  seed: number;
+  choiceCount: number;
+}
+
+export interface PromptOptions {
+  /** Read the system prompt from this file instead of prompts/system.md. */
+  systemPromptPath?: string;
+}
+
+// Generous limits that keep one runaway memory or scene from crowding out the rest.
+const maxSceneChars = 6000;
+const maxItemChars = 1000;
+const maxRepairEchoChars = 8000;
+
+function clip(text: string, maxChars: number): string {
+  const trimmed = text.trim();
+  return trimmed.length > maxChars ? `${trimmed.slice(0, maxChars - 1)}…` : trimmed;
+}
+
+function section(title: string, body: string | undefined): string | undefined {
+  return body && body.trim() !== '' ? `## ${title}\n${body.trim()}` : undefined;
+}
+
+function bulletList(items: readonly string[] | undefined): string | undefined {
+  const kept = (items ?? []).map((item) => item.trim()).filter(Boolean);
+  return kept.length > 0 ? kept.map((item) => `- ${clip(item, maxItemChars)}`).join('\n') : undefined;
+}
+
+function describeCharacter(character: TaskCharacter): string {
+  const facts = [
+    character.description,
+    character.personality && `personality: ${character.personality}`,
+    character.mood && `mood: ${character.mood}`,
+    character.trust !== undefined && `trust in the player: ${character.trust.toFixed(2)}`,
+    character.sentiment !== undefined && `feeling toward the player: ${character.sentiment.toFixed(2)}`,
+  ].filter(Boolean);
+  const memories = (character.memories ?? []).slice(0, 5).map((memory) => `\n  - remembers: ${clip(memory, maxItemChars)}`);
+  return `- ${character.name}${facts.length > 0 ? ` (${facts.join('; ')})` : ''}${memories.join('')}`;
+}
+
+/** The scene JSON schema with the story's number of choices (the shared schema says 3). */
+export function sceneSchemaFor(choiceCount: number): CompletionRequest['jsonSchema'] {
+  if (choiceCount === 3) return sceneJsonSchema;
+  const { properties } = sceneJsonSchema.schema;
+  return {
+    name: sceneJsonSchema.name,
+    schema: {
+      ...sceneJsonSchema.schema,
+      properties: { ...properties, choices: { ...properties.choices, minItems: choiceCount, maxItems: choiceCount } },
+    },
+  };
+}
+
+function answerFormat(choiceCount: number): string {
+  const choices = Array.from({ length: choiceCount }, (_, index) => `"<choice ${index + 1}>"`).join(', ');
+  return [
+    'Answer with one JSON object and nothing before or after it:',
+    `{"scene": "<the scene prose, without the choices>", "choices": [${choices}], "characters": [{"name": "<name>", "role": "present", "importance": 0.5, "description": "…", "personality": "…", "goals": "…", "mood": "…", "emotion": {"valence": 0, "arousal": 0, "dominance": 0}, "thought": "…", "action": "…", "reaction": "…", "relationships": [{"target": "player", "trustDelta": 0, "sentimentDelta": 0, "familiarityDelta": 0.1, "type": "acquaintance"}]}]}`,
+    `Give exactly ${choiceCount} choices.`,
+  ].join('\n');
+}
+
+function describeTurn(input: SceneContext): string {
+  if (!input.chosenAction && !input.playerInstruction) {
+    return `Write scene ${input.sceneNumber}, the opening scene: bring the player into the setting and introduce at least one named person.`;
+  }
+  const lines = [`Write scene ${input.sceneNumber}, which follows directly from the player's decision.`];
+  if (input.chosenAction) lines.push(`The player chose: ${clip(input.chosenAction, maxItemChars)}`);
+  if (input.playerInstruction) {
+    lines.push(`The player's own instruction, which the scene must carry out: ${clip(input.playerInstruction, maxItemChars)}`);
+  }
+  return lines.join('\n');
+}
+
+/** The model call for one scene: messages for real models, the same facts as `task` for the offline storyteller. */
+export function buildSceneRequest(input: SceneContext, options: PromptOptions = {}): CompletionRequest {
+  const systemPrompt = input.systemPromptOverride?.trim() || loadSystemPrompt(options.systemPromptPath);
+  const recentScenes = [...input.recentScenes].sort((a, b) => a.sceneNumber - b.sceneNumber);
+  const story = [
+    section('Story', `Title: ${input.storyTitle}\nSetting: ${input.setting}`),
+    section("Author's instructions", input.instructions),
+  ];
+  const context = [
+    section('The story so far (summary)', input.summary),
+    section('Relevant memories', bulletList(input.memories)),
+    section('Lore', bulletList(input.lore)),
+    section('Characters in the story', input.characters.length > 0 ? input.characters.map(describeCharacter).join('\n') : undefined),
+    section(
+      'Recent scenes, oldest first',
+      recentScenes.map((scene) => `### Scene ${scene.sceneNumber}\n${clip(scene.content, maxSceneChars)}`).join('\n\n'),
+    ),
+    section('This turn', describeTurn(input)),
+    answerFormat(input.choiceCount),
+  ];
+  const messages: ChatMessage[] = [
+    { role: 'system', content: [systemPrompt, ...story].filter(Boolean).join('\n\n') },
+    { role: 'user', content: context.filter(Boolean).join('\n\n') },
+  ];
+  const task: CompletionRequest['task'] = {
+    kind: 'scene',
+    storyTitle: input.storyTitle,
+    setting: input.setting,
+    sceneNumber: input.sceneNumber,
+    recentScenes: recentScenes.map((scene) => scene.content),
+    characters: input.characters,
+    seed: input.seed,
+    choiceCount: input.choiceCount,
+    ...(input.instructions ? { instructions: input.instructions } : {}),
+    ...(input.chosenAction ? { chosenAction: input.chosenAction } : {}),
+    ...(input.playerInstruction ? { playerInstruction: input.playerInstruction } : {}),
+  };
+  const jsonSchema = sceneSchemaFor(input.choiceCount);
+  return { messages, task, purpose: 'scene', ...(jsonSchema ? { jsonSchema } : {}) };
+}
+
+/** The same request again, with the unusable answer and what was wrong with it, for one corrective re-ask. */
+export function buildRepairRequest(original: CompletionRequest, badText: string, problem: string): CompletionRequest {
+  return {
+    ...original,
+    messages: [
+      ...original.messages,
+      { role: 'assistant', content: clip(badText, maxRepairEchoChars) || '(empty answer)' },
+      {
+        role: 'user',
+        content: `That answer could not be used: ${problem}\nWrite the scene again, in the format asked for, and nothing else.`,
+      },
+    ],
+    purpose: 'repair',
+  };
+}
+
+export interface TalkContext {
+  storyTitle?: string;
+  setting: string;
+  character: TaskCharacter;
+  message: string;
+  seed: number;
+}
+
+/** A player talking directly to one character, who answers in character. */
+export function buildTalkRequest(input: TalkContext): CompletionRequest {
+  const { character } = input;
+  const profile = [
+    character.description && `Description: ${character.description}`,
+    character.personality && `Personality: ${character.personality}`,
+    character.mood && `Current mood: ${character.mood}`,
+    character.trust !== undefined && `Trust in the player (0 to 1): ${character.trust.toFixed(2)}`,
+    character.sentiment !== undefined && `Feeling toward the player (-1 to 1): ${character.sentiment.toFixed(2)}`,
+    bulletList(character.memories) && `What you remember:\n${bulletList(character.memories)}`,
+  ].filter(Boolean);
+  const storyLine = input.storyTitle ? ` in the story "${input.storyTitle}"` : '';
+  return {
+    messages: [
+      {
+        role: 'system',
+        content: [
+          `You are ${character.name}, a character${storyLine}, set in: ${input.setting}`,
+          ...profile,
+          'Answer the player in character, in one to four sentences of direct speech, as plain text. Let your mood, ' +
+            'personality and trust colour the answer. Use only what you remember; do not narrate the player or offer choices.',
+        ].join('\n'),
+      },
+      { role: 'user', content: clip(input.message, 4000) },
+    ],
+    task: { kind: 'talk', setting: input.setting, character, message: input.message, seed: input.seed },
+    purpose: 'talk',
+  };
+}
+
+export interface SummaryContext {
+  /** Scene prose, oldest first. */
+  scenes: string[];
+  previousSummary?: string;
+  seed: number;
+  /** Upper bound the model is asked to respect. */
+  maxWords?: number;
+}
+
+/** Folds scenes into the rolling summary that stands in for them once they leave the recent window. */
+export function buildSummaryRequest(input: SummaryContext): CompletionRequest {
+  const maxWords = input.maxWords ?? 250;
+  const parts = [
+    section('Summary so far', input.previousSummary),
+    section('Scenes to add, oldest first', input.scenes.map((scene) => clip(scene, maxSceneChars)).join('\n\n---\n\n')),
+    `Write one updated summary of the whole story in at most ${maxWords} words, as plain text. Keep every ` +
+      'character name, place, promise, injury, possession and unresolved question; drop description and dialogue.',
+  ];
+  return {
+    messages: [
+      { role: 'system', content: 'You keep a compact, factual record of an interactive story for the storyteller to rely on.' },
+      { role: 'user', content: parts.filter(Boolean).join('\n\n') },
+    ],
+    task: {
+      kind: 'summary',
+      scenes: input.scenes,
+      seed: input.seed,
+      ...(input.previousSummary ? { previousSummary: input.previousSummary } : {}),
+    },
+    purpose: 'summary',
+    temperature: 0.2,
+  };
+}
