@@ -7,3 +7,4 @@ export { parsePythonExport, PYTHON_EXPORT_FORMAT, CONTINUE_CHOICE } from './pyth
 export { importStoryFile, type ImportStoryFileResult, type StoryFileFormat } from './import-file.js';
 export { exportStoryMarkdown, renderStoryMarkdown, CHOSEN_MARK } from './export-markdown.js';
 export { parseStoryMarkdown } from './import-markdown.js';
+export { exportStoryTwee, renderStoryTwee, storyIfid, escapeTweeHeaderText, escapeTweePassageText, TWEE_STORY_FORMAT, TWEE_STORY_FORMAT_VERSION } from './export-twee.js';

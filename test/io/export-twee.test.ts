@@ -1,0 +1,89 @@
+import { parseTwee } from 'extwee';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/db/index.js';
+import { escapeTweeHeaderText, exportStoryArchive, exportStoryTwee, storyIfid } from '../../src/io/index.js';
+import { createEmbeddedTestDatabase } from '../helpers/db.js';
+import { insertBranchingStory } from './builders.js';
+
+/** Harlowe's link forms; for `->` the rightmost arrow separates text from target. */
+function linkTarget(inner: string): string {
+  const arrow = inner.lastIndexOf('->');
+  if (arrow !== -1) return inner.slice(arrow + 2);
+  const back = inner.indexOf('<-');
+  if (back !== -1) return inner.slice(0, back);
+  const bar = inner.lastIndexOf('|');
+  return bar === -1 ? inner : inner.slice(bar + 1);
+}
+
+const linksOf = (text: string) => [...text.matchAll(/\[\[(.*?)\]\]/g)].map((m) => linkTarget(m[1]!));
+
+/** A strict reading of the headers, independent of extwee: every `::` at a line start opens a passage. */
+function headerNames(twee: string): string[] {
+  return twee
+    .split('\n')
+    .filter((line) => line.startsWith('::'))
+    .map((line) => line.slice(2).trim().replace(/\s*(\[[^\]]*\])?\s*(\{.*\})?$/, '').replace(/\\(.)/g, '$1'));
+}
+
+describe('Twee 3 export', () => {
+  let db: Database;
+  beforeAll(async () => {
+    db = await createEmbeddedTestDatabase();
+  });
+  afterAll(async () => db.close());
+
+  it('is parsed by extwee with every choice link resolving and a valid StoryData', async () => {
+    const built = await insertBranchingStory(db, 'Twee [test] {story}');
+    const twee = await exportStoryTwee(db, built.storyId);
+    const story = parseTwee(twee);
+    expect(story.name).toBe('Twee [test] {story}');
+    expect(story.IFID).toMatch(/^[0-9A-F]{8}-[0-9A-F]{4}-4[0-9A-F]{3}-[89AB][0-9A-F]{3}-[0-9A-F]{12}$/);
+    expect(story.format).toBe('Harlowe');
+    expect(story.formatVersion).toMatch(/^\d+\.\d+\.\d+$/);
+
+    const names = new Set(story.passages.map((p) => p.name));
+    expect(names.size).toBe(story.passages.length);
+    expect(headerNames(twee).filter((n) => n !== 'StoryTitle' && n !== 'StoryData').sort()).toEqual([...names].sort());
+    expect(names.has(story.start)).toBe(true);
+
+    const archive = await exportStoryArchive(db, built.storyId);
+    const scenePassages = story.passages.filter((p) => !p.tags.includes('unwritten'));
+    expect(scenePassages).toHaveLength(archive.scenes.length);
+    // One link per choice (plus one per extra version), and every link resolves.
+    let links = 0;
+    for (const passage of story.passages) {
+      for (const target of linksOf(passage.text)) {
+        expect(names.has(target), `${passage.name} links to missing "${target}"`).toBe(true);
+        links++;
+      }
+    }
+    const choices = archive.scenes.reduce((sum, s) => sum + s.choices.length, 0);
+    expect(links).toBe(choices + 1); // the regenerated sibling is linked as another version
+
+    const start = story.getPassageByName(story.start)!;
+    expect(start.text).toContain('[[Ask Hanna who "the others" were->Scene 2 ·');
+    // Prose link syntax is escaped, the `::` line stays inside its passage.
+    expect(start.text).toContain('A &#91;[link]] and ::colons and <script>x</script>.');
+    const headText = story.passages.find((p) => p.text.includes('Piet talks to the fog'))!.text;
+    expect(headText).toContain('\n\\:: not a passage header');
+    const unwritten = story.getPassagesByTag('unwritten');
+    expect(unwritten).toHaveLength(archive.scenes.flatMap((s) => s.choices).length - 2);
+    expect(unwritten.every((p) => p.text.includes('not been written yet'))).toBe(true);
+    expect(story.getPassagesByTag('alternate').map((p) => p.text)).toEqual([expect.stringContaining('Hanna says nothing')]);
+  });
+
+  it('keeps the IFID stable between two exports and distinct between stories', async () => {
+    const a = await insertBranchingStory(db, 'Stable');
+    const b = await insertBranchingStory(db, 'Other');
+    const first = parseTwee(await exportStoryTwee(db, a.storyId));
+    const second = parseTwee(await exportStoryTwee(db, a.storyId));
+    const other = parseTwee(await exportStoryTwee(db, b.storyId));
+    expect(second.IFID).toBe(first.IFID);
+    expect(first.IFID).toBe(storyIfid(a.storyId));
+    expect(other.IFID).not.toBe(first.IFID);
+  });
+
+  it('escapes the header metacharacters', () => {
+    expect(escapeTweeHeaderText('a[b]{c}\\d')).toBe('a\\[b\\]\\{c\\}\\\\d');
+  });
+});
