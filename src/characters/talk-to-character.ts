@@ -1,0 +1,139 @@
+import type { Database } from '../db/index.js';
+import { withTransaction } from '../db/index.js';
+import { AppError } from '../errors.js';
+import type { CompletionRequest, ModelProvider, TaskCharacter } from '../llm/provider.js';
+import type { Embedder } from '../memory/embedder.js';
+import { ensureEmbeddingSettings } from '../memory/embedding-settings.js';
+import { insertCharacterMemories } from '../memory/memory-repo.js';
+import { retrieveMemories } from '../memory/retrieve-memories.js';
+import { getCharacter } from './character-repo.js';
+import { adjustRelationship, playerRelationships } from './relationship-repo.js';
+
+export interface TalkDeps {
+  db: Database;
+  provider: ModelProvider;
+  embedder: Embedder;
+}
+
+export interface TalkInput {
+  characterId: string;
+  /** When given, the character must belong to this story. */
+  storyId?: string;
+  message: string;
+  signal?: AbortSignal;
+}
+
+export const maxTalkMessageLength = 2000;
+const maxReplyLength = 4000;
+/** Each conversation makes the character a little more familiar with the player. */
+export const talkFamiliarityDelta = 0.02;
+
+function seedOf(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
+}
+
+/** The chat messages and structured task of a `talk` call. */
+export function buildTalkMessages(input: { setting: string; character: TaskCharacter; message: string; seed: number }): CompletionRequest {
+  const { character } = input;
+  const profile = [
+    character.description && `Description: ${character.description}`,
+    character.personality && `Personality: ${character.personality}`,
+    character.mood && `Current mood: ${character.mood}`,
+    character.trust !== undefined && `Trust in the player (0 to 1): ${character.trust.toFixed(2)}`,
+    character.sentiment !== undefined && `Feeling towards the player (-1 to 1): ${character.sentiment.toFixed(2)}`,
+    character.memories?.length ? `What you remember:\n${character.memories.map((m) => `- ${m}`).join('\n')}` : undefined,
+  ]
+    .filter(Boolean)
+    .join('\n');
+  return {
+    messages: [
+      {
+        role: 'system',
+        content:
+          `You are ${character.name}, a character in an interactive story set in: ${input.setting}\n${profile}\n` +
+          'Answer the player in character, in one to four sentences of direct speech. Use only what you remember; ' +
+          'you know nothing of scenes you were not in. Do not narrate the player or offer choices.',
+      },
+      { role: 'user', content: input.message },
+    ],
+    task: { kind: 'talk', setting: input.setting, character, message: input.message, seed: input.seed },
+    purpose: 'talk',
+    temperature: 0.8,
+    maxTokens: 300,
+  };
+}
+
+/**
+ * The player speaks to one character. The character answers from its own personality, mood,
+ * relationship with the player and memories (only its own). The model is called with no
+ * transaction open; the exchange is then stored in one short transaction as a conversation
+ * memory, and familiarity and the interaction count rise atomically.
+ */
+export async function talkToCharacter(deps: TalkDeps, input: TalkInput): Promise<{ reply: string }> {
+  const message = input.message.trim();
+  if (message.length === 0) throw new AppError('validation', 'Say something: the message is empty.');
+  if (message.length > maxTalkMessageLength) throw new AppError('validation', `The message is longer than ${maxTalkMessageLength} characters.`);
+
+  const character = await getCharacter(deps.db, input.characterId);
+  if (input.storyId !== undefined && character.storyId !== input.storyId) {
+    throw new AppError('not_found', `No character with id ${input.characterId} in this story.`);
+  }
+  const storyId = character.storyId;
+  const { rows } = await deps.db.query<{ setting: string; seed: number | string; head_scene_id: string | null; status: string }>(
+    `SELECT setting, seed, head_scene_id, status FROM stories WHERE id = $1`,
+    [storyId],
+  );
+  const story = rows[0];
+  if (!story) throw new AppError('not_found', `No story with id ${storyId}.`);
+  if (story.status === 'archived') throw new AppError('story_archived', 'This story is archived; unarchive it to talk to its characters.');
+
+  await ensureEmbeddingSettings(deps.db, deps.embedder);
+  const [queryEmbedding] = await deps.embedder.embed([message], input.signal);
+  const memories = await retrieveMemories(deps.db, {
+    storyId,
+    characterId: character.id,
+    queryEmbedding: queryEmbedding!,
+    limit: 6,
+    ...(story.head_scene_id ? { headSceneId: story.head_scene_id } : {}),
+  });
+  const relationship = (await playerRelationships(deps.db, storyId, [character.id])).get(character.id);
+  const taskCharacter: TaskCharacter = {
+    name: character.name,
+    mood: character.mood,
+    memories: memories.map((memory) => memory.content),
+    ...(character.description ? { description: character.description } : {}),
+    ...(character.personality ? { personality: character.personality } : {}),
+    ...(relationship ? { trust: relationship.trust, sentiment: relationship.sentiment } : {}),
+  };
+  const request = buildTalkMessages({
+    setting: story.setting,
+    character: taskCharacter,
+    message,
+    seed: seedOf(`${story.seed}:${character.id}:${message}`),
+  });
+
+  const completion = await deps.provider.complete(request, input.signal);
+  const reply = completion.text.trim().slice(0, maxReplyLength);
+  if (reply.length === 0) throw new AppError('llm_bad_output', 'The model gave an empty reply; try again.');
+
+  const exchange = `The player said: "${message}" I answered: "${reply}"`.slice(0, 8000);
+  const [exchangeEmbedding] = await deps.embedder.embed([exchange], input.signal);
+  await withTransaction(deps.db, {}, async (tx) => {
+    await insertCharacterMemories(tx, [
+      {
+        storyId,
+        characterId: character.id,
+        sceneId: story.head_scene_id,
+        kind: 'conversation',
+        content: exchange,
+        emotionalValence: relationship?.sentiment ?? 0,
+        importance: 0.5,
+        embedding: exchangeEmbedding ?? null,
+      },
+    ]);
+    await adjustRelationship(tx, { storyId, characterId: character.id, targetCharacterId: null, familiarityDelta: talkFamiliarityDelta });
+  });
+  return { reply };
+}

@@ -1,0 +1,56 @@
+export type { Embedder } from './embedder.js';
+export { vectorStoreFor, loadVectorStore, embeddingTables, hnswIndexName, type VectorStore, type VectorBackend, type NearestQuery } from './vector-store.js';
+export {
+  ensureEmbeddingSettings,
+  readEmbeddingSettings,
+  embeddingSettingsOf,
+  reembedAll,
+  type EmbeddingSettings,
+  type ReembedOptions,
+  type ReembedProgress,
+} from './embedding-settings.js';
+export {
+  insertCharacterMemories,
+  insertStoryMemory,
+  insertUserInstruction,
+  setSceneEmbedding,
+  listCharacterMemories,
+  type CharacterMemory,
+  type CharacterMemoryKind,
+  type NewCharacterMemory,
+} from './memory-repo.js';
+export {
+  retrieveMemories,
+  rankMemories,
+  findSimilarScenes,
+  findRelevantInstructions,
+  findRelevantStoryMemories,
+  defaultRetrievalWeights,
+  defaultRecencyDecayPerHour,
+  defaultCandidateCounts,
+  type RetrievalWeights,
+  type RetrievedMemory,
+  type RetrieveMemoriesInput,
+} from './retrieve-memories.js';
+export {
+  prepareSceneMemories,
+  digestScene,
+  rateImportance,
+  type PreparedSceneMemories,
+  type PrepareSceneMemoriesInput,
+} from './prepare-scene-memories.js';
+export {
+  createLoreEntry,
+  listLoreEntries,
+  updateLoreEntry,
+  deleteLoreEntry,
+  matchLore,
+  keywordAppears,
+  loreEmbeddingText,
+  defaultLoreSimilarityThreshold,
+  type LoreEntry,
+  type MatchedLore,
+} from './lore-repo.js';
+export { planSummaryUpdate, storeSummary, loadLatestSummary, summariseScenesLocally, type SummaryPlan } from './summarise.js';
+export { buildTurnContext, estimateTokens, fitToBudget, type TurnContext, type BuildTurnContextInput } from './build-turn-context.js';
+export { loadRecentScenes } from './head-path.js';

@@ -1,0 +1,144 @@
+import type { Queryable } from '../db/index.js';
+
+/**
+ * Inserts and updates of embedded rows. Embeddings are passed as `$n::real[]`, which both
+ * column types accept (see VectorStore), so these need not know the backend.
+ */
+
+export type CharacterMemoryKind = 'observation' | 'thought' | 'action' | 'reaction' | 'conversation' | 'reflection' | 'told';
+
+export interface NewCharacterMemory {
+  storyId: string;
+  characterId: string;
+  sceneId: string | null;
+  kind: CharacterMemoryKind;
+  content: string;
+  /** -1..1 */
+  emotionalValence: number;
+  /** 0..1 */
+  importance: number;
+  embedding: number[] | null;
+}
+
+const clamp = (value: number, min: number, max: number) => (Number.isFinite(value) ? Math.min(max, Math.max(min, value)) : 0);
+
+/** Inserts several character memories in one statement. */
+export async function insertCharacterMemories(tx: Queryable, memories: NewCharacterMemory[]): Promise<void> {
+  if (memories.length === 0) return;
+  const params: unknown[] = [];
+  const values = memories.map((memory) => {
+    const base = params.length;
+    params.push(
+      memory.storyId,
+      memory.characterId,
+      memory.sceneId,
+      memory.kind,
+      memory.content.slice(0, 8000),
+      clamp(memory.emotionalValence, -1, 1),
+      clamp(memory.importance, 0, 1),
+      memory.embedding,
+    );
+    const p = (i: number) => `$${base + i}`;
+    return `(${p(1)}::uuid, ${p(2)}::uuid, ${p(3)}::uuid, ${p(4)}, ${p(5)}, ${p(6)}::real, ${p(7)}::real, ${p(8)}::real[])`;
+  });
+  await tx.query(
+    `INSERT INTO character_memories (story_id, character_id, scene_id, kind, content, emotional_valence, importance, embedding)
+     VALUES ${values.join(', ')}`,
+    params,
+  );
+}
+
+export interface NewStoryMemory {
+  storyId: string;
+  kind: 'scene' | 'summary' | 'fact';
+  sceneId: string | null;
+  throughSceneNumber: number | null;
+  content: string;
+  importance: number;
+  embedding: number[] | null;
+}
+
+export async function insertStoryMemory(tx: Queryable, memory: NewStoryMemory): Promise<string> {
+  const { rows } = await tx.query<{ id: string }>(
+    `INSERT INTO memories (story_id, kind, scene_id, through_scene_number, content, importance, embedding)
+     VALUES ($1, $2, $3, $4, $5, $6, $7::real[]) RETURNING id`,
+    [
+      memory.storyId,
+      memory.kind,
+      memory.sceneId,
+      memory.throughSceneNumber,
+      memory.content.slice(0, 20000),
+      clamp(memory.importance, 0, 1),
+      memory.embedding,
+    ],
+  );
+  return rows[0]!.id;
+}
+
+export async function setSceneEmbedding(tx: Queryable, storyId: string, sceneId: string, embedding: number[]): Promise<void> {
+  await tx.query(`UPDATE scenes SET embedding = $3::real[] WHERE story_id = $1 AND id = $2`, [storyId, sceneId, embedding]);
+}
+
+export async function insertUserInstruction(
+  tx: Queryable,
+  input: { storyId: string; sceneId: string; turnId: string | null; content: string; embedding: number[] | null },
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO user_instructions (story_id, scene_id, turn_id, content, embedding) VALUES ($1, $2, $3, $4, $5::real[])`,
+    [input.storyId, input.sceneId, input.turnId, input.content.slice(0, 2000), input.embedding],
+  );
+}
+
+export interface CharacterMemory {
+  id: string;
+  characterId: string;
+  sceneId: string | null;
+  kind: CharacterMemoryKind;
+  content: string;
+  emotionalValence: number;
+  importance: number;
+  lastAccessedAt: Date;
+  createdAt: Date;
+}
+
+export interface CharacterMemoryRow {
+  id: string;
+  character_id: string;
+  scene_id: string | null;
+  kind: CharacterMemoryKind;
+  content: string;
+  emotional_valence: number;
+  importance: number;
+  last_accessed_at: Date | string;
+  created_at: Date | string;
+}
+
+export function toCharacterMemory(row: CharacterMemoryRow): CharacterMemory {
+  return {
+    id: row.id,
+    characterId: row.character_id,
+    sceneId: row.scene_id,
+    kind: row.kind,
+    content: row.content,
+    emotionalValence: row.emotional_valence,
+    importance: row.importance,
+    lastAccessedAt: new Date(row.last_accessed_at),
+    createdAt: new Date(row.created_at),
+  };
+}
+
+/** A character's memories, newest first, for display (thoughts only when asked for). */
+export async function listCharacterMemories(
+  db: Queryable,
+  input: { storyId: string; characterId: string; limit?: number; includeThoughts?: boolean },
+): Promise<CharacterMemory[]> {
+  const { rows } = await db.query<CharacterMemoryRow>(
+    `SELECT id, character_id, scene_id, kind, content, emotional_valence, importance, last_accessed_at, created_at
+     FROM character_memories
+     WHERE story_id = $1 AND character_id = $2 AND ($3 OR kind <> 'thought')
+     ORDER BY created_at DESC, id
+     LIMIT $4`,
+    [input.storyId, input.characterId, input.includeThoughts ?? false, input.limit ?? 50],
+  );
+  return rows.map(toCharacterMemory);
+}

@@ -1,0 +1,237 @@
+import type { Queryable } from '../db/index.js';
+import { headPathCte } from './head-path.js';
+import { toCharacterMemory, type CharacterMemory, type CharacterMemoryKind, type CharacterMemoryRow } from './memory-repo.js';
+import { loadVectorStore } from './vector-store.js';
+
+/**
+ * Generative Agents (Park et al. 2023, §4.1, paper version): score = w_recency·recency +
+ * w_importance·importance + w_relevance·relevance, each term min-max normalised over the
+ * candidates. The paper sets every weight to 1.
+ */
+export interface RetrievalWeights {
+  recency: number;
+  importance: number;
+  relevance: number;
+}
+
+export const defaultRetrievalWeights: Readonly<RetrievalWeights> = Object.freeze({ recency: 1, importance: 1, relevance: 1 });
+
+/** Recency = decay^(hours since the memory was last retrieved); the paper's 0.995 per game hour. */
+export const defaultRecencyDecayPerHour = 0.995;
+
+/** How many nearest and most recently accessed memories are ranked. */
+export const defaultCandidateCounts = Object.freeze({ nearest: 200, recent: 50 });
+
+export interface MemoryCandidate {
+  id: string;
+  importance: number;
+  /** Cosine similarity to the query, -1..1 (0 when the memory has no embedding). */
+  similarity: number;
+  hoursSinceAccess: number;
+}
+
+export interface RankedScore {
+  score: number;
+  recency: number;
+  importance: number;
+  relevance: number;
+}
+
+function minMax(values: number[]): (value: number) => number {
+  const min = Math.min(...values);
+  const max = Math.max(...values);
+  // All equal: the term cannot tell candidates apart, so it adds nothing.
+  return max - min < 1e-12 ? () => 0 : (value) => (value - min) / (max - min);
+}
+
+/** Scores candidates (pure: no database), best first. */
+export function rankMemories<C extends MemoryCandidate>(
+  candidates: C[],
+  options: { weights?: Partial<RetrievalWeights>; decayPerHour?: number } = {},
+): (C & { ranking: RankedScore })[] {
+  if (candidates.length === 0) return [];
+  const weights = { ...defaultRetrievalWeights, ...options.weights };
+  const decay = options.decayPerHour ?? defaultRecencyDecayPerHour;
+  const recencies = candidates.map((c) => decay ** Math.max(0, c.hoursSinceAccess));
+  const normRecency = minMax(recencies);
+  const normImportance = minMax(candidates.map((c) => c.importance));
+  const normRelevance = minMax(candidates.map((c) => c.similarity));
+  return candidates
+    .map((candidate, i) => {
+      const recency = normRecency(recencies[i]!);
+      const importance = normImportance(candidate.importance);
+      const relevance = normRelevance(candidate.similarity);
+      const score = weights.recency * recency + weights.importance * importance + weights.relevance * relevance;
+      return { ...candidate, ranking: { score, recency, importance, relevance } };
+    })
+    .sort((a, b) => b.ranking.score - a.ranking.score || (a.id < b.id ? -1 : 1));
+}
+
+export interface RetrieveMemoriesInput {
+  storyId: string;
+  characterId: string;
+  queryEmbedding: number[];
+  limit?: number;
+  weights?: Partial<RetrievalWeights>;
+  decayPerHour?: number;
+  candidates?: { nearest?: number; recent?: number };
+  /** Only memories of scenes on this scene's path (and memories of no scene). */
+  headSceneId?: string;
+  kinds?: CharacterMemoryKind[];
+  /** Set last_accessed_at of the returned memories (default true, as in the paper). */
+  touch?: boolean;
+}
+
+export type RetrievedMemory = CharacterMemory & { ranking: RankedScore; similarity: number };
+
+const memoryColumns = `m.id, m.character_id, m.scene_id, m.kind, m.content, m.emotional_valence, m.importance,
+  m.last_accessed_at, m.created_at, extract(epoch FROM now() - m.last_accessed_at) / 3600 AS hours_since_access`;
+
+type CandidateRow = CharacterMemoryRow & { hours_since_access: number | string; similarity: number | string | null };
+
+/**
+ * One character's memories most worth recalling for the query; never another character's.
+ * Candidates are the nearest by embedding plus the most recently accessed, ranked in process.
+ */
+export async function retrieveMemories(db: Queryable, input: RetrieveMemoriesInput): Promise<RetrievedMemory[]> {
+  const store = await loadVectorStore(db);
+  const dimension = input.queryEmbedding.length;
+  const params: unknown[] = [input.storyId, input.characterId, input.kinds ?? null];
+  let scope = `m.story_id = $1 AND m.character_id = $2 AND ($3::text[] IS NULL OR m.kind = ANY($3::text[]))`;
+  let cte = '';
+  if (input.headSceneId !== undefined) {
+    params.push(input.headSceneId);
+    cte = headPathCte('$1', `$${params.length}`);
+    scope += ` AND (m.scene_id IS NULL OR m.scene_id IN (SELECT id FROM head_path))`;
+  }
+  const nearest = store.nearestSql({
+    from: 'character_memories m',
+    column: 'm.embedding',
+    select: memoryColumns,
+    where: scope,
+    params,
+    queryEmbedding: input.queryEmbedding,
+    dimension,
+    limit: input.candidates?.nearest ?? defaultCandidateCounts.nearest,
+  });
+  const queryParam = `$${params.length + 1}`;
+  const recentSql = `${cte}
+    SELECT ${memoryColumns},
+      CASE WHEN NOT ${store.hasDimensionSql('m.embedding', dimension)} THEN NULL ELSE ${store.similaritySql('m.embedding', queryParam, dimension)} END AS similarity
+    FROM character_memories m
+    WHERE ${scope}
+    ORDER BY m.last_accessed_at DESC
+    LIMIT ${Math.max(1, Math.trunc(input.candidates?.recent ?? defaultCandidateCounts.recent))}`;
+  // One after the other: a transaction's connection runs one statement at a time.
+  const near = await db.query<CandidateRow>(`${cte} ${nearest.sql}`, nearest.params);
+  const recent = await db.query<CandidateRow>(recentSql, [...params, store.toParam(input.queryEmbedding)]);
+  const byId = new Map<string, CandidateRow>();
+  for (const row of [...near.rows, ...recent.rows]) byId.set(row.id, row);
+  const candidates = [...byId.values()].map((row) => ({
+    ...toCharacterMemory(row),
+    importance: row.importance,
+    similarity: row.similarity === null ? 0 : Number(row.similarity),
+    hoursSinceAccess: Number(row.hours_since_access),
+  }));
+  const ranked = rankMemories(candidates, {
+    ...(input.weights === undefined ? {} : { weights: input.weights }),
+    ...(input.decayPerHour === undefined ? {} : { decayPerHour: input.decayPerHour }),
+  }).slice(0, input.limit ?? 5);
+  if ((input.touch ?? true) && ranked.length > 0) {
+    await db.query(`UPDATE character_memories SET last_accessed_at = now() WHERE story_id = $1 AND id = ANY($2::uuid[])`, [
+      input.storyId,
+      ranked.map((memory) => memory.id),
+    ]);
+  }
+  return ranked.map(({ hoursSinceAccess: _hours, ...memory }) => memory);
+}
+
+export interface SimilarScene {
+  id: string;
+  sceneNumber: number;
+  content: string;
+  similarity: number;
+}
+
+/** Earlier scenes of the head path, outside the recent window, closest in meaning to the query. */
+export async function findSimilarScenes(
+  db: Queryable,
+  input: { storyId: string; headSceneId: string; queryEmbedding: number[]; beforeSceneNumber: number; limit?: number; minSimilarity?: number },
+): Promise<SimilarScene[]> {
+  const store = await loadVectorStore(db);
+  const query = store.nearestSql({
+    from: 'scenes s',
+    column: 's.embedding',
+    select: 's.id, s.scene_number, s.content',
+    where: 's.story_id = $1 AND s.scene_number < $3 AND s.id IN (SELECT id FROM head_path)',
+    params: [input.storyId, input.headSceneId, input.beforeSceneNumber],
+    queryEmbedding: input.queryEmbedding,
+    dimension: input.queryEmbedding.length,
+    limit: input.limit ?? 3,
+  });
+  const { rows } = await db.query<{ id: string; scene_number: number; content: string; similarity: number | string }>(
+    `${headPathCte('$1', '$2')} ${query.sql}`,
+    query.params,
+  );
+  return rows
+    .map((row) => ({ id: row.id, sceneNumber: row.scene_number, content: row.content, similarity: Number(row.similarity) }))
+    .filter((scene) => scene.similarity >= (input.minSimilarity ?? -1));
+}
+
+export interface RelevantText {
+  id: string;
+  content: string;
+  similarity: number;
+  sceneNumber: number | null;
+}
+
+/** The player's earlier parenthetical instructions on the head path, closest to the query. */
+export async function findRelevantInstructions(
+  db: Queryable,
+  input: { storyId: string; headSceneId: string; queryEmbedding: number[]; limit?: number; minSimilarity?: number },
+): Promise<RelevantText[]> {
+  const store = await loadVectorStore(db);
+  const query = store.nearestSql({
+    from: 'user_instructions i JOIN head_path p ON p.id = i.scene_id',
+    column: 'i.embedding',
+    select: 'i.id, i.content, p.scene_number',
+    where: 'i.story_id = $1',
+    params: [input.storyId, input.headSceneId],
+    queryEmbedding: input.queryEmbedding,
+    dimension: input.queryEmbedding.length,
+    limit: input.limit ?? 3,
+  });
+  const { rows } = await db.query<{ id: string; content: string; scene_number: number; similarity: number | string }>(
+    `${headPathCte('$1', '$2')} ${query.sql}`,
+    query.params,
+  );
+  return rows
+    .map((row) => ({ id: row.id, content: row.content, sceneNumber: row.scene_number, similarity: Number(row.similarity) }))
+    .filter((row) => row.similarity >= (input.minSimilarity ?? -1));
+}
+
+/** Story-wide memories (scene digests, facts) of the head path before a scene number, closest to the query. */
+export async function findRelevantStoryMemories(
+  db: Queryable,
+  input: { storyId: string; headSceneId: string; queryEmbedding: number[]; beforeSceneNumber: number; limit?: number; minSimilarity?: number },
+): Promise<RelevantText[]> {
+  const store = await loadVectorStore(db);
+  const query = store.nearestSql({
+    from: 'memories m',
+    column: 'm.embedding',
+    select: 'm.id, m.content, m.through_scene_number AS scene_number',
+    where: `m.story_id = $1 AND m.kind IN ('scene', 'fact')
+      AND (m.scene_id IS NULL OR (m.scene_id IN (SELECT id FROM head_path) AND m.through_scene_number < $3))`,
+    params: [input.storyId, input.headSceneId, input.beforeSceneNumber],
+    queryEmbedding: input.queryEmbedding,
+    dimension: input.queryEmbedding.length,
+    limit: input.limit ?? 5,
+  });
+  const { rows } = await db.query<{ id: string; content: string; scene_number: number | null; similarity: number | string }>(
+    `${headPathCte('$1', '$2')} ${query.sql}`,
+    query.params,
+  );
+  return rows
+    .map((row) => ({ id: row.id, content: row.content, sceneNumber: row.scene_number, similarity: Number(row.similarity) }))
+    .filter((row) => row.similarity >= (input.minSimilarity ?? -1));
+}

@@ -1,0 +1,133 @@
+import type { Queryable } from '../db/index.js';
+import { insertStoryMemory } from './memory-repo.js';
+
+/**
+ * The rolling summary: scenes that have left the recent window are folded into one
+ * `memories` row of kind 'summary' (`through_scene_number` says how far it reaches). The
+ * engine asks the model for the new text outside any transaction, then stores it.
+ */
+export interface SummaryPlan {
+  needed: boolean;
+  previousSummary?: string;
+  /** Scenes covered by the current summary (0 if none). */
+  coveredThrough: number;
+  /** The scenes to fold in next: after `coveredThrough`, up to the window's start (head path only). */
+  scenesToAdd: { sceneNumber: number; content: string }[];
+  throughSceneNumber: number;
+}
+
+export interface SummaryOptions {
+  recentWindow?: number;
+  /** Wait until this many scenes have left the window before spending a summary call. */
+  minNewScenes?: number;
+  /** Fold at most this many scenes per update, so one call stays small. */
+  maxScenesPerUpdate?: number;
+}
+
+export async function loadLatestSummary(
+  db: Queryable,
+  storyId: string,
+  options: { atMostThrough?: number } = {},
+): Promise<{ content: string; throughSceneNumber: number } | undefined> {
+  const { rows } = await db.query<{ content: string; through_scene_number: number }>(
+    `SELECT content, through_scene_number FROM memories
+     WHERE story_id = $1 AND kind = 'summary' AND ($2::int IS NULL OR through_scene_number <= $2)
+     ORDER BY through_scene_number DESC, created_at DESC LIMIT 1`,
+    [storyId, options.atMostThrough ?? null],
+  );
+  return rows[0] ? { content: rows[0].content, throughSceneNumber: rows[0].through_scene_number } : undefined;
+}
+
+/**
+ * Whether scenes older than the recent window are not yet covered by the newest summary.
+ * Summaries are keyed by scene number along the head path; after a rewind the summary
+ * beyond the head is ignored (`atMostThrough`).
+ */
+export async function planSummaryUpdate(
+  db: Queryable,
+  storyId: string,
+  headSceneNumber: number,
+  options: SummaryOptions & { headSceneId?: string } = {},
+): Promise<SummaryPlan> {
+  const window = options.recentWindow ?? 4;
+  const windowStart = headSceneNumber - window + 1;
+  const latest = await loadLatestSummary(db, storyId, { atMostThrough: windowStart - 1 });
+  const coveredThrough = latest?.throughSceneNumber ?? 0;
+  const uncovered = windowStart - 1 - coveredThrough;
+  const base = { coveredThrough, ...(latest ? { previousSummary: latest.content } : {}) };
+  if (uncovered < (options.minNewScenes ?? 1)) {
+    return { needed: false, ...base, scenesToAdd: [], throughSceneNumber: coveredThrough };
+  }
+  const through = Math.min(windowStart - 1, coveredThrough + (options.maxScenesPerUpdate ?? 20));
+  const { rows } = await db.query<{ scene_number: number; content: string }>(
+    options.headSceneId === undefined
+      ? `SELECT DISTINCT ON (scene_number) scene_number, content FROM scenes
+         WHERE story_id = $1 AND scene_number > $2 AND scene_number <= $3
+         ORDER BY scene_number, created_at DESC`
+      : `WITH RECURSIVE head_path AS (
+           SELECT id, parent_scene_id, scene_number, content FROM scenes WHERE story_id = $1 AND id = $4
+           UNION ALL
+           SELECT s.id, s.parent_scene_id, s.scene_number, s.content
+           FROM scenes s JOIN head_path p ON s.story_id = $1 AND s.id = p.parent_scene_id
+           WHERE p.scene_number > $2 + 1
+         )
+         SELECT scene_number, content FROM head_path WHERE scene_number > $2 AND scene_number <= $3 ORDER BY scene_number`,
+    options.headSceneId === undefined ? [storyId, coveredThrough, through] : [storyId, coveredThrough, through, options.headSceneId],
+  );
+  return {
+    needed: rows.length > 0,
+    ...base,
+    scenesToAdd: rows.map((row) => ({ sceneNumber: row.scene_number, content: row.content })),
+    throughSceneNumber: rows.at(-1)?.scene_number ?? coveredThrough,
+  };
+}
+
+/** Stores a new rolling summary; older ones stay as history. Embedding computed beforehand. */
+export async function storeSummary(
+  db: Queryable,
+  input: { storyId: string; content: string; throughSceneNumber: number; embedding: number[] | null },
+): Promise<string> {
+  return insertStoryMemory(db, {
+    storyId: input.storyId,
+    kind: 'summary',
+    sceneId: null,
+    throughSceneNumber: input.throughSceneNumber,
+    content: input.content.slice(0, 20000),
+    importance: 1,
+    embedding: input.embedding,
+  });
+}
+
+function sentencesOf(text: string): string[] {
+  return (text.replace(/\s+/g, ' ').trim().match(/[^.!?]+[.!?]+["'”’)]*|[^.!?]+$/g) ?? []).map((s) => s.trim()).filter(Boolean);
+}
+
+/**
+ * A deterministic extractive summary, for when no model call should be spent: the previous
+ * summary plus the first sentence of each new scene. When it grows past `maxChars`, the
+ * oldest lines are thinned (every other one dropped) rather than cut, so the story's
+ * beginning stays represented.
+ */
+export function summariseScenesLocally(
+  previousSummary: string | undefined,
+  scenes: { sceneNumber: number; content: string }[],
+  maxChars = 2000,
+): string {
+  const lines = (previousSummary ?? '').split('\n').filter((line) => line.trim() !== '');
+  for (const scene of scenes) {
+    const first = sentencesOf(scene.content)[0];
+    if (!first) continue;
+    lines.push(`Scene ${scene.sceneNumber}: ${first.length > 240 ? `${first.slice(0, 239)}…` : first}`);
+  }
+  const length = () => lines.reduce((sum, line) => sum + line.length + 1, 0);
+  // Keep the first line (how the story began) and the newest; thin the middle.
+  while (length() > maxChars && lines.length > 2) {
+    const middle = lines.slice(1, -1);
+    if (middle.length === 0) break;
+    const thinned = middle.filter((_, i) => i % 2 === 1);
+    lines.splice(1, middle.length, ...thinned);
+  }
+  let summary = lines.join('\n');
+  if (summary.length > maxChars) summary = summary.slice(0, maxChars);
+  return summary;
+}

@@ -1,0 +1,174 @@
+import type { Database, Queryable } from '../db/index.js';
+import { withTransaction } from '../db/index.js';
+import { AppError } from '../errors.js';
+
+/** Which column type the schema migration chose: pgvector's `vector`, or `real[]` without the extension. */
+export type VectorBackend = 'pgvector' | 'exact';
+
+/** Every table with an `embedding` column. */
+export const embeddingTables = ['scenes', 'memories', 'character_memories', 'user_instructions', 'lore_entries'] as const;
+export type EmbeddingTable = (typeof embeddingTables)[number];
+
+export interface NearestQuery {
+  /** Table and alias, e.g. `character_memories m`. */
+  from: string;
+  /** The embedding column, qualified by the alias. */
+  column: string;
+  /** Columns to return besides `similarity`. */
+  select: string;
+  /** Extra conditions, ANDed; may use parameters $1..$n of `params`. */
+  where: string;
+  params: unknown[];
+  queryEmbedding: number[];
+  dimension: number;
+  limit: number;
+}
+
+/**
+ * One interface over both column types, so that callers never branch on the backend.
+ * Writes need none of it: `$n::real[]` is assignable to both column types (pgvector
+ * defines an assignment cast from real[]), so repos insert embeddings the same way everywhere.
+ */
+export interface VectorStore {
+  readonly backend: VectorBackend;
+  /** The query parameter for an embedding; use it as `$n::real[]`. */
+  toParam(vec: readonly number[]): number[];
+  /** SQL that is true when the column holds an embedding of this dimension. */
+  hasDimensionSql(column: string, dimension: number): string;
+  /** SQL for the cosine similarity of a column to a `real[]` parameter. */
+  similaritySql(column: string, param: string, dimension: number): string;
+  /**
+   * SQL for the `limit` rows nearest to the query embedding, most similar first, with a
+   * `similarity` column. On pgvector it has the shape the HNSW expression index serves.
+   */
+  nearestSql(query: NearestQuery): { sql: string; params: unknown[] };
+  /** Creates the indexes nearest-neighbour queries of this dimension use (no-op for exact search). */
+  ensureIndexes(db: Database, dimension: number): Promise<void>;
+}
+
+function toParam(vec: readonly number[]): number[] {
+  const out = Array.from(vec);
+  if (out.some((value) => !Number.isFinite(value))) {
+    throw new AppError('internal', 'An embedding contains a non-finite number.');
+  }
+  return out;
+}
+
+function checkDimension(dimension: number): number {
+  if (!Number.isInteger(dimension) || dimension < 1 || dimension > 16_000) {
+    throw new AppError('internal', `Invalid embedding dimension ${dimension}.`);
+  }
+  return dimension;
+}
+
+export function hnswIndexName(table: EmbeddingTable, dimension: number): string {
+  return `${table}_embedding_hnsw_${dimension}`;
+}
+
+const pgvectorStore: VectorStore = {
+  backend: 'pgvector',
+  toParam,
+  hasDimensionSql(column, dimension) {
+    return `(${column} IS NOT NULL AND vector_dims(${column}) = ${checkDimension(dimension)})`;
+  },
+  similaritySql(column, param, dimension) {
+    const d = checkDimension(dimension);
+    return `(1 - (${column}::vector(${d}) <=> ${param}::real[]::vector(${d})))`;
+  },
+  nearestSql(query) {
+    const d = checkDimension(query.dimension);
+    const p = `$${query.params.length + 1}`;
+    // The ORDER BY must be the indexed expression itself (embedding::vector(N)) for the
+    // HNSW index to serve it; the outer ORDER BY restores exact order, which the iterative
+    // index scan ("relaxed_order") does not guarantee.
+    const distance = `${query.column}::vector(${d}) <=> ${p}::real[]::vector(${d})`;
+    const sql = `
+      SELECT * FROM (
+        SELECT ${query.select}, 1 - (${distance}) AS similarity
+        FROM ${query.from}
+        WHERE ${query.where} AND ${pgvectorStore.hasDimensionSql(query.column, d)}
+        ORDER BY ${distance}
+        LIMIT ${Math.max(1, Math.trunc(query.limit))}
+      ) nearest
+      ORDER BY similarity DESC`;
+    return { sql, params: [...query.params, toParam(query.queryEmbedding)] };
+  },
+  async ensureIndexes(db, dimension) {
+    const d = checkDimension(dimension);
+    await withTransaction(db, {}, async (tx) => {
+      // Servers starting together would otherwise race on CREATE INDEX IF NOT EXISTS.
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('livingworld:vector-indexes', 0))`);
+      for (const table of embeddingTables) {
+        const name = hnswIndexName(table, d);
+        const { rows } = await tx.query<{ indexname: string }>(
+          `SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1 AND indexname LIKE $2`,
+          [table, `${table}_embedding_hnsw_%`],
+        );
+        for (const row of rows) {
+          if (row.indexname !== name) await tx.query(`DROP INDEX IF EXISTS "${row.indexname}"`);
+        }
+        if (!rows.some((row) => row.indexname === name)) {
+          await tx.query(`CREATE INDEX "${name}" ON ${table} USING hnsw ((embedding::vector(${d})) vector_cosine_ops)`);
+        }
+      }
+    });
+    // Scoped queries (one story, one character) filter after the index scan; iterative scans
+    // keep reading the index until enough rows pass the filter. New sessions get it from the
+    // database default, the current one (PGlite has only one) from SET.
+    await db.query(
+      `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET hnsw.iterative_scan = relaxed_order', current_database()); END $$`,
+    );
+    await db.query(`SET hnsw.iterative_scan = relaxed_order`);
+  },
+};
+
+// Embeddings are unit vectors, so their dot product is the cosine similarity.
+function exactSimilaritySql(column: string, param: string): string {
+  return `(SELECT sum(a * b) FROM unnest(${column}, ${param}::real[]) AS v(a, b))`;
+}
+
+const exactStore: VectorStore = {
+  backend: 'exact',
+  toParam,
+  hasDimensionSql(column, dimension) {
+    return `(${column} IS NOT NULL AND array_length(${column}, 1) = ${checkDimension(dimension)})`;
+  },
+  similaritySql(column, param, dimension) {
+    checkDimension(dimension);
+    return exactSimilaritySql(column, param);
+  },
+  nearestSql(query) {
+    const d = checkDimension(query.dimension);
+    const p = `$${query.params.length + 1}`;
+    const similarity = exactSimilaritySql(query.column, p);
+    const sql = `
+      SELECT ${query.select}, ${similarity} AS similarity
+      FROM ${query.from}
+      WHERE ${query.where} AND ${exactStore.hasDimensionSql(query.column, d)}
+      ORDER BY similarity DESC
+      LIMIT ${Math.max(1, Math.trunc(query.limit))}`;
+    return { sql, params: [...query.params, toParam(query.queryEmbedding)] };
+  },
+  async ensureIndexes() {
+    // Exact search scans the scoped rows; there is no index type for real[] similarity.
+  },
+};
+
+export function vectorStoreFor(backend: VectorBackend): VectorStore {
+  return backend === 'pgvector' ? pgvectorStore : exactStore;
+}
+
+const backendCache = new WeakMap<object, VectorBackend>();
+
+/** The vector store of this database, from the `vector_backend` setting the migration wrote. */
+export async function loadVectorStore(db: Queryable): Promise<VectorStore> {
+  const cached = backendCache.get(db);
+  if (cached) return vectorStoreFor(cached);
+  const { rows } = await db.query<{ value: unknown }>(`SELECT value FROM settings WHERE key = 'vector_backend'`);
+  const value = rows[0]?.value;
+  if (value !== 'pgvector' && value !== 'exact') {
+    throw new AppError('database_unavailable', 'The database has no vector_backend setting; run `livingworld migrate`.');
+  }
+  backendCache.set(db, value);
+  return vectorStoreFor(value);
+}
