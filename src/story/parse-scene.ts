@@ -230,19 +230,26 @@ function findChoiceList(lines: string[]): { start: number; choices: string[] } |
   }
   if (best === undefined) return undefined;
   const items = best;
-  const choices = items.map((item, position) => {
+  const extras = items.map((item, position) => {
     // Lines between two items describe the first ("**1. The docks**\nWalk down to the water.").
     const next = items[position + 1];
-    const end = next ? next.lineIndex : item.lineIndex + 1;
-    const extra = lines.slice(item.lineIndex + 1, end).filter((line) => line.trim() !== '');
-    if (!next) {
-      // After the last item only indented lines continue it; the rest is chatter.
-      for (const line of lines.slice(item.lineIndex + 1)) {
-        if (!/^\s+\S/.test(line)) break;
-        extra.push(line);
-      }
-    }
-    return [item.text, ...extra.map((line) => line.trim())].join(' ');
+    return next ? lines.slice(item.lineIndex + 1, next.lineIndex).filter((line) => line.trim() !== '') : [];
+  });
+  // After the last item, only its own paragraph continues it, and only when the other items had
+  // descriptions too or it is indented; anything else is chatter ("Let me know what you choose!").
+  const itemsHaveDescriptions = extras.some((lines) => lines.length > 0);
+  const last = items[items.length - 1]!;
+  const lastExtra = extras[extras.length - 1]!;
+  for (const line of lines.slice(last.lineIndex + 1)) {
+    if (line.trim() === '' || !(itemsHaveDescriptions || /^\s+\S/.test(line))) break;
+    lastExtra.push(line);
+  }
+  const choices = items.map((item, position) => {
+    const description = extras[position]!.map((line) => line.trim()).join(' ');
+    if (description === '') return item.text;
+    // A bare title gets a dash before its description; a sentence just runs on.
+    const title = item.text.replace(/(\*\*|__)\s*$/, '').trimEnd();
+    return /[.!?:;,]$/.test(title) ? `${title} ${description}` : `${title} — ${description}`;
   });
   return { start: items[0]!.lineIndex, choices };
 }
