@@ -37,11 +37,17 @@ export interface RankedScore {
   relevance: number;
 }
 
+/**
+ * Spreads below this are noise (memories written by one turn differ by milliseconds), which
+ * min-max normalisation would otherwise blow up to the full 0..1 range.
+ */
+const negligibleSpread = 1e-3;
+
 function minMax(values: number[]): (value: number) => number {
   const min = Math.min(...values);
   const max = Math.max(...values);
-  // All equal: the term cannot tell candidates apart, so it adds nothing.
-  return max - min < 1e-12 ? () => 0 : (value) => (value - min) / (max - min);
+  // (Nearly) all equal: the term cannot tell candidates apart, so it adds nothing.
+  return max - min < negligibleSpread ? () => 0 : (value) => (value - min) / (max - min);
 }
 
 /** Scores candidates (pure: no database), best first. */

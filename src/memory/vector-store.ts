@@ -80,13 +80,15 @@ const pgvectorStore: VectorStore = {
     const p = `$${query.params.length + 1}`;
     // The ORDER BY must be the indexed expression itself (embedding::vector(N)) for the
     // HNSW index to serve it; the outer ORDER BY restores exact order, which the iterative
-    // index scan ("relaxed_order") does not guarantee.
+    // index scan ("relaxed_order") does not guarantee. No dimension filter: the planner
+    // misjudges its selectivity and skips the index, and the index itself admits only rows of
+    // its dimension (reembedAll drops it while dimensions are mixed).
     const distance = `${query.column}::vector(${d}) <=> ${p}::real[]::vector(${d})`;
     const sql = `
       SELECT * FROM (
         SELECT ${query.select}, 1 - (${distance}) AS similarity
         FROM ${query.from}
-        WHERE ${query.where} AND ${pgvectorStore.hasDimensionSql(query.column, d)}
+        WHERE ${query.where} AND ${query.column} IS NOT NULL
         ORDER BY ${distance}
         LIMIT ${Math.max(1, Math.trunc(query.limit))}
       ) nearest
