@@ -1,0 +1,282 @@
+import { describe, expect, it } from 'vitest';
+import type { CompletionRequest, StoryTask, TaskCharacter } from '../../src/llm/provider.js';
+import { createOfflineProvider } from '../../src/llm/providers/offline.js';
+import { parseSceneOutput } from '../../src/story/parse-scene.js';
+import { sceneCharacterSchema, type SceneOutput } from '../../src/story/scene-output.js';
+
+type SceneTask = Extract<StoryTask, { kind: 'scene' }>;
+
+const harbourSetting = 'A foggy harbour town where ships vanish and the lighthouse has gone dark.';
+
+function sceneTask(overrides: Partial<SceneTask> = {}): SceneTask {
+  return {
+    kind: 'scene',
+    storyTitle: 'The Dark Light',
+    setting: harbourSetting,
+    sceneNumber: 1,
+    recentScenes: [],
+    characters: [],
+    seed: 1234,
+    choiceCount: 3,
+    ...overrides,
+  };
+}
+
+function request(task: StoryTask): CompletionRequest {
+  return { messages: [{ role: 'user', content: 'Write the scene.' }], task };
+}
+
+async function writeScene(task: SceneTask, seed = 7): Promise<SceneOutput> {
+  const completion = await createOfflineProvider({ seed }).complete(request(task));
+  return parseSceneOutput(completion.text, { choiceCount: task.choiceCount });
+}
+
+async function collect(stream: AsyncIterable<string>): Promise<string[]> {
+  const chunks: string[] = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  return chunks;
+}
+
+describe('offline provider: scenes', () => {
+  it('labels itself as the offline procedural storyteller', () => {
+    const provider = createOfflineProvider({ seed: 1 });
+    expect([provider.name, provider.model, provider.offline]).toEqual(['offline', 'procedural-v1', true]);
+  });
+
+  it('writes JSON that parseSceneOutput accepts, with three distinct choices and valid characters', async () => {
+    const scene = await writeScene(sceneTask());
+    expect(scene.scene.length).toBeGreaterThan(200);
+    expect(scene.scene).toMatch(/\bYou\b/);
+    expect(scene.choices).toHaveLength(3);
+    expect(new Set(scene.choices).size).toBe(3);
+    expect(scene.characters.length).toBeGreaterThan(0);
+    for (const character of scene.characters) expect(() => sceneCharacterSchema.parse(character)).not.toThrow();
+    const present = scene.characters.filter((character) => character.role === 'present');
+    expect(present.length).toBeGreaterThan(0);
+    for (const character of present) {
+      expect(scene.scene).toContain(character.name.split(' ')[0]);
+      expect(character).toMatchObject({
+        description: expect.any(String),
+        personality: expect.any(String),
+        goals: expect.any(String),
+        mood: expect.any(String),
+        thought: expect.any(String),
+        action: expect.any(String),
+        reaction: expect.any(String),
+      });
+      expect(character.relationships?.[0]?.target).toBe('player');
+    }
+  });
+
+  it('returns the same text byte for byte for the same task', async () => {
+    const task = sceneTask({ chosenAction: 'Head for the fish market', recentScenes: ['You arrive.'], sceneNumber: 2 });
+    const first = await createOfflineProvider({ seed: 7 }).complete(request(task));
+    const second = await createOfflineProvider({ seed: 7 }).complete(request(structuredClone(task)));
+    expect(second.text).toBe(first.text);
+  });
+
+  it('tells a different scene for a different seed', async () => {
+    const texts = new Set<string>();
+    for (const seed of [1, 2, 3]) texts.add((await createOfflineProvider({ seed: 7 }).complete(request(sceneTask({ seed })))).text);
+    expect(texts.size).toBe(3);
+  });
+
+  it('uses the setting: a harbour story sounds like a harbour and reuses the author\'s words', async () => {
+    const scene = await writeScene(sceneTask());
+    expect(scene.scene).toContain('a foggy harbour town where ships vanish');
+    expect(`${scene.scene} ${scene.choices.join(' ')}`).toMatch(/pier|harbour|quay|gulls|tide|boat|ship|dock|breakwater|net/i);
+  });
+
+  it('sounds different in space, in a forest and in a castle', async () => {
+    const space = await writeScene(sceneTask({ setting: 'A mining station orbiting a dying star.' }));
+    const forest = await writeScene(sceneTask({ setting: 'An ancient forest where the trees whisper.' }));
+    const castle = await writeScene(sceneTask({ setting: "The king's castle on the eve of a coronation." }));
+    expect(space.scene).toMatch(/deck|bulkhead|airlock|docking|hydroponics|engine|viewport|recycler|hull|drone/i);
+    expect(forest.scene).toMatch(/oak|clearing|ravine|hut|stones|stream|canopy|trunks|branches|moss|pine|leaves|crows|roots/i);
+    expect(castle.scene).toMatch(/hall|chapel|battlements|kitchens|tower|stables|banners|torches|servants|guards|flagstones|portcullis/i);
+  });
+
+  it('falls back to a generic place for a setting it has no vocabulary for', async () => {
+    const scene = await writeScene(sceneTask({ setting: 'Somewhere unusual.' }));
+    expect(scene.choices).toHaveLength(3);
+    expect(scene.scene.length).toBeGreaterThan(100);
+  });
+
+  it('follows the chosen action visibly in the next scene', async () => {
+    const scene = await writeScene(
+      sceneTask({ sceneNumber: 2, recentScenes: ['You arrive at the pier.'], chosenAction: 'Examine the brass spyglass' }),
+    );
+    expect(scene.scene).toContain('examine the brass spyglass');
+  });
+
+  it('makes the scene about the player\'s instruction, in the player\'s words', async () => {
+    const known: TaskCharacter[] = [{ name: 'Mara Quill', description: 'A harbour pilot.', mood: 'wary', trust: 0.2 }];
+    const scene = await writeScene(
+      sceneTask({
+        sceneNumber: 2,
+        recentScenes: ['You arrive at the pier.'],
+        chosenAction: 'Ask Mara about the missing ships',
+        playerInstruction: 'look for the lighthouse keeper',
+        characters: known,
+      }),
+    );
+    expect(scene.scene).toContain('ask Mara about the missing ships');
+    expect(scene.scene).toContain('look for the lighthouse keeper');
+    expect(scene.choices.join(' ')).toContain('the lighthouse keeper');
+    const mara = scene.characters.find((character) => character.name === 'Mara Quill');
+    expect(mara?.role).toBe('present');
+    expect(`${mara?.thought} ${mara?.reaction}`).toMatch(/ask|lighthouse keeper/);
+  });
+
+  it('writes every character\'s reaction and thought about what the player just did', async () => {
+    const scene = await writeScene(
+      sceneTask({ sceneNumber: 3, recentScenes: ['…'], chosenAction: 'Head for the breakwater', characters: [{ name: 'Tobias Venn' }, { name: 'Wren Hale' }] }),
+    );
+    for (const character of scene.characters.filter((entry) => entry.role === 'present')) {
+      expect(character.reaction).toContain('head for the breakwater');
+      expect(character.thought).toMatch(/head for the breakwater|make (their|your) choice|choice/);
+    }
+  });
+
+  it('keeps the names of existing characters and brings new people in now and then', async () => {
+    const known: TaskCharacter[] = [{ name: 'Mara Quill' }, { name: 'Tobias Venn' }];
+    let scenesWithNewcomers = 0;
+    for (let seed = 1; seed <= 12; seed++) {
+      const scene = await writeScene(sceneTask({ seed, sceneNumber: 4, recentScenes: ['…'], chosenAction: 'Wait and watch', characters: known }));
+      const names = scene.characters.map((character) => character.name);
+      expect(names.filter((name) => known.some((character) => character.name === name)).length).toBeGreaterThan(0);
+      if (names.some((name) => !known.some((character) => character.name === name))) scenesWithNewcomers++;
+    }
+    expect(scenesWithNewcomers).toBeGreaterThan(0);
+    expect(scenesWithNewcomers).toBeLessThan(12);
+  });
+
+  it('offers exactly the configured number of distinct choices', async () => {
+    for (const choiceCount of [2, 3, 5, 9]) {
+      const scene = await writeScene(sceneTask({ choiceCount }));
+      expect(scene.choices).toHaveLength(choiceCount);
+      expect(new Set(scene.choices).size).toBe(choiceCount);
+    }
+  });
+
+  it('does not read the same over 20 turns', async () => {
+    const provider = createOfflineProvider({ seed: 99 });
+    const characters: TaskCharacter[] = [];
+    const scenes: string[] = [];
+    let chosenAction: string | undefined;
+    for (let sceneNumber = 1; sceneNumber <= 20; sceneNumber++) {
+      const task = sceneTask({ seed: 1000 + sceneNumber, sceneNumber, recentScenes: scenes.slice(-3), characters: [...characters] });
+      if (chosenAction) task.chosenAction = chosenAction;
+      const output = parseSceneOutput((await provider.complete(request(task))).text, { choiceCount: 3 });
+      for (const character of output.characters) {
+        if (!characters.some((known) => known.name === character.name)) characters.push({ name: character.name });
+      }
+      scenes.push(output.scene);
+      chosenAction = output.choices[sceneNumber % 3];
+    }
+    expect(new Set(scenes).size).toBe(20);
+    const openings = new Set(scenes.map((scene) => scene.split(/[.!?]/)[0]));
+    expect(openings.size).toBeGreaterThanOrEqual(12);
+    const firstParagraphStarts = new Set(scenes.map((scene) => scene.split(' ').slice(0, 3).join(' ')));
+    expect(firstParagraphStarts.size).toBeGreaterThanOrEqual(4);
+  });
+});
+
+describe('offline provider: talk, summary and plain answers', () => {
+  const mara: TaskCharacter = {
+    name: 'Mara Quill',
+    personality: 'secretive and patient',
+    mood: 'wary',
+    trust: 0.6,
+    memories: ['You helped her haul the nets in the storm.'],
+  };
+
+  it('answers a character talk in character and about what was asked', async () => {
+    const provider = createOfflineProvider({ seed: 3 });
+    const completion = await provider.complete(
+      request({ kind: 'talk', setting: harbourSetting, character: mara, message: 'Where is the lighthouse keeper?', seed: 5 }),
+    );
+    expect(completion.text).toContain('lighthouse keeper');
+    expect(completion.text).not.toMatch(/^\{/);
+    expect(completion.text).toContain("didn't hear it from me");
+  });
+
+  it('lets trust change the tone of a talk reply', async () => {
+    const provider = createOfflineProvider({ seed: 3 });
+    const ask = (trust: number) =>
+      provider.complete(request({ kind: 'talk', setting: harbourSetting, character: { ...mara, trust, memories: [] }, message: 'Tell me about the ships?', seed: 5 }));
+    const [trusting, hostile] = await Promise.all([ask(0.9), ask(-0.8)]);
+    expect(trusting.text).not.toBe(hostile.text);
+    expect(hostile.text).toMatch(/why would I|none of your business|after what you did/i);
+  });
+
+  it('summarises scenes compactly, keeping first sentences and names', async () => {
+    const provider = createOfflineProvider({ seed: 3 });
+    const scenes = [
+      'You arrive at the pier as the fog rolls in. Mara Quill, a harbour pilot, watches you from the bollards.',
+      'You ask Mara about the missing ships. She says that Tobias Venn saw the last one leave.',
+    ];
+    const { text } = await provider.complete(request({ kind: 'summary', scenes, previousSummary: 'You came to find your brother.', seed: 1 }));
+    expect(text).toContain('You came to find your brother.');
+    expect(text).toContain('You arrive at the pier as the fog rolls in.');
+    expect(text).toContain('You ask Mara about the missing ships.');
+    expect(text).toContain('Tobias Venn');
+    const long = await provider.complete(request({ kind: 'summary', scenes: Array.from({ length: 200 }, () => scenes[0]!), seed: 1 }));
+    expect(long.text.length).toBeLessThanOrEqual(1500);
+  });
+
+  it('answers a request without a task from the last user message', async () => {
+    const provider = createOfflineProvider({ seed: 3 });
+    const { text } = await provider.complete({ messages: [{ role: 'system', content: 'x' }, { role: 'user', content: 'What is the capital of France?' }] });
+    expect(text).toContain('What is the capital of France?');
+    expect(text).toMatch(/offline/i);
+  });
+});
+
+describe('offline provider: streaming, latency and abort', () => {
+  it('streams the same text as complete, a few words at a time', async () => {
+    const provider = createOfflineProvider({ seed: 11 });
+    const task = sceneTask({ sceneNumber: 2, recentScenes: ['…'], chosenAction: 'Head for the breakwater' });
+    const chunks = await collect(provider.stream(request(task)));
+    const completion = await provider.complete(request(task));
+    expect(chunks.join('')).toBe(completion.text);
+    expect(chunks.length).toBeGreaterThan(20);
+    for (const chunk of chunks) expect(chunk.trim().split(/\s+/).length).toBeLessThanOrEqual(3);
+  });
+
+  it('spreads the configured latency across the call', async () => {
+    const provider = createOfflineProvider({ seed: 11, latencyMs: 120 });
+    const started = performance.now();
+    await provider.complete(request(sceneTask()));
+    expect(performance.now() - started).toBeGreaterThanOrEqual(100);
+    const streamStarted = performance.now();
+    await collect(provider.stream(request(sceneTask())));
+    expect(performance.now() - streamStarted).toBeGreaterThanOrEqual(100);
+  });
+
+  it('rejects at once when the signal is already aborted', async () => {
+    const provider = createOfflineProvider({ seed: 11 });
+    const controller = new AbortController();
+    controller.abort();
+    await expect(provider.complete(request(sceneTask()), controller.signal)).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(collect(provider.stream(request(sceneTask()), controller.signal))).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  it('stops promptly when aborted in the middle of a slow call or stream', async () => {
+    const provider = createOfflineProvider({ seed: 11, latencyMs: 5000 });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 50);
+    const started = performance.now();
+    await expect(provider.complete(request(sceneTask()), controller.signal)).rejects.toMatchObject({ name: 'AbortError' });
+    expect(performance.now() - started).toBeLessThan(1000);
+
+    const streamController = new AbortController();
+    const chunks: string[] = [];
+    const streaming = (async () => {
+      for await (const chunk of provider.stream(request(sceneTask()), streamController.signal)) chunks.push(chunk);
+    })();
+    setTimeout(() => streamController.abort(), 100);
+    await expect(streaming).rejects.toMatchObject({ name: 'AbortError' });
+    expect(chunks.length).toBeGreaterThan(0);
+  });
+});
