@@ -8,3 +8,7 @@ export { importStoryFile, type ImportStoryFileResult, type StoryFileFormat } fro
 export { exportStoryMarkdown, renderStoryMarkdown, CHOSEN_MARK } from './export-markdown.js';
 export { parseStoryMarkdown } from './import-markdown.js';
 export { exportStoryTwee, renderStoryTwee, storyIfid, escapeTweeHeaderText, escapeTweePassageText, TWEE_STORY_FORMAT, TWEE_STORY_FORMAT_VERSION } from './export-twee.js';
+export { parseCharacterCard, MAX_CARD_FILE_BYTES, MAX_CARD_JSON_BYTES, MAX_CARD_TEXT_CHARS, MAX_CARD_BOOK_ENTRIES, type CharacterCard, type ParsedCharacterCard, type CardSpec } from './character-card.js';
+export { importCharacterCard, type ImportCharacterCardResult } from './import-character-card.js';
+export { exportCharacterCard, type ExportCharacterCardOptions, type ExportedCharacterCard } from './export-character-card.js';
+export { readPngTextChunks, writePngWithText } from './card-png.js';
