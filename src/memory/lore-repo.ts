@@ -109,13 +109,14 @@ export async function updateLoreEntry(
   if ((patch.title !== undefined || patch.content !== undefined) && patch.embedding === undefined) {
     throw new AppError('internal', 'Changing lore text needs its new embedding.');
   }
+  // The embedding is set only when given: COALESCE cannot mix real[] with a vector column.
   const { rows } = await db.query<LoreRow>(
     `UPDATE lore_entries SET
        title = COALESCE($4, title),
        keywords = COALESCE($5::text[], keywords),
        content = COALESCE($6, content),
        enabled = COALESCE($7, enabled),
-       embedding = COALESCE($8::real[], embedding),
+       ${patch.embedding === undefined ? '' : 'embedding = $8::real[],'}
        version = version + 1,
        updated_at = now()
      WHERE story_id = $1 AND id = $2 AND version = $3
@@ -128,7 +129,7 @@ export async function updateLoreEntry(
       patch.keywords === undefined ? null : cleanKeywords(patch.keywords),
       patch.content ?? null,
       patch.enabled ?? null,
-      patch.embedding ?? null,
+      ...(patch.embedding === undefined ? [] : [patch.embedding]),
     ],
   );
   if (rows[0]) return toLoreEntry(rows[0]);
