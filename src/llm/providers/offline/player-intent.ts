@@ -51,7 +51,9 @@ function findTarget(clause: string): string | undefined {
   if (!match) return undefined;
   const words = match[2]!.trim().split(/\s+/).slice(0, 5);
   // "about the ships before dawn" → keep the noun phrase, not the trailing adverbial.
-  const stop = words.findIndex((word) => /^(before|after|while|when|until|because|and|or|but|to|for|with|at|in|on)$/i.test(word));
+  const stop = words.findIndex(
+    (word, index) => /^(before|after|while|when|until|because|and|or|but|to|for|with|at|in|on)$/i.test(word) || (index > 0 && commonVerbs.has(word.toLowerCase())),
+  );
   const kept = stop > 0 ? words.slice(0, stop) : words;
   return kept.length > 0 ? `${match[1]!.toLowerCase()} ${kept.join(' ')}` : undefined;
 }

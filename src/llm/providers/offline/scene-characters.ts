@@ -88,7 +88,8 @@ export function animateCast(plan: ScenePlan, random: SeededRandom): AnimatedMemb
 
 function thoughtFor(member: AnimatedMember, plan: ScenePlan, random: SeededRandom): string {
   const { action, instruction } = plan;
-  if (instruction?.target && instruction.verbFirst && random.chance(0.5)) {
+  // Only a definite thing or person makes sense as "what do they know about …" ("her name" does not).
+  if (instruction?.target && /^(the|a|an) /.test(instruction.target) && instruction.verbFirst && random.chance(0.5)) {
     const theirAim = toThirdPerson(instruction.clause, member.name);
     return `Why is this stranger so keen to ${theirAim}? What do they know about ${toThirdPerson(instruction.target, member.name)}?`;
   }
