@@ -23,6 +23,8 @@ const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   LIVINGWORLD_OFFLINE_SEED: z.coerce.number().int().default(1),
+  // Simulated model latency for the offline storyteller (demos, streaming tests, benchmarks).
+  LIVINGWORLD_OFFLINE_LATENCY_MS: z.coerce.number().int().min(0).max(600_000).default(0),
   LIVINGWORLD_LLM_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
   LIVINGWORLD_TURN_LEASE_MS: z.coerce.number().int().min(100).default(30_000),
   LIVINGWORLD_STATEMENT_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
@@ -46,6 +48,7 @@ export type Config = Readonly<{
   port: number;
   logLevel: string | undefined;
   offlineSeed: number;
+  offlineLatencyMs: number;
   llmTimeoutMs: number;
   turnLeaseMs: number;
   statementTimeoutMs: number;
@@ -77,6 +80,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
     offlineSeed: e.LIVINGWORLD_OFFLINE_SEED,
+    offlineLatencyMs: e.LIVINGWORLD_OFFLINE_LATENCY_MS,
     llmTimeoutMs: e.LIVINGWORLD_LLM_TIMEOUT_MS,
     turnLeaseMs: e.LIVINGWORLD_TURN_LEASE_MS,
     statementTimeoutMs: e.LIVINGWORLD_STATEMENT_TIMEOUT_MS,

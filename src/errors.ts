@@ -1,3 +1,5 @@
+import { isConnectionError } from './db/pg-errors.js';
+
 /**
  * The one error type of LivingWorld. `code` is public API (HTTP bodies, CLI exit codes):
  * add codes, never rename them.
@@ -50,8 +52,14 @@ export function isAppError(error: unknown, code?: ErrorCode): error is AppError 
   return error instanceof AppError && (code === undefined || error.code === code);
 }
 
-/** Anything that is not an AppError is an internal error: its message is not shown to clients. */
+/**
+ * Anything that is not an AppError is an internal error, its message not shown to clients;
+ * a lost or refused database connection is named as such, since the fix is operational.
+ */
 export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
+  if (isConnectionError(error)) {
+    return new AppError('database_unavailable', 'The database is unavailable right now; retry shortly.', { cause: error });
+  }
   return new AppError('internal', 'Internal error; see the server log for details.', { cause: error });
 }

@@ -13,6 +13,7 @@ export const sqlState = {
   adminShutdown: '57P01',
   crashShutdown: '57P02',
   cannotConnectNow: '57P03',
+  tooManyConnections: '53300',
   invalidTextRepresentation: '22P02',
   undefinedTable: '42P01',
 } as const;
@@ -57,7 +58,7 @@ const networkErrorCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIME
 export function isConnectionError(error: unknown): boolean {
   const code = pgErrorOf(error)?.code;
   if (typeof code === 'string') {
-    if (code.startsWith('08') || code === sqlState.adminShutdown || code === sqlState.crashShutdown || code === sqlState.cannotConnectNow) {
+    if (code.startsWith('08') || code === sqlState.tooManyConnections || code === sqlState.adminShutdown || code === sqlState.crashShutdown || code === sqlState.cannotConnectNow) {
       return true;
     }
     if (networkErrorCodes.has(code)) return true;

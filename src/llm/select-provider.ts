@@ -45,14 +45,14 @@ export async function selectProvider(config: Config, options: SelectProviderOpti
 }
 
 async function offlineSelection(config: Config, options: SelectProviderOptions): Promise<ProviderSelection> {
-  const provider = options.offline ? options.offline() : await createDefaultOfflineProvider(config.offlineSeed);
+  const provider = options.offline ? options.offline() : await createDefaultOfflineProvider(config.offlineSeed, config.offlineLatencyMs);
   return { provider, description: `offline storyteller (${provider.model})` };
 }
 
 /** Loaded on demand: the procedural engine is only needed when it is the one chosen. */
-async function createDefaultOfflineProvider(seed: number): Promise<ModelProvider> {
+async function createDefaultOfflineProvider(seed: number, latencyMs: number): Promise<ModelProvider> {
   const { createOfflineProvider } = await import('./providers/offline.js');
-  return createOfflineProvider({ seed });
+  return createOfflineProvider({ seed, latencyMs });
 }
 
 function ollamaSelection(config: Config, model: string): ProviderSelection {

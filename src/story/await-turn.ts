@@ -2,6 +2,7 @@ import type { EngineDeps } from './engine-deps.js';
 import { eventsChannel } from './engine-deps.js';
 import { findTurn, type TurnRow } from './turn-repo.js';
 import { AppError } from '../errors.js';
+import { isConnectionError } from '../db/index.js';
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -29,7 +30,15 @@ export async function awaitTurn(deps: EngineDeps, storyId: string, turnId: strin
     let pollMs = 20;
     for (;;) {
       if (options.signal?.aborted) throw new AppError('cancelled', 'The request was cancelled.');
-      const turn = await findTurn(deps.db, storyId, turnId);
+      // A failed poll (connection lost or refused) is retried at the next poll, not fatal.
+      const turn = await findTurn(deps.db, storyId, turnId).catch((error: unknown) => {
+        if (isConnectionError(error) && Date.now() < deadline) return 'retry' as const;
+        throw error;
+      });
+      if (turn === 'retry') {
+        await sleep(pollMs, options.signal);
+        continue;
+      }
       if (!turn) throw new AppError('not_found', `Turn ${turnId} no longer exists.`);
       if (turn.status !== 'generating' || turn.leaseExpired) return turn;
       if (Date.now() >= deadline) {

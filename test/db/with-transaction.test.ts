@@ -135,9 +135,9 @@ describe('withTransaction on a real PostgreSQL server', () => {
     await holder.query('SELECT 1 FROM stories WHERE id = $1 FOR UPDATE', [story]);
     setTimeout(() => void holder.exec('COMMIT').then(() => holder.release()), 200);
     const metric = metricsRegistry.getSingleMetric('livingworld_lock_wait_seconds')!;
-    const sumBefore = (await metric.get()).values.find((v) => v.metricName?.endsWith('_sum') && v.labels['lock'] === 'story')?.value ?? 0;
+    const sumBefore = (await metric.get()).values.find((v) => (v as { metricName?: string }).metricName?.endsWith('_sum') && v.labels['lock'] === 'story')?.value ?? 0;
     await withTransaction(db, {}, (tx) => lockStoryForUpdate(tx, story));
-    const sumAfter = (await metric.get()).values.find((v) => v.metricName?.endsWith('_sum') && v.labels['lock'] === 'story')!.value;
+    const sumAfter = (await metric.get()).values.find((v) => (v as { metricName?: string }).metricName?.endsWith('_sum') && v.labels['lock'] === 'story')!.value;
     expect(sumAfter - sumBefore).toBeGreaterThan(0.15);
   });
 });

@@ -61,7 +61,7 @@ export async function createServerTestDatabase(options: { poolSize?: number; tra
   const url = databaseUrl(name);
   const db = await openServerDatabase({
     url,
-    poolSize: options.poolSize ?? 30,
+    poolSize: options.poolSize ?? 10,
     transactionDefaults: { ...testTransactionDefaults, ...options.transactionDefaults },
     applicationName: 'livingworld-test',
   });

@@ -21,7 +21,7 @@ interface WorkerArgs {
 const args = JSON.parse(process.argv[2]!) as WorkerArgs;
 const db = await openServerDatabase({
   url: args.url,
-  poolSize: Math.max(4, args.requests.length + 2),
+  poolSize: 5,
   transactionDefaults: { isolation: 'read committed', statementTimeoutMs: 30_000, lockTimeoutMs: 5_000 },
 });
 const provider = createCountingProvider({ latencyMs: args.latencyMs });

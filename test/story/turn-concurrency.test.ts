@@ -13,7 +13,7 @@ const workerPath = path.resolve('test/helpers/turn-worker.ts');
 
 let server: TestServerDatabase;
 beforeAll(async () => {
-  server = await createServerTestDatabase({ poolSize: 70 });
+  server = await createServerTestDatabase({ poolSize: 20 });
 });
 afterAll(async () => server.drop());
 
@@ -192,8 +192,8 @@ describe('concurrent turns from several processes (real PostgreSQL)', () => {
     );
     const outputs = await Promise.all(workers.map((w) => w.done));
     expect(outputs.reduce((sum, o) => sum + o.calls, 0)).toBe(1);
-    const sceneIds = new Set(outputs.flatMap((o) => o.results.map((r) => ('sceneId' in r ? r.sceneId : `error:${r.error}`))));
-    expect([...sceneIds]).toHaveLength(1);
+    const sceneIds = new Set(outputs.flatMap((o) => o.results.map((r) => ("sceneId" in r ? r.sceneId : `error:${JSON.stringify(r)}`))));
+    expect([...sceneIds]).toEqual([...sceneIds].slice(0, 1));
     expect(await childrenOf(storyId, openingId)).toEqual([...sceneIds]);
     await expectLinearHeadPath(storyId);
   });
@@ -218,7 +218,7 @@ describe('concurrent turns from several processes (real PostgreSQL)', () => {
     expect(winners).toHaveLength(1);
     const losers = results.filter((r): r is { error: string; headSceneId: string | null } => 'error' in r);
     expect(losers).toHaveLength(49);
-    expect(losers.every((l) => l.error === 'turn_conflict' && l.headSceneId === winners[0]!.sceneId)).toBe(true);
+    expect(losers.filter((l) => l.error !== 'turn_conflict' || l.headSceneId !== winners[0]!.sceneId)).toEqual([]);
     await expectLinearHeadPath(storyId);
   });
 

@@ -5,6 +5,7 @@ import { takeTurn } from '../../story/take-turn.js';
 import { rewindStory } from '../../story/rewind-story.js';
 import { getStory, listStories } from '../../story/story-repo.js';
 import { getSceneView } from '../../story/scene-view.js';
+import { setStoryStatus } from '../../story/set-story-status.js';
 import { listStoryCharacters } from '../../characters/character-views.js';
 import { printJson } from '../output.js';
 import { renderScene, style } from '../format.js';
@@ -107,6 +108,25 @@ export function registerStoryCommands(program: Command): void {
         await runtime.close();
       }
     });
+
+  for (const [command, status] of [
+    ['archive', 'archived'],
+    ['unarchive', 'active'],
+  ] as const) {
+    program
+      .command(command)
+      .description(status === 'archived' ? 'archive a story: it stays readable and exportable, but cannot be played' : 'make an archived story playable again')
+      .argument('<storyId>')
+      .action(async (storyId: string) => {
+        const runtime = await openRuntime();
+        try {
+          await setStoryStatus(runtime.db, storyId, status);
+          process.stdout.write(`Story ${storyId} is ${status}.\n`);
+        } finally {
+          await runtime.close();
+        }
+      });
+  }
 
   program
     .command('list')
