@@ -4,6 +4,7 @@ import { AppError, isAppError } from '../errors.js';
 import { openEngineRuntime } from '../runtime.js';
 import { registerStoryCommands } from './commands/story-commands.js';
 import { registerAdminCommands } from './commands/admin-commands.js';
+import { registerServerCommands } from './commands/server-commands.js';
 import { LineReader } from './line-reader.js';
 import { runMainMenu } from './menu.js';
 import { playStory } from './play.js';
@@ -48,6 +49,7 @@ function buildProgram(): Command {
 
   registerStoryCommands(program);
   registerAdminCommands(program);
+  registerServerCommands(program);
   return program;
 }
 

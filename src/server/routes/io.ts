@@ -1,0 +1,52 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { AppError } from '../../errors.js';
+import { importStoryFile } from '../../io/index.js';
+import { exportStoryAs } from '../../cli/story-files.js';
+import { getStory } from '../../story/story-repo.js';
+import { setStoryOwner } from '../access/access-repo.js';
+import { authorizeStory } from '../auth.js';
+import { parseInput } from '../parse-input.js';
+import type { ServerContext } from '../server-context.js';
+import { idParams } from './route-inputs.js';
+
+const exportQuery = z.object({ format: z.enum(['json', 'md', 'twee'], { error: 'format must be json, md or twee' }).default('json') });
+const importQuery = z.object({ filename: z.string().max(200, 'filename is longer than 200 characters').optional() });
+
+const exportTypes = {
+  json: { type: 'application/json; charset=utf-8', extension: 'json' },
+  md: { type: 'text/markdown; charset=utf-8', extension: 'md' },
+  twee: { type: 'text/plain; charset=utf-8', extension: 'twee' },
+} as const;
+
+export function registerIoRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const { db } = ctx.runtime;
+
+  app.get('/api/stories/:id/export', async (request, reply) => {
+    const { id } = parseInput(idParams, request.params, 'params');
+    const { format } = parseInput(exportQuery, request.query, 'query');
+    await authorizeStory(db, request.user, id, 'read');
+    await getStory(db, id);
+    const text = await exportStoryAs(db, id, format);
+    return reply
+      .type(exportTypes[format].type)
+      .header('content-disposition', `attachment; filename="story-${id}.${exportTypes[format].extension}"`)
+      .send(text);
+  });
+
+  // Imports read the raw bytes (the importer detects the format), with their own larger limit.
+  void app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: ctx.config.importLimitBytes }, (_request, body, done) => done(null, body));
+    scope.post('/api/import', { bodyLimit: ctx.config.importLimitBytes }, async (request, reply) => {
+      const { filename } = parseInput(importQuery, request.query, 'query');
+      if (!Buffer.isBuffer(request.body) || request.body.length === 0) {
+        throw new AppError('validation', 'Send the story file as the request body.', { details: { field: 'body' } });
+      }
+      const result = await importStoryFile(db, request.body, filename);
+      await setStoryOwner(db, result.storyId, request.user.id);
+      const story = await getStory(db, result.storyId);
+      return reply.status(201).send({ ...result, story: { id: story.id, title: story.title, headSceneId: story.headSceneId } });
+    });
+  });
+}

@@ -1,0 +1,41 @@
+import type { FastifyInstance } from 'fastify';
+import { metricsRegistry, poolConnections } from '../../metrics.js';
+import { pendingMigrations } from '../../db/index.js';
+import type { ServerContext } from '../server-context.js';
+
+/** Liveness, readiness and Prometheus metrics; outside /api, so they need no token. */
+export function registerOperationRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const { db } = ctx.runtime;
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (request, reply) => {
+    if (ctx.state.shuttingDown) return reply.status(503).send({ status: 'shutting down' });
+    try {
+      await db.query('SELECT 1');
+      const pending = await pendingMigrations(db);
+      if (pending.length > 0) return reply.status(503).send({ status: 'migrations pending', pending });
+      return { status: 'ready' };
+    } catch (error) {
+      request.log.warn({ err: error }, 'readiness check failed');
+      return reply.status(503).send({ status: 'database unreachable' });
+    }
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    const pool = db.poolStats();
+    poolConnections.set({ state: 'total' }, pool.total);
+    poolConnections.set({ state: 'idle' }, pool.idle);
+    poolConnections.set({ state: 'waiting' }, pool.waiting);
+    return reply.type(metricsRegistry.contentType).send(await metricsRegistry.metrics());
+  });
+
+  /** What the UI shows about the storyteller and who is signed in. */
+  app.get('/api/info', async (request) => ({
+    provider: ctx.runtime.providerDescription,
+    offline: ctx.runtime.deps.provider.offline,
+    notice: ctx.runtime.providerNotice ?? null,
+    user: { name: request.user.name },
+    auth: await ctx.auth.isRequired(),
+  }));
+}

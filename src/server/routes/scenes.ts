@@ -1,0 +1,41 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { getSceneTree, getStory } from '../../story/story-repo.js';
+import { authorizeStory } from '../auth.js';
+import { parseInput } from '../parse-input.js';
+import type { ServerContext } from '../server-context.js';
+import { idParams } from './route-inputs.js';
+
+const treeQuery = z.object({ content: z.enum(['0', '1'], { error: 'content must be 1 or 0' }).optional() });
+const excerptLength = 160;
+
+export function registerSceneRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const { db } = ctx.runtime;
+
+  /** The scene tree: every branch ever written, the head path marked; `?content=1` adds prose and choices. */
+  app.get('/api/stories/:id/scenes', async (request) => {
+    const { id } = parseInput(idParams, request.params, 'params');
+    const query = parseInput(treeQuery, request.query, 'query');
+    await authorizeStory(db, request.user, id, 'read');
+    const story = await getStory(db, id);
+    const scenes = await getSceneTree(db, id);
+    const parentOf = new Map(scenes.map((scene) => [scene.id, scene.parentSceneId]));
+    const headPath = new Set<string>();
+    for (let at = story.headSceneId; at; at = parentOf.get(at) ?? null) headPath.add(at);
+    return {
+      headSceneId: story.headSceneId,
+      version: story.version,
+      scenes: scenes.map((scene) => ({
+        id: scene.id,
+        parentSceneId: scene.parentSceneId,
+        sceneNumber: scene.sceneNumber,
+        choiceNumber: scene.choiceNumber,
+        instruction: scene.instruction,
+        excerpt: scene.content.length > excerptLength ? `${scene.content.slice(0, excerptLength - 1)}…` : scene.content,
+        onHeadPath: headPath.has(scene.id),
+        createdAt: scene.createdAt.toISOString(),
+        ...(query.content === '1' ? { content: scene.content, choices: scene.choices } : {}),
+      })),
+    };
+  });
+}

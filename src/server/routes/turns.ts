@@ -1,0 +1,86 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { AppError } from '../../errors.js';
+import { takeTurn } from '../../story/take-turn.js';
+import { rewindStory } from '../../story/rewind-story.js';
+import { validateTurnInput } from '../../story/validate-turn-input.js';
+import { isUuid } from '../../story/story-repo.js';
+import { authorizeStory } from '../auth.js';
+import { parseInput } from '../parse-input.js';
+import { writingRateLimit } from '../rate-limits.js';
+import { respondWithTurn } from '../turn-response.js';
+import type { ServerContext } from '../server-context.js';
+import { idParams, singleHeader } from './route-inputs.js';
+
+// The engine checks each field itself (and names it); here the body only has to be an object.
+const advanceBody = z.object({ choice: z.unknown(), instruction: z.unknown().optional(), fromSceneId: z.unknown().optional() });
+const regenerateBody = z.object({ instruction: z.unknown().optional(), fromSceneId: z.unknown().optional() });
+const rewindBody = z.object({
+  toSceneId: z
+    .string({ error: 'toSceneId must be a scene id' })
+    .refine(isUuid, 'toSceneId must be a scene id (a UUID)')
+    .optional(),
+  version: z.number({ error: 'version must be a number' }).int().min(0).optional(),
+});
+
+export function registerTurnRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const { db } = ctx.runtime;
+
+  app.post('/api/stories/:id/turns', { config: writingRateLimit(ctx.config) }, async (request, reply) => {
+    const { id } = parseInput(idParams, request.params, 'params');
+    await authorizeStory(db, request.user, id, 'play');
+    const body = parseInput(advanceBody, request.body);
+    const idempotencyKey = singleHeader(request.headers['idempotency-key']);
+    if (Array.isArray(idempotencyKey)) throw new AppError('validation', 'Send one Idempotency-Key header.', { details: { field: 'idempotencyKey' } });
+    // Checked before any event stream opens, so that bad input is a plain 400.
+    const input = validateTurnInput({ kind: 'advance', choiceNumber: body.choice, instruction: body.instruction, fromSceneId: body.fromSceneId, idempotencyKey });
+    return respondWithTurn(ctx, request, reply, async ({ signal, onText }) => {
+      const result = await takeTurn(ctx.runtime.deps, {
+        storyId: id,
+        kind: 'advance',
+        choiceNumber: input.choiceNumber,
+        instruction: input.instruction,
+        fromSceneId: input.fromSceneId,
+        idempotencyKey: input.idempotencyKey,
+        signal,
+        ...(onText ? { onText } : {}),
+      });
+      return { scene: result.scene, turnId: result.turnId, how: result.how };
+    });
+  });
+
+  app.post('/api/stories/:id/regenerate', { config: writingRateLimit(ctx.config) }, async (request, reply) => {
+    const { id } = parseInput(idParams, request.params, 'params');
+    await authorizeStory(db, request.user, id, 'play');
+    const body = parseInput(regenerateBody, request.body);
+    const idempotencyKey = singleHeader(request.headers['idempotency-key']);
+    if (Array.isArray(idempotencyKey)) throw new AppError('validation', 'Send one Idempotency-Key header.', { details: { field: 'idempotencyKey' } });
+    const input = validateTurnInput({ kind: 'regenerate', instruction: body.instruction, fromSceneId: body.fromSceneId, idempotencyKey });
+    return respondWithTurn(ctx, request, reply, async ({ signal, onText }) => {
+      const result = await takeTurn(ctx.runtime.deps, {
+        storyId: id,
+        kind: 'regenerate',
+        instruction: input.instruction,
+        fromSceneId: input.fromSceneId,
+        idempotencyKey: input.idempotencyKey,
+        signal,
+        ...(onText ? { onText } : {}),
+      });
+      return { scene: result.scene, turnId: result.turnId, how: result.how };
+    });
+  });
+
+  app.post('/api/stories/:id/undo', async (request) => {
+    const { id } = parseInput(idParams, request.params, 'params');
+    await authorizeStory(db, request.user, id, 'play');
+    const body = parseInput(rewindBody.pick({ version: true }), request.body);
+    return rewindStory(ctx.runtime.deps, id, { undo: true }, body.version);
+  });
+
+  app.post('/api/stories/:id/rewind', async (request) => {
+    const { id } = parseInput(idParams, request.params, 'params');
+    await authorizeStory(db, request.user, id, 'play');
+    const body = parseInput(rewindBody, request.body);
+    return rewindStory(ctx.runtime.deps, id, body.toSceneId ? { toSceneId: body.toSceneId } : { undo: true }, body.version);
+  });
+}

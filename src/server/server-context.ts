@@ -1,0 +1,17 @@
+import type { EngineRuntime } from '../runtime.js';
+import type { AuthGate } from './auth.js';
+import type { InFlightTurns } from './in-flight-turns.js';
+import type { ServerConfig } from './server-config.js';
+import type { SseStreams } from './sse.js';
+import type { StoryEventsRelay } from './story-events-relay.js';
+
+/** What the routes share within one server process. */
+export interface ServerContext {
+  runtime: Pick<EngineRuntime, 'db' | 'deps' | 'log' | 'providerDescription' | 'providerNotice'>;
+  config: ServerConfig;
+  auth: AuthGate;
+  relay: StoryEventsRelay;
+  eventStreams: SseStreams;
+  turns: InFlightTurns;
+  state: { shuttingDown: boolean };
+}
