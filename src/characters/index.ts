@@ -13,6 +13,6 @@ export {
 } from './character-repo.js';
 export { adjustRelationship, listRelationships, playerRelationships, type Relationship, type RelationshipAdjustment } from './relationship-repo.js';
 export { prepareSceneMemories, writeSceneMemories, emotionSmoothing, type WriteSceneMemoriesInput } from './write-scene-characters.js';
-export { talkToCharacter, buildTalkMessages, type TalkDeps, type TalkInput } from './talk-to-character.js';
+export { talkToCharacter, talkFamiliarityDelta, type TalkDeps, type TalkInput } from './talk-to-character.js';
 export { getCharacterDetail, type CharacterDetail } from './get-character-detail.js';
 export { listStoryCharacters, sceneThoughts, type CharacterSummary } from './character-views.js';

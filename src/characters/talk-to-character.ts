@@ -1,11 +1,12 @@
 import type { Database } from '../db/index.js';
 import { withTransaction } from '../db/index.js';
 import { AppError } from '../errors.js';
-import type { CompletionRequest, ModelProvider, TaskCharacter } from '../llm/provider.js';
+import type { ModelProvider, TaskCharacter } from '../llm/provider.js';
 import type { Embedder } from '../memory/embedder.js';
 import { ensureEmbeddingSettings } from '../memory/embedding-settings.js';
 import { insertCharacterMemories } from '../memory/memory-repo.js';
 import { retrieveMemories } from '../memory/retrieve-memories.js';
+import { buildTalkRequest } from '../story/prompts.js';
 import { getCharacter } from './character-repo.js';
 import { adjustRelationship, playerRelationships } from './relationship-repo.js';
 
@@ -34,37 +35,6 @@ function seedOf(text: string): number {
   return hash >>> 0;
 }
 
-/** The chat messages and structured task of a `talk` call. */
-export function buildTalkMessages(input: { setting: string; character: TaskCharacter; message: string; seed: number }): CompletionRequest {
-  const { character } = input;
-  const profile = [
-    character.description && `Description: ${character.description}`,
-    character.personality && `Personality: ${character.personality}`,
-    character.mood && `Current mood: ${character.mood}`,
-    character.trust !== undefined && `Trust in the player (0 to 1): ${character.trust.toFixed(2)}`,
-    character.sentiment !== undefined && `Feeling towards the player (-1 to 1): ${character.sentiment.toFixed(2)}`,
-    character.memories?.length ? `What you remember:\n${character.memories.map((m) => `- ${m}`).join('\n')}` : undefined,
-  ]
-    .filter(Boolean)
-    .join('\n');
-  return {
-    messages: [
-      {
-        role: 'system',
-        content:
-          `You are ${character.name}, a character in an interactive story set in: ${input.setting}\n${profile}\n` +
-          'Answer the player in character, in one to four sentences of direct speech. Use only what you remember; ' +
-          'you know nothing of scenes you were not in. Do not narrate the player or offer choices.',
-      },
-      { role: 'user', content: input.message },
-    ],
-    task: { kind: 'talk', setting: input.setting, character, message: input.message, seed: input.seed },
-    purpose: 'talk',
-    temperature: 0.8,
-    maxTokens: 300,
-  };
-}
-
 /**
  * The player speaks to one character. The character answers from its own personality, mood,
  * relationship with the player and memories (only its own). The model is called with no
@@ -81,8 +51,8 @@ export async function talkToCharacter(deps: TalkDeps, input: TalkInput): Promise
     throw new AppError('not_found', `No character with id ${input.characterId} in this story.`);
   }
   const storyId = character.storyId;
-  const { rows } = await deps.db.query<{ setting: string; seed: number | string; head_scene_id: string | null; status: string }>(
-    `SELECT setting, seed, head_scene_id, status FROM stories WHERE id = $1`,
+  const { rows } = await deps.db.query<{ title: string; setting: string; seed: number | string; head_scene_id: string | null; status: string }>(
+    `SELECT title, setting, seed, head_scene_id, status FROM stories WHERE id = $1`,
     [storyId],
   );
   const story = rows[0];
@@ -107,7 +77,8 @@ export async function talkToCharacter(deps: TalkDeps, input: TalkInput): Promise
     ...(character.personality ? { personality: character.personality } : {}),
     ...(relationship ? { trust: relationship.trust, sentiment: relationship.sentiment } : {}),
   };
-  const request = buildTalkMessages({
+  const request = buildTalkRequest({
+    storyTitle: story.title,
     setting: story.setting,
     character: taskCharacter,
     message,
