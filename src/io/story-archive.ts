@@ -83,7 +83,7 @@ const count = z.number().int('must be an integer').min(0, 'must not be negative'
 const version = z.number().int('must be an integer').min(0, 'must not be negative').max(Number.MAX_SAFE_INTEGER, 'is too large');
 const bigintLike = z.union([
   z.number().int('must be an integer').min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER),
-  z.string().regex(/^-?\d{1,19}$/, 'must be an integer').refine((s) => BigInt(s) >= -(2n ** 63n) && BigInt(s) < 2n ** 63n, 'is outside the 64-bit range'),
+  z.string().refine((s) => /^-?\d{1,19}$/.test(s) && BigInt(s) >= -(2n ** 63n) && BigInt(s) < 2n ** 63n, 'must be a 64-bit integer'),
 ]);
 
 const choiceSchema = z.object({
