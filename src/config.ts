@@ -59,7 +59,9 @@ export type Config = Readonly<{
 
 /** Parses the environment once; reports every bad key together rather than the first. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.safeParse(env);
+  // An empty variable (DATABASE_URL= …) means unset, as shells and .env files intend it.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''));
+  const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new AppError('config', `Invalid environment: ${problems.join('; ')}`);
