@@ -12,3 +12,4 @@ export { parseCharacterCard, MAX_CARD_FILE_BYTES, MAX_CARD_JSON_BYTES, MAX_CARD_
 export { importCharacterCard, type ImportCharacterCardResult } from './import-character-card.js';
 export { exportCharacterCard, type ExportCharacterCardOptions, type ExportedCharacterCard } from './export-character-card.js';
 export { readPngTextChunks, writePngWithText } from './card-png.js';
+export { exportStoryFile, storyExportFormats, type StoryExportFormat, type ExportedStoryFile } from './export-story-file.js';

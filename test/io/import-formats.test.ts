@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/index.js';
 import {
   exportStoryArchive,
+  exportStoryFile,
   exportStoryMarkdown,
   importStoryFile,
   parsePythonExport,
@@ -111,6 +112,18 @@ describe('importing other story formats', () => {
     const again = parseStoryMarkdown(renderStoryMarkdown(built));
     expect(again.scenes[0]!.content).toBe(tricky);
     expect(again.scenes).toHaveLength(1);
+  });
+
+  it('exports each format as a named file that the JSON import reads back', async () => {
+    const built = await insertBranchingStory(db, 'Files: a/b');
+    const json = await exportStoryFile(db, built.storyId, 'json');
+    expect(json).toMatchObject({ filename: 'files-a-b.json', mediaType: 'application/json' });
+    const { storyId, format } = await importStoryFile(db, json.content, json.filename);
+    expect(format).toBe('livingworld/1');
+    expect((await exportStoryArchive(db, storyId)).scenes).toHaveLength(4);
+    expect((await exportStoryFile(db, built.storyId, 'twee')).content).toMatch(/^:: StoryTitle\nFiles: a\/b\n/);
+    expect((await exportStoryFile(db, built.storyId, 'md')).filename).toBe('files-a-b.md');
+    await expect(exportStoryFile(db, built.storyId, 'pdf')).rejects.toMatchObject({ code: 'validation' });
   });
 
   it('points a character card to the card import and refuses unknown JSON without writing', async () => {

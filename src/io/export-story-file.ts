@@ -1,0 +1,44 @@
+import type { Queryable } from '../db/index.js';
+import { AppError } from '../errors.js';
+import { renderStoryMarkdown } from './export-markdown.js';
+import { renderStoryTwee } from './export-twee.js';
+import { exportStoryArchive } from './read-story-archive.js';
+
+export const storyExportFormats = ['json', 'md', 'twee'] as const;
+export type StoryExportFormat = (typeof storyExportFormats)[number];
+
+export interface ExportedStoryFile {
+  format: StoryExportFormat;
+  mediaType: string;
+  filename: string;
+  content: string;
+}
+
+const mediaTypes: Record<StoryExportFormat, string> = {
+  json: 'application/json',
+  md: 'text/markdown; charset=utf-8',
+  twee: 'text/plain; charset=utf-8',
+};
+
+function fileStem(title: string): string {
+  return (
+    title
+      .normalize('NFKD')
+      .replace(/[^\p{L}\p{N}]+/gu, '-')
+      .replace(/^-+|-+$/g, '')
+      .toLowerCase()
+      .slice(0, 60) || 'story'
+  );
+}
+
+/** One story in one of the export formats, with a file name and media type for the CLI and HTTP. */
+export async function exportStoryFile(db: Queryable, storyId: string, format: string): Promise<ExportedStoryFile> {
+  if (!(storyExportFormats as readonly string[]).includes(format)) {
+    throw new AppError('validation', `Unknown export format "${format.slice(0, 20)}"; choose one of ${storyExportFormats.join(', ')}.`);
+  }
+  const chosen = format as StoryExportFormat;
+  const archive = await exportStoryArchive(db, storyId);
+  const content =
+    chosen === 'json' ? `${JSON.stringify(archive, null, 2)}\n` : chosen === 'md' ? renderStoryMarkdown(archive) : renderStoryTwee(archive);
+  return { format: chosen, mediaType: mediaTypes[chosen], filename: `${fileStem(archive.story.title)}.${chosen}`, content };
+}
