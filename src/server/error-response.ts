@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, errorCodes, type ErrorCode } from '../errors.js';
+import { AppError, errorCodes, toAppError, type ErrorCode } from '../errors.js';
 
 /** The public error body: `{"error": {"code", "message", ...details}}`. */
 export function errorBody(error: AppError): { error: Record<string, unknown> } {
@@ -25,10 +25,9 @@ export function toHttpError(error: unknown): { appError: AppError; status: numbe
     const message = (error as Error).message || 'The request was not understood.';
     return { appError: new AppError(code, message), status: statusCode };
   }
-  return {
-    appError: new AppError('internal', 'Internal error; the server log has the details.', { cause: error }),
-    status: 500,
-  };
+  // A lost database connection becomes database_unavailable (503); anything else internal (500).
+  const appError = toAppError(error);
+  return { appError, status: errorCodes[appError.code].status };
 }
 
 /** Maps every error to its status and body; unknown errors are logged with their stack and hidden. */

@@ -13,7 +13,6 @@ import { AppError } from '../errors.js';
  * | `LIVINGWORLD_IMPORT_LIMIT_BYTES` | largest import body | `20971520` |
  * | `LIVINGWORLD_SHUTDOWN_GRACE_MS` | on SIGTERM, how long in-flight turns may run before they are aborted | `10000` |
  * | `LIVINGWORLD_SSE_HEARTBEAT_MS` | comment lines that keep idle event streams open through proxies | `15000` |
- * | `LIVINGWORLD_OFFLINE_LATENCY_MS` | simulated writing time of the offline storyteller (demos, tests) | `0` |
  */
 const serverEnvSchema = z.object({
   LIVINGWORLD_AUTH: z.enum(['auto', 'required']).default('auto'),
@@ -23,7 +22,6 @@ const serverEnvSchema = z.object({
   LIVINGWORLD_IMPORT_LIMIT_BYTES: z.coerce.number().int().min(1024).default(20 * 1024 * 1024),
   LIVINGWORLD_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
   LIVINGWORLD_SSE_HEARTBEAT_MS: z.coerce.number().int().min(50).default(15_000),
-  LIVINGWORLD_OFFLINE_LATENCY_MS: z.coerce.number().int().min(0).max(600_000).default(0),
 });
 
 export type ServerConfig = Readonly<{
@@ -34,7 +32,6 @@ export type ServerConfig = Readonly<{
   importLimitBytes: number;
   shutdownGraceMs: number;
   sseHeartbeatMs: number;
-  offlineLatencyMs: number;
 }>;
 
 export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -52,6 +49,5 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     importLimitBytes: e.LIVINGWORLD_IMPORT_LIMIT_BYTES,
     shutdownGraceMs: e.LIVINGWORLD_SHUTDOWN_GRACE_MS,
     sseHeartbeatMs: e.LIVINGWORLD_SSE_HEARTBEAT_MS,
-    offlineLatencyMs: e.LIVINGWORLD_OFFLINE_LATENCY_MS,
   });
 }

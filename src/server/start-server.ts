@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../errors.js';
 import { openEngineRuntime, type EngineRuntime } from '../runtime.js';
-import { createOfflineProvider } from '../llm/providers/offline.js';
 import { collectProcessMetrics } from '../metrics.js';
 import { anyActiveToken } from './access/access-repo.js';
 import { createAuthGate } from './auth.js';
@@ -43,9 +42,6 @@ export async function startServer(options: { host?: string; port?: number; env?:
     const host = options.host ?? runtime.config.host;
     const port = options.port ?? runtime.config.port;
     await checkBindAllowed(runtime, config, host);
-    if (config.offlineLatencyMs > 0 && runtime.deps.provider.offline) {
-      runtime.deps.provider = createOfflineProvider({ seed: runtime.config.offlineSeed, latencyMs: config.offlineLatencyMs });
-    }
     collectProcessMetrics();
     const relay = await startStoryEventsRelay(runtime.db, runtime.log);
     const ctx: ServerContext = {
