@@ -29,10 +29,11 @@ afterAll(async () => {
 });
 
 async function sceneState() {
-  return page.evaluate(() => {
-    const scene = document.getElementById('scene')!;
-    return { streaming: scene.dataset['streaming'] === 'true', length: scene.textContent?.length ?? 0, id: scene.dataset['sceneId'] ?? '', number: document.getElementById('scene-number')!.textContent };
-  });
+  // A string, evaluated in the page: this test program has no DOM types.
+  return page.evaluate<{ streaming: boolean; length: number; id: string; number: string }>(`(() => {
+    const scene = document.getElementById('scene');
+    return { streaming: scene.dataset.streaming === 'true', length: scene.textContent.length, id: scene.dataset.sceneId ?? '', number: document.getElementById('scene-number').textContent };
+  })()`);
 }
 
 /** Clicks, then samples the scene text until the stream ends: returns the lengths seen while streaming. */
@@ -81,7 +82,7 @@ describe('web UI in Chromium against a running `livingworld serve`', () => {
     await page.locator('.choice').first().waitFor();
     expect(await page.locator('#story-title').textContent()).toBe(title);
     expect(await page.locator('#story-title img, #story-title b').count()).toBe(0);
-    expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+    expect(await page.evaluate('window.pwned')).toBeUndefined();
     await page.screenshot({ path: screenshotPath('02-opening-scene') });
 
     for (let turn = 1; turn <= 3; turn++) {
@@ -107,7 +108,7 @@ describe('web UI in Chromium against a running `livingworld serve`', () => {
     await page.screenshot({ path: screenshotPath('06-regenerated') });
 
     await page.click('#undo');
-    await page.waitForFunction(() => document.getElementById('scene-number')!.textContent === 'Scene 3');
+    await page.waitForFunction(`document.getElementById('scene-number').textContent === 'Scene 3'`);
     await page.screenshot({ path: screenshotPath('07-undone') });
 
     await page.click('#show-map');
@@ -116,7 +117,7 @@ describe('web UI in Chromium against a running `livingworld serve`', () => {
     expect(await page.locator('svg.story-map .map-node').count()).toBe(5);
     await page.screenshot({ path: screenshotPath('08-story-map') });
     await page.locator('svg.story-map .map-node[data-scene-number="1"]').click();
-    await page.waitForFunction(() => document.getElementById('scene-number')!.textContent === 'Scene 1');
+    await page.waitForFunction(`document.getElementById('scene-number').textContent === 'Scene 1'`);
     await page.locator('svg.story-map .map-node.head[data-scene-number="1"]').waitFor();
 
     await page.click('#show-graph');

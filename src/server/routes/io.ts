@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../../errors.js';
-import { importStoryFile } from '../../io/index.js';
-import { exportStoryAs } from '../../cli/story-files.js';
+import { exportStoryFile, importStoryFile } from '../../io/index.js';
 import { getStory } from '../../story/story-repo.js';
 import { setStoryOwner } from '../access/access-repo.js';
 import { authorizeStory } from '../auth.js';
@@ -13,11 +12,11 @@ import { idParams } from './route-inputs.js';
 const exportQuery = z.object({ format: z.enum(['json', 'md', 'twee'], { error: 'format must be json, md or twee' }).default('json') });
 const importQuery = z.object({ filename: z.string().max(200, 'filename is longer than 200 characters').optional() });
 
-const exportTypes = {
-  json: { type: 'application/json; charset=utf-8', extension: 'json' },
-  md: { type: 'text/markdown; charset=utf-8', extension: 'md' },
-  twee: { type: 'text/plain; charset=utf-8', extension: 'twee' },
-} as const;
+/** A download name that survives any title: ASCII fallback plus the RFC 5987 UTF-8 form. */
+function attachment(filename: string): string {
+  const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
+}
 
 export function registerIoRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const { db } = ctx.runtime;
@@ -27,11 +26,8 @@ export function registerIoRoutes(app: FastifyInstance, ctx: ServerContext): void
     const { format } = parseInput(exportQuery, request.query, 'query');
     await authorizeStory(db, request.user, id, 'read');
     await getStory(db, id);
-    const text = await exportStoryAs(db, id, format);
-    return reply
-      .type(exportTypes[format].type)
-      .header('content-disposition', `attachment; filename="story-${id}.${exportTypes[format].extension}"`)
-      .send(text);
+    const file = await exportStoryFile(db, id, format);
+    return reply.type(file.mediaType).header('content-disposition', attachment(file.filename)).send(file.content);
   });
 
   // Imports read the raw bytes (the importer detects the format), with their own larger limit.
