@@ -3,7 +3,7 @@ import { AppError } from '../errors.js';
 import { parseStoryMarkdown } from './import-markdown.js';
 import { parsePythonExport, PYTHON_EXPORT_FORMAT } from './python-export.js';
 import { MAX_ARCHIVE_BYTES, STORY_ARCHIVE_FORMAT } from './story-archive.js';
-import { importStoryArchive } from './write-story-archive.js';
+import { importStoryArchive, type ImportStoryArchiveOptions } from './write-story-archive.js';
 import { isPlainObject } from './validation.js';
 
 export type StoryFileFormat = 'livingworld/1' | 'livingworld-python/1.0' | 'markdown';
@@ -32,7 +32,12 @@ function looksLikeCharacterCard(value: Record<string, unknown>): boolean {
  * original's JSON (format_version "1.0") or Markdown (ours or the Python original's).
  * Character cards are recognised and refused with a pointer to the card import.
  */
-export async function importStoryFile(db: Database, content: string | Buffer, filename?: string): Promise<ImportStoryFileResult> {
+export async function importStoryFile(
+  db: Database,
+  content: string | Buffer,
+  filename?: string,
+  options: ImportStoryArchiveOptions = {},
+): Promise<ImportStoryFileResult> {
   const size = typeof content === 'string' ? Buffer.byteLength(content, 'utf8') : content.length;
   if (size > MAX_ARCHIVE_BYTES) {
     throw new AppError('validation', `The file is ${size} bytes; the largest story file accepted is ${MAX_ARCHIVE_BYTES} bytes.`);
@@ -51,8 +56,8 @@ export async function importStoryFile(db: Database, content: string | Buffer, fi
     }
     if (!isPlainObject(parsed)) throw new AppError('validation', 'The file is JSON but not an object; expected a LivingWorld story export.');
     const version = parsed['format_version'];
-    if (version === STORY_ARCHIVE_FORMAT) return { ...(await importStoryArchive(db, parsed)), format: 'livingworld/1' };
-    if (version === PYTHON_EXPORT_FORMAT) return { ...(await importStoryArchive(db, parsePythonExport(parsed))), format: 'livingworld-python/1.0' };
+    if (version === STORY_ARCHIVE_FORMAT) return { ...(await importStoryArchive(db, parsed, options)), format: 'livingworld/1' };
+    if (version === PYTHON_EXPORT_FORMAT) return { ...(await importStoryArchive(db, parsePythonExport(parsed), options)), format: 'livingworld-python/1.0' };
     if (looksLikeCharacterCard(parsed)) throw notAStory('a character card');
     throw new AppError(
       'validation',
@@ -64,5 +69,5 @@ export async function importStoryFile(db: Database, content: string | Buffer, fi
   if (extension === 'twee' || extension === 'tw' || trimmed.startsWith('::')) {
     throw new AppError('validation', 'Twee files can be exported but not imported; import the LivingWorld JSON export instead.');
   }
-  return { ...(await importStoryArchive(db, parseStoryMarkdown(textContent))), format: 'markdown' };
+  return { ...(await importStoryArchive(db, parseStoryMarkdown(textContent), options)), format: 'markdown' };
 }

@@ -8,6 +8,8 @@ import { importValidationError, text } from './validation.js';
 export interface ImportStoryArchiveOptions {
   /** Replaces the archive's title (e.g. "… (copy)"). */
   title?: string;
+  /** The user who owns the new story (stories.owner_id); unset means the built-in local user. */
+  ownerId?: string;
 }
 
 const titleSchema = text({ min: 1, max: 200, trimmedMin: true });
@@ -25,7 +27,11 @@ export async function importStoryArchive(db: Database, archive: unknown, options
   }
   const rows = buildRows(parsed);
   try {
-    await withTransaction(db, {}, (tx) => insertRows(tx, rows));
+    await withTransaction(db, {}, async (tx) => {
+      await insertRows(tx, rows);
+      // Only when asked, so that the import does not depend on the access migration otherwise.
+      if (options.ownerId !== undefined) await tx.query('UPDATE stories SET owner_id = $2 WHERE id = $1', [rows.storyId, options.ownerId]);
+    });
   } catch (error) {
     throw translateWriteError(error);
   }

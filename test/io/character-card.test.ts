@@ -197,10 +197,11 @@ describe('character cards', () => {
       ['Maren Vos', 'maren vos', ' MAREN  VOS!', 'Maren Vos'].map((name) => importCharacterCard(db, storyId, JSON.stringify(v2Card(name)))),
     );
     expect(attempts.filter((a) => a.status === 'fulfilled')).toHaveLength(1);
+    const winner = await db.query<{ id: string; name: string }>('SELECT id, name FROM characters WHERE story_id = $1', [storyId]);
     for (const attempt of attempts) {
       if (attempt.status === 'rejected') {
-        expect(attempt.reason).toMatchObject({ code: 'validation', details: { conflict: 'character_exists' } });
-        expect(attempt.reason.message).toMatch(/already has a character named "Maren Vos"/);
+        expect(attempt.reason).toMatchObject({ code: 'validation', details: { conflict: 'character_exists', characterId: winner.rows[0]!.id } });
+        expect(attempt.reason.message).toContain(`already has a character named "${winner.rows[0]!.name}"`);
       }
     }
     const { rows } = await db.query<{ characters: string; lore: string }>(

@@ -126,6 +126,13 @@ describe('importing other story formats', () => {
     await expect(exportStoryFile(db, built.storyId, 'pdf')).rejects.toMatchObject({ code: 'validation' });
   });
 
+  it('gives the imported story the owner it is asked to', async () => {
+    const localUser = '00000000-0000-0000-0000-000000000001';
+    const { storyId } = await importStoryFile(db, pythonSample, 'salt.json', { ownerId: localUser, title: 'Mine' });
+    const { rows } = await db.query<{ owner_id: string; title: string }>('SELECT owner_id, title FROM stories WHERE id = $1', [storyId]);
+    expect(rows[0]).toEqual({ owner_id: localUser, title: 'Mine' });
+  });
+
   it('points a character card to the card import and refuses unknown JSON without writing', async () => {
     const before = await countRows(db);
     const card = JSON.stringify({ spec: 'chara_card_v2', spec_version: '2.0', data: { name: 'Ada' } });
