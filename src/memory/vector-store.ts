@@ -1,6 +1,7 @@
 import type { Database, Queryable } from '../db/index.js';
 import { withTransaction } from '../db/index.js';
 import { AppError } from '../errors.js';
+import { getLogger } from '../logger.js';
 
 /** Which column type the schema migration chose: pgvector's `vector`, or `real[]` without the extension. */
 export type VectorBackend = 'pgvector' | 'exact';
@@ -116,10 +117,11 @@ const pgvectorStore: VectorStore = {
     });
     // Scoped queries (one story, one character) filter after the index scan; iterative scans
     // keep reading the index until enough rows pass the filter. New sessions get it from the
-    // database default, the current one (PGlite has only one) from SET.
-    await db.query(
-      `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET hnsw.iterative_scan = relaxed_order', current_database()); END $$`,
-    );
+    // database default, the current one (PGlite has only one) from SET. Best effort: a role
+    // that does not own the database cannot set its defaults, and search still works without.
+    await db
+      .query(`DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET hnsw.iterative_scan = relaxed_order', current_database()); END $$`)
+      .catch((error: unknown) => getLogger().warn({ err: error }, 'could not enable iterative HNSW scans for new sessions'));
     await db.query(`SET hnsw.iterative_scan = relaxed_order`);
   },
 };
