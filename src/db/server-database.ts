@@ -132,6 +132,14 @@ export async function openServerDatabase(options: ServerDatabaseOptions): Promis
 
     async acquire(): Promise<DbConnection> {
       const client = await pool.connect();
+      // A checked-out client whose connection dies between statements emits 'error'; without a
+      // listener that would crash the process. The next statement fails and is handled there.
+      let lostConnection: Error | undefined;
+      const onError = (error: Error) => {
+        lostConnection = error;
+        getLogger().warn({ err: error }, 'database connection lost while checked out');
+      };
+      client.on('error', onError);
       return {
         async query(sql, params) {
           const result = await client.query(sql, params as unknown[] | undefined);
@@ -141,7 +149,9 @@ export async function openServerDatabase(options: ServerDatabaseOptions): Promis
           await client.query(sql);
         },
         release(error?: unknown) {
-          client.release(error instanceof Error ? error : error === undefined ? undefined : true);
+          client.off('error', onError);
+          const broken = error ?? lostConnection;
+          client.release(broken instanceof Error ? broken : broken === undefined ? undefined : true);
         },
       };
     },
