@@ -108,7 +108,7 @@ describe('web UI in Chromium against a running `livingworld serve`', () => {
     await page.screenshot({ path: screenshotPath('06-regenerated') });
 
     await page.click('#undo');
-    await page.waitForFunction(`document.getElementById('scene-number').textContent === 'Scene 3'`);
+    await page.locator('#scene-number', { hasText: /^Scene 3$/ }).waitFor();
     await page.screenshot({ path: screenshotPath('07-undone') });
 
     await page.click('#show-map');
@@ -117,7 +117,7 @@ describe('web UI in Chromium against a running `livingworld serve`', () => {
     expect(await page.locator('svg.story-map .map-node').count()).toBe(5);
     await page.screenshot({ path: screenshotPath('08-story-map') });
     await page.locator('svg.story-map .map-node[data-scene-number="1"]').click();
-    await page.waitForFunction(`document.getElementById('scene-number').textContent === 'Scene 1'`);
+    await page.locator('#scene-number', { hasText: /^Scene 1$/ }).waitFor();
     await page.locator('svg.story-map .map-node.head[data-scene-number="1"]').waitFor();
 
     await page.click('#show-graph');
