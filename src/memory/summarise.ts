@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/index.js';
 import { insertStoryMemory } from './memory-repo.js';
+import type { Embedder } from './embedder.js';
 
 /**
  * The rolling summary: scenes that have left the recent window are folded into one
@@ -130,4 +131,28 @@ export function summariseScenesLocally(
   let summary = lines.join('\n');
   if (summary.length > maxChars) summary = summary.slice(0, maxChars);
   return summary;
+}
+
+export interface PreparedSummary {
+  content: string;
+  throughSceneNumber: number;
+  embedding: number[];
+}
+
+/**
+ * Before a turn commits (no transaction open): the rolling summary the new scene calls for,
+ * if any. It is extractive, so a turn still costs one model call; `storeSummary` writes it in
+ * the turn's transaction.
+ */
+export async function prepareSummaryUpdate(
+  db: Queryable,
+  embedder: Embedder,
+  input: { storyId: string; newSceneNumber: number; parentSceneId: string | null },
+): Promise<PreparedSummary | undefined> {
+  if (input.parentSceneId === null) return undefined;
+  const plan = await planSummaryUpdate(db, input.storyId, input.newSceneNumber, { headSceneId: input.parentSceneId });
+  if (!plan.needed) return undefined;
+  const content = summariseScenesLocally(plan.previousSummary, plan.scenesToAdd);
+  const [embedding] = await embedder.embed([content]);
+  return { content, throughSceneNumber: plan.throughSceneNumber, embedding: embedding! };
 }

@@ -2,6 +2,7 @@ import { withTransaction } from '../db/index.js';
 import { AppError, isAppError, toAppError, type ErrorCode, errorCodes } from '../errors.js';
 import { turnEvents } from '../metrics.js';
 import { writeSceneMemories, prepareSceneMemories } from '../characters/write-scene-characters.js';
+import { prepareSummaryUpdate, storeSummary } from '../memory/summarise.js';
 import type { EngineDeps, StoryEvent } from './engine-deps.js';
 import { eventsChannel } from './engine-deps.js';
 import { decideClaim, type GenerationPlan } from './claim-turn.js';
@@ -86,6 +87,11 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
       ...(plan.chosenAction ? { chosenAction: plan.chosenAction } : {}),
       ...(plan.instruction ? { instruction: plan.instruction } : {}),
     });
+    const summary = await prepareSummaryUpdate(deps.db, deps.embedder, {
+      storyId: story.id,
+      newSceneNumber: (plan.parentSceneNumber ?? 0) + 1,
+      parentSceneId: plan.parentSceneId,
+    });
     if (controller.signal.aborted) throw leaseLost ? new LeaseLostError() : new AppError('cancelled', 'The turn was cancelled.');
     clearInterval(heartbeat);
     return await withTransaction(deps.db, {}, async (tx) => {
@@ -110,6 +116,7 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
         choices: generated.output.choices,
       });
       await writeSceneMemories(tx, { storyId: story.id, sceneId: scene.id, sceneNumber: scene.sceneNumber, turnId: turn.id, prepared });
+      if (summary) await storeSummary(tx, { storyId: story.id, ...summary });
       const version = await setStoryHead(tx, story.id, scene.id);
       await markTurnSucceeded(tx, story.id, turn.id, scene.id, modelCalls.count);
       await notify(tx, { type: 'scene', storyId: story.id, sceneId: scene.id, turnId: turn.id, version });
