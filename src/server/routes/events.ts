@@ -17,6 +17,8 @@ export function registerEventRoutes(app: FastifyInstance, ctx: ServerContext): v
     const { id } = parseInput(idParams, request.params, 'params');
     await authorizeStory(db, request.user, id, 'read');
     const story = await getStory(db, id);
+    // HEAD (fastify answers it with this GET handler) must not hold a stream open.
+    if (request.method === 'HEAD') return reply.type('text/event-stream; charset=utf-8').send();
     const stream = openSse(request, reply, { heartbeatMs: ctx.config.sseHeartbeatMs });
     ctx.eventStreams.add(stream);
     // Subscribed before `ready` is sent: whatever commits after `ready` reaches this client.
