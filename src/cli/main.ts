@@ -4,6 +4,7 @@ import { AppError, isAppError } from '../errors.js';
 import { openEngineRuntime } from '../runtime.js';
 import { registerStoryCommands } from './commands/story-commands.js';
 import { registerAdminCommands } from './commands/admin-commands.js';
+import { registerWorldCommands } from './commands/world-commands.js';
 import { registerServerCommands } from './commands/server-commands.js';
 import { LineReader } from './line-reader.js';
 import { runMainMenu } from './menu.js';
@@ -49,6 +50,7 @@ function buildProgram(): Command {
 
   registerStoryCommands(program);
   registerAdminCommands(program);
+  registerWorldCommands(program);
   registerServerCommands(program);
   return program;
 }
