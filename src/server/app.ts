@@ -64,6 +64,10 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
     void reply.header('x-request-id', request.id);
     if (request.url.startsWith('/api/') || request.url === '/api') request.user = await ctx.auth.authenticate(request);
   });
+  // While shutting down, answers close their connection so that keep-alive does not hold the exit.
+  app.addHook('onSend', async (_request, reply) => {
+    if (ctx.state.shuttingDown) void reply.header('connection', 'close');
+  });
   app.addHook('onResponse', async (request, reply) => {
     httpRequests.inc({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
     eventStreamClients.set(ctx.eventStreams.size);

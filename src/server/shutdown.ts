@@ -19,6 +19,9 @@ export async function shutdownServer(server: RunningServer): Promise<void> {
   ctx.eventStreams.closeAll();
   const { finished, aborted } = await ctx.turns.drain(ctx.config.shutdownGraceMs, abortWaitMs);
   if (aborted > 0) log.warn({ finished, aborted }, 'aborted turns still running at the shutdown deadline');
+  // Streamed turns end their responses themselves; their sockets then sit idle in keep-alive.
+  await new Promise((resolve) => setImmediate(resolve));
+  app.server.closeIdleConnections();
   let timer: NodeJS.Timeout | undefined;
   const closed = await Promise.race([
     closing.then(() => true),
