@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { AppError, isAppError } from '../errors.js';
-import { openEngineRuntime } from '../runtime.js';
+import { openInteractiveEngineRuntime } from './open-interactive-runtime.js';
 import { registerStoryCommands } from './commands/story-commands.js';
 import { registerAdminCommands } from './commands/admin-commands.js';
 import { registerWorldCommands } from './commands/world-commands.js';
@@ -17,8 +17,11 @@ function buildProgram(): Command {
     .showHelpAfterError();
 
   program.action(async () => {
-    const runtime = await openEngineRuntime();
     const reader = new LineReader();
+    const runtime = await openInteractiveEngineRuntime(reader).catch((error: unknown) => {
+      reader.close();
+      throw error;
+    });
     try {
       await runMainMenu(runtime, reader);
     } finally {
@@ -32,8 +35,11 @@ function buildProgram(): Command {
     .description('play a story interactively (the newest one when no id is given)')
     .argument('[storyId]')
     .action(async (storyId: string | undefined) => {
-      const runtime = await openEngineRuntime();
       const reader = new LineReader();
+      const runtime = await openInteractiveEngineRuntime(reader).catch((error: unknown) => {
+        reader.close();
+        throw error;
+      });
       try {
         let id = storyId;
         if (!id) {
