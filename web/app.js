@@ -120,6 +120,15 @@ async function createStory(event) {
 async function openStory(storyId) {
   state.storyId = storyId;
   showNotice('');
+  if (!(await loadStory(storyId))) return;
+  const controller = new AbortController();
+  state.watch = controller;
+  watchStory(storyId, onStoryEvent, controller.signal);
+  showTab(state.tab);
+}
+
+/** Fetches the story and shows its head scene; false when it cannot be shown. */
+async function loadStory(storyId) {
   try {
     const view = await api('GET', `/api/stories/${storyId}`);
     state.story = view.story;
@@ -127,14 +136,11 @@ async function openStory(storyId) {
     $('story-title').textContent = view.story.title;
     $('role').textContent = view.role === 'owner' ? '' : view.role;
     if (view.scene) showScene(view.scene);
+    return true;
   } catch (error) {
     showNotice(describeError(error), 'error');
-    return;
+    return false;
   }
-  const controller = new AbortController();
-  state.watch = controller;
-  watchStory(storyId, onStoryEvent, controller.signal);
-  showTab(state.tab);
 }
 
 function showScene(scene) {
@@ -166,6 +172,11 @@ function setBusy(busy) {
 }
 
 function onStoryEvent(name, data) {
+  // `ready` comes on every (re)connection: anything missed while disconnected shows up here.
+  if (name === 'ready' && !state.busy && state.scene && data.headSceneId && data.headSceneId !== state.scene.id) {
+    loadStory(state.storyId);
+    return;
+  }
   if ((name === 'scene' || name === 'head') && data.scene && !state.busy && data.scene.id !== state.scene?.id) {
     showScene(data.scene);
     showNotice(name === 'scene' ? 'A new scene was written.' : 'The story moved to another scene.');
@@ -201,7 +212,7 @@ async function writeScene(path, body) {
     if (error instanceof ApiError && error.code === 'turn_conflict') {
       const head = error.details.head;
       if (head) showScene(head);
-      else await openStory(state.storyId);
+      else await loadStory(state.storyId);
       showNotice(`The story moved on. ${head ? 'Here is the scene that was written meanwhile.' : ''}`, 'conflict');
     } else {
       if (previous) showScene(previous);

@@ -98,6 +98,11 @@ describe('web UI in Chromium against a running `livingworld serve`', () => {
     await page.check('#thoughts-toggle');
     await page.locator('#thoughts h3').waitFor();
     await page.locator('.character .mood').first().waitFor();
+    const firstCharacter = page.locator('.character').first();
+    await firstCharacter.locator('.talk-input').fill('What happened to the <i>lamp</i>?');
+    await firstCharacter.locator('.talk button').click();
+    await firstCharacter.locator('.talk-replies .reply').waitFor();
+    expect(await firstCharacter.locator('.talk-replies i').count()).toBe(0);
     await page.screenshot({ path: screenshotPath('05-characters') });
 
     const beforeRegenerate = await sceneState();

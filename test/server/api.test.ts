@@ -172,6 +172,21 @@ describe('HTTP API contract', () => {
     }
   });
 
+  it('keeps idle event streams alive with heartbeat comments', async () => {
+    const { story } = await newStory();
+    const controller = new AbortController();
+    const response = await fetch(`${server.url}/api/stories/${story.id}/events`, { signal: controller.signal });
+    const reader = response.body!.getReader();
+    let text = '';
+    const deadline = Date.now() + 5_000;
+    while (!text.includes(': heartbeat') && Date.now() < deadline) text += new TextDecoder().decode((await reader.read()).value);
+    controller.abort();
+    // The test server beats every 200 ms (LIVINGWORLD_SSE_HEARTBEAT_MS); the default is 15 s.
+    expect(text).toMatch(/^retry: \d+\n\n/);
+    expect(text).toContain('event: ready\n');
+    expect(text).toContain(': heartbeat\n\n');
+  });
+
   it('exports and imports stories', async () => {
     const { story } = await newStory('Export me');
     const md = await fetch(`${server.url}/api/stories/${story.id}/export?format=md`);

@@ -42,7 +42,9 @@ function send(request: { method: string; path: string; headers: Record<string, s
         }
         let body = '';
         res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += body.length < 2000 ? chunk : ''));
+        // Streamed turns end by themselves and their error events matter: keep them whole.
+        const keep = String(res.headers['content-type']).startsWith('text/event-stream') ? Infinity : 2000;
+        res.on('data', (chunk: string) => (body += body.length < keep ? chunk : ''));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
         res.on('error', reject);
       },
@@ -169,6 +171,9 @@ describe('malformed requests', () => {
         const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : request.body;
         const response = await send({ method: request.method, path: request.path, headers, body });
         statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+        // A streamed turn answers 200 and reports its failure as an event carrying the status.
+        const streamedStatuses = [...response.body.matchAll(/^event: error\ndata: (.*)$/gm)].map((m) => (JSON.parse(m[1]!) as { status: number }).status);
+        if (streamedStatuses.some((status) => status >= 500)) response.status = Math.max(...streamedStatuses);
         if (response.status >= 500 || response.status === 0) {
           failures.push(`${request.method} ${request.path.slice(0, 200)} → ${response.status} ${response.body.slice(0, 300)}`);
         }
