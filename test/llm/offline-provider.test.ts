@@ -61,11 +61,21 @@ describe('offline provider: scenes', () => {
         goals: expect.any(String),
         mood: expect.any(String),
         thought: expect.any(String),
-        action: expect.any(String),
         reaction: expect.any(String),
       });
+      if (character.action !== undefined) expect(character.action).toMatch(/\w/);
       expect(character.relationships?.[0]?.target).toBe('player');
     }
+  });
+
+  it('lets characters act on their own now and then, not every one every turn', async () => {
+    const acting: boolean[] = [];
+    for (let seed = 1; seed <= 12; seed++) {
+      const scene = await writeScene({ ...sceneTask(), seed });
+      for (const character of scene.characters.filter((c) => c.role === 'present')) acting.push(character.action !== undefined);
+    }
+    expect(acting).toContain(true);
+    expect(acting).toContain(false);
   });
 
   it('returns the same text byte for byte for the same task', async () => {

@@ -155,7 +155,8 @@ export function describeCharacters(members: AnimatedMember[], plan: ScenePlan, r
       mood: member.mood,
       emotion: moodEmotions[member.mood] ?? { valence: 0, arousal: 0, dominance: 0 },
       thought: thoughtFor(member, plan, random),
-      action: `${capitalise(member.callName)} ${member.activity}.`,
+      // Agents act on their own now and then, not every one every turn.
+      ...(random.chance(0.5) ? { action: `${capitalise(member.callName)} ${member.activity}.` } : {}),
       reaction: reactionFor(member, plan),
       relationships,
     };
