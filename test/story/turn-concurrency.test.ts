@@ -183,6 +183,17 @@ function runWorker(args: object, onReady?: (pid: number) => void): { done: Promi
   return { done, pid: child.pid!, kill: () => child.kill('SIGKILL') };
 }
 
+/** Waits until a (doomed) worker process holds the story's generating turn. */
+async function waitForGeneratingTurn(storyId: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const { rows } = await server.db.query(`SELECT 1 FROM turns WHERE story_id = $1 AND status = 'generating'`, [storyId]);
+    if (rows.length > 0) return;
+    if (Date.now() > deadline) throw new Error('worker never claimed the turn');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 describe('concurrent turns from several processes (real PostgreSQL)', () => {
   it('50 identical advances across 5 processes: one generation, one scene, every caller gets it', async () => {
     const { storyId, openingId } = await openStory(0);
@@ -225,14 +236,7 @@ describe('concurrent turns from several processes (real PostgreSQL)', () => {
   it('takes over a turn whose process was killed mid-generation once its lease expires', async () => {
     const { storyId, openingId } = await openStory(0);
     const worker = runWorker({ url: server.url, storyId, startAt: 0, latencyMs: 60_000, leaseMs: 1_000, requests: [{ choiceNumber: 2, fromSceneId: openingId }] });
-    // Wait until the doomed process holds the generating turn, then kill it.
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const { rows } = await server.db.query(`SELECT 1 FROM turns WHERE story_id = $1 AND status = 'generating'`, [storyId]);
-      if (rows.length > 0) break;
-      if (Date.now() > deadline) throw new Error('worker never claimed the turn');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitForGeneratingTurn(storyId);
     worker.kill();
     await worker.done.catch(() => undefined);
 
@@ -248,13 +252,7 @@ describe('concurrent turns from several processes (real PostgreSQL)', () => {
   it('lets a different request go ahead after a dead turn’s lease expires', async () => {
     const { storyId, openingId } = await openStory(0);
     const worker = runWorker({ url: server.url, storyId, startAt: 0, latencyMs: 60_000, leaseMs: 800, requests: [{ choiceNumber: 1, fromSceneId: openingId }] });
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const { rows } = await server.db.query(`SELECT 1 FROM turns WHERE story_id = $1 AND status = 'generating'`, [storyId]);
-      if (rows.length > 0) break;
-      if (Date.now() > deadline) throw new Error('worker never claimed the turn');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitForGeneratingTurn(storyId);
     worker.kill();
     await worker.done.catch(() => undefined);
     const survivor = createTestEngine(server.db, createCountingProvider({ latencyMs: 0 }), { leaseMs: 800 });
