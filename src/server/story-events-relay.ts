@@ -54,7 +54,8 @@ export async function startStoryEventsRelay(db: Database, log: Logger): Promise<
   const unlisten = await db.listen(eventsChannel, (payload) => {
     const event = parseEvent(payload);
     if (!event) return;
-    queue = queue.then(() => relay(event));
+    // One failed relay must not break the chain for every later event.
+    queue = queue.then(() => relay(event)).catch((error: unknown) => log.warn({ err: error }, 'could not relay a story event'));
   });
 
   return {
