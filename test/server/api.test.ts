@@ -221,6 +221,15 @@ describe('HTTP API contract', () => {
     const traced = await call(server.url, 'GET', '/api/info', undefined, { 'x-request-id': 'trace-123' });
     expect(traced.headers.get('x-request-id')).toBe('trace-123');
     expect(traced.body).toMatchObject({ offline: true, auth: false, user: { name: 'local' } });
+    // A database behind the code is not ready.
+    const { rows } = await database.db.query<{ name: string }>('DELETE FROM schema_migrations WHERE version = 3 RETURNING name');
+    try {
+      const pending = await call(server.url, 'GET', '/readyz');
+      expect(pending.status).toBe(503);
+      expect(pending.body).toEqual({ status: 'migrations pending', pending: ['0003_access'] });
+    } finally {
+      await database.db.query('INSERT INTO schema_migrations (version, name) VALUES (3, $1)', [rows[0]!.name]);
+    }
     const index = await fetch(`${server.url}/`);
     expect(await index.text()).toContain('<script type="module" src="/app.js">');
   });
