@@ -13,6 +13,7 @@ const state = {
   busy: false,
   watch: null,
   tab: null,
+  auth: false,
 };
 
 // ---------- start-up and navigation ----------
@@ -28,6 +29,7 @@ async function start() {
   $('turn-form').addEventListener('submit', (event) => event.preventDefault());
   $('regenerate').addEventListener('click', regenerate);
   $('undo').addEventListener('click', undo);
+  $('share-form').addEventListener('submit', invite);
   $('thoughts-toggle').addEventListener('change', () => {
     refreshThoughts();
     if (state.tab === 'characters') showTab('characters');
@@ -39,6 +41,7 @@ async function start() {
     $('provider').textContent = info.provider;
     $('offline-label').hidden = !info.offline;
     $('user').textContent = info.auth ? `signed in as ${info.user.name}` : '';
+    state.auth = info.auth;
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {
       $('signin').hidden = false;
@@ -135,6 +138,8 @@ async function loadStory(storyId) {
     state.role = view.role;
     $('story-title').textContent = view.story.title;
     $('role').textContent = view.role === 'owner' ? '' : view.role;
+    $('share').hidden = !state.auth || view.role !== 'owner';
+    if (!$('share').hidden) loadMembers();
     if (view.scene) showScene(view.scene);
     return true;
   } catch (error) {
@@ -267,6 +272,25 @@ async function refreshThoughts() {
   const thoughts = view?.thoughts ?? [];
   box.append(el('h3', {}, 'Thoughts'), ...(thoughts.length ? thoughts.map((t) => el('p', {}, el('strong', {}, `${t.name}: `), t.content)) : [el('p', { class: 'muted' }, 'Nobody here is thinking anything in particular.')]));
   box.hidden = false;
+}
+
+// ---------- sharing ----------
+
+async function loadMembers() {
+  const { members } = await api('GET', `/api/stories/${state.storyId}/members`);
+  $('members').replaceChildren(...members.map((m) => el('li', {}, `${m.user} · ${m.role}`)));
+}
+
+async function invite(event) {
+  event.preventDefault();
+  try {
+    await api('POST', `/api/stories/${state.storyId}/members`, { user: $('share-user').value.trim(), role: $('share-role').value });
+    $('share-user').value = '';
+    await loadMembers();
+    showNotice('');
+  } catch (error) {
+    showNotice(describeError(error), 'error');
+  }
 }
 
 // ---------- side panels ----------

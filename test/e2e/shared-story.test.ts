@@ -47,9 +47,16 @@ describe('a shared story with two players in two browsers', () => {
     expect(created.status).toBe(201);
     const storyId = created.body.story.id as string;
     const openingId = created.body.scene.id as string;
-    expect((await call(serve.url, 'POST', `/api/stories/${storyId}/members`, { user: 'bob', role: 'player' }, auth('alice'))).status).toBe(201);
-
-    const [alice, bob] = await Promise.all([openAs('alice', storyId), openAs('bob', storyId)]);
+    // Bob cannot see the story until Alice invites him from her page.
+    expect((await call(serve.url, 'GET', `/api/stories/${storyId}`, undefined, auth('bob'))).status).toBe(404);
+    const alice = await openAs('alice', storyId);
+    await alice.locator('#share summary').click();
+    await alice.fill('#share-user', 'bob');
+    await alice.selectOption('#share-role', 'player');
+    await alice.click('#share-form button');
+    await alice.locator('#members li', { hasText: 'bob · player' }).waitFor();
+    const bob = await openAs('bob', storyId);
+    expect(await bob.locator('#share').isVisible()).toBe(false);
     // The token left the address bar once stored.
     expect(alice.url()).not.toContain('token=');
 
