@@ -1,0 +1,316 @@
+/**
+ * Writes bench/results/README.md from the JSON files the modules wrote: machine, date, one
+ * table per figure group with its same-run baseline and ratio, and how to reproduce.
+ * Runs at the end of run-all; `npx tsx bench/write-report.ts` regenerates it alone.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { machine, resultsDir } from './lib.js';
+
+export interface RunRecord {
+  mode: 'quick' | 'full';
+  startedAt: string;
+  commit: string;
+  dirty: boolean;
+  totalSeconds?: number;
+  modules: Record<string, { exitCode: number | null; seconds: number; timedOut: boolean; finishedAt: string }>;
+}
+
+// The result files are our own output, read back for display only.
+type Json = any;
+
+function readResult(name: string): Json | undefined {
+  const file = path.join(resultsDir, `${name}.json`);
+  return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : undefined;
+}
+
+const fmt = (value: unknown, digits = 2): string => {
+  if (value === null || value === undefined || (typeof value === 'number' && !Number.isFinite(value))) return '—';
+  if (typeof value === 'number') return Number.isInteger(value) ? String(value) : value.toFixed(digits);
+  return String(value);
+};
+
+function table(header: string[], rows: unknown[][]): string {
+  const line = (cells: unknown[]) => `| ${cells.map((c) => (typeof c === 'string' ? c : fmt(c))).join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+function missing(name: string, record: RunRecord): string {
+  const run = record.modules[name];
+  if (!run) return `_Not run in this run (no ${name}.json)._`;
+  return `_Not measured: the module ${run.timedOut ? 'timed out' : `exited with code ${run.exitCode}`}; see the console output of \`npm run bench\`._`;
+}
+
+function staleNote(name: string, record: RunRecord): string {
+  const run = record.modules[name];
+  if (run && run.exitCode !== 0) return `\n> ⚠ This run of ${name} failed (${run.timedOut ? 'timed out' : `exit ${run.exitCode}`}); the figures below are from an earlier run.\n`;
+  return '';
+}
+
+function dbTransaction(record: RunRecord): string {
+  const r = readResult('db-transaction');
+  if (!r) return missing('db-transaction', record);
+  const t = r.lockInsertCommitMs;
+  return [
+    staleNote('db-transaction', record),
+    `Embedded (PGlite) cold open + migrate of a new data directory: **${fmt(r.embedded.coldOpenAndMigrateMs)} ms**; reopen + migrate (nothing to do): **${fmt(r.embedded.reopenMs)} ms**.`,
+    '',
+    table(
+      ['lock story, insert, commit (server PostgreSQL)', 'n', 'p50 ms', 'p95 ms', 'p99 ms'],
+      [
+        ['withTransaction helper', t.helper.n, t.helper.p50, t.helper.p95, t.helper.p99],
+        ['bare pg (baseline)', t.barePg.n, t.barePg.p50, t.barePg.p95, t.barePg.p99],
+        ['**ratio helper / bare**', '', `**${fmt(t.ratioP50)}**`, `**${fmt(t.ratioP95)}**`, ''],
+      ],
+    ),
+    '',
+    `_${r.notes}_`,
+  ].join('\n');
+}
+
+function offlineEmbedder(record: RunRecord): string {
+  const r = readResult('offline-embedder');
+  if (!r) return missing('offline-embedder', record);
+  const s = r.summary;
+  return [
+    staleNote('offline-embedder', record),
+    `${r.runs} fresh processes; median [min–max]. Budget: start-up ≤ ${r.budget.startupMs} ms, memory ≤ ${r.budget.memoryMb} MB → **${r.withinBudget ? 'within budget' : 'OVER BUDGET'}**.`,
+    '',
+    table(
+      ['figure', 'median', 'min', 'max'],
+      [
+        ['module import (tsx transform included) ms', s.importMs.median, s.importMs.min, s.importMs.max],
+        ['vocabulary load ms', s.loadMs.median, s.loadMs.min, s.loadMs.max],
+        ['RSS growth after load MB', s.rssDeltaMb.median, s.rssDeltaMb.min, s.rssDeltaMb.max],
+        ['RSS growth after 1,000 embeddings MB', s.rssDeltaAfterEmbedMb.median, s.rssDeltaAfterEmbedMb.min, s.rssDeltaAfterEmbedMb.max],
+        ['embedding µs per text', s.embedMicrosPerText.median, s.embedMicrosPerText.min, s.embedMicrosPerText.max],
+      ],
+    ),
+  ].join('\n');
+}
+
+function turnOverhead(record: RunRecord): string {
+  const r = readResult('turn-overhead');
+  if (!r) return missing('turn-overhead', record);
+  const rows = r.results.map((b: Json) => [
+    b.backend === 'embedded' ? 'embedded PGlite' : 'server PostgreSQL',
+    b.turns,
+    b.engineWithoutModelMs.p50,
+    b.engineWithoutModelMs.p95,
+    b.bareProtocolMs.p50,
+    b.bareProtocolMs.p95,
+    `**${fmt(b.ratioP50)}**`,
+    `**${fmt(b.ratioP95)}**`,
+  ]);
+  const parts = r.results.map((b: Json) => [
+    b.backend,
+    b.engineWithoutModelMs.p50,
+    `${fmt(b.breakdownP50.contextBuildingMs)} (${fmt(b.shareOfEngineP50.contextBuildingMs)})`,
+    `${fmt(b.breakdownP50.embeddingMs)} (${fmt(b.shareOfEngineP50.embeddingMs)})`,
+    `${fmt(b.breakdownP50.characterWritesMs)} (${fmt(b.shareOfEngineP50.characterWritesMs)})`,
+    b.breakdownP50.offlineStorytellerMs,
+  ]);
+  return [
+    staleNote('turn-overhead', record),
+    table(['backend', 'turns', 'engine p50 ms', 'engine p95 ms', 'bare protocol p50 ms', 'bare p95 ms', 'ratio p50', 'ratio p95'], rows),
+    '',
+    'Where the engine time goes (medians per turn, ms, and share of the engine p50):',
+    '',
+    table(['backend', 'engine p50', 'context building', 'embedding', 'character writes', 'offline storyteller (excluded above)'], parts),
+    '',
+    `_${r.method}_`,
+  ].join('\n');
+}
+
+function singleFlight(record: RunRecord): string {
+  const r = readResult('single-flight');
+  if (!r) return missing('single-flight', record);
+  return [
+    staleNote('single-flight', record),
+    `Model latency ${r.modelLatencyMs} ms; target: 1 model call per turn and wall time / model latency close to 1. C = 1 is the baseline.`,
+    '',
+    table(
+      ['concurrent identical requests', 'rounds', 'model calls per turn', 'wall ms (median)', 'wall / model latency', 'worst round / latency', 'wall vs C = 1', 'answers'],
+      r.results.map((x: Json) => [
+        x.concurrency,
+        x.rounds,
+        `**${fmt(x.modelCallsPerTurn)}**`,
+        x.wallMsMedian,
+        `**${fmt(x.wallOverModelLatencyMedian)}**`,
+        x.wallOverModelLatencyMax,
+        x.wallOverSingleRequest,
+        Object.entries(x.outcomes).map(([k, v]) => `${k} ${v}`).join(', '),
+      ]),
+    ),
+    '',
+    `_${r.method}_`,
+  ].join('\n');
+}
+
+function throughput(record: RunRecord): string {
+  const r = readResult('throughput');
+  if (!r) return missing('throughput', record);
+  return [
+    staleNote('throughput', record),
+    `${r.storyCount} stories, ${r.cellSeconds} s per cell, ${r.engineInstances} engine instances on one pool of ${r.poolSize}. Ideal for L > 0 is C / L.`,
+    '',
+    table(
+      ['clients C', 'model latency L ms', 'turns', 'turns/s', 'ideal C/L', 'of ideal', 'vs C = 1 (same L)', 'turn p50 ms', 'turn p95 ms', 'Node CPU %', 'machine busy %', 'errors'],
+      r.cells.map((c: Json) => [
+        c.clients,
+        c.modelLatencyMs,
+        c.turns,
+        `**${fmt(c.turnsPerSecond, 1)}**`,
+        c.idealTurnsPerSecond,
+        c.ofIdeal === null ? '—' : `**${fmt(c.ofIdeal)}**`,
+        c.vsOneClientSameLatency,
+        c.turnLatencyMs.p50,
+        c.turnLatencyMs.p95,
+        c.nodeCpuPercent,
+        c.machineCpuBusyPercent,
+        Object.keys(c.errors).length === 0 ? 0 : JSON.stringify(c.errors),
+      ]),
+    ),
+    '',
+    `_${r.method}_ Node CPU 100 % = one core busy with the benchmark process (engine and clients); the machine has 2 cores, shared with PostgreSQL.`,
+  ].join('\n');
+}
+
+function retrieval(record: RunRecord): string {
+  const r = readResult('retrieval');
+  if (!r) return missing('retrieval', record);
+  const embedded = table(
+    ['memories', 'insert s', 'HNSW build s', 'top-10 p50 ms', 'top-10 p95 ms', 'exact scan p50 ms (same PGlite)', 'HNSW / exact p50', 'retrieveMemories p50 ms', 'p95 ms', 'recall@10', 'recall@10 ef_search 100'],
+    r.embedded.map((x: Json) => [
+      x.size,
+      x.insertSecondsForNewRows,
+      x.hnswBuildSeconds,
+      x.hnsw.top10Ms.p50,
+      x.hnsw.top10Ms.p95,
+      x.exactScanSamePglite.top10Ms.p50,
+      x.top10P50VsExactScan,
+      x.hnsw.retrieveMemoriesMs.p50,
+      x.hnsw.retrieveMemoriesMs.p95,
+      `**${fmt(x.hnsw.recallAt10, 3)}**`,
+      x.hnswEfSearch100.recallAt10,
+    ]),
+  );
+  const server = table(
+    ['memories', 'insert s', 'queries', 'top-10 p50 ms', 'top-10 p95 ms', 'retrieveMemories p50 ms', 'p95 ms', 'recall@10'],
+    r.server.map((x: Json) => [x.size, x.insertSecondsForNewRows, x.exact.top10Ms.n, x.exact.top10Ms.p50, x.exact.top10Ms.p95, x.exact.retrieveMemoriesMs.p50, x.exact.retrieveMemoriesMs.p95, x.exact.recallAt10]),
+  );
+  return [
+    staleNote('retrieval', record),
+    `${r.queryCount} queries; vectors: ${r.vectors}. Dimension ${r.dimension}.`,
+    '',
+    '**pgvector HNSW on embedded PGlite** (baseline: exact scan of the same data, same run)',
+    '',
+    embedded,
+    '',
+    ...(r.skipped.length > 0 ? r.skipped.map((s: string) => `> ${s}`) : []),
+    '',
+    '**Exact search on server PostgreSQL** (no pgvector on this server: `real[]` columns, every row of the character scored per query)',
+    '',
+    server,
+    '',
+    `_${r.method}_`,
+  ].join('\n');
+}
+
+function callsPerTurn(record: RunRecord): string {
+  const r = readResult('calls-per-turn');
+  if (!r) return missing('calls-per-turn', record);
+  return [
+    staleNote('calls-per-turn', record),
+    `${r.turnsPerCase} turns per case. Ideal: 1 call per turn.`,
+    '',
+    table(
+      ['model', 'characters present per scene', 'model calls', 'recorded in turns', 'calls per turn', 'vs ideal', 'failed turns'],
+      r.characterCases.map((x: Json) => [x.model, x.charactersPerScene, x.modelCalls, x.modelCallsRecorded, `**${fmt(x.callsPerTurn)}**`, x.vsIdeal, Object.values(x.failed).reduce((a: number, b) => a + (b as number), 0)]),
+    ),
+    '',
+    'Corrective re-ask (a bad answer offers two choices instead of three):',
+    '',
+    table(
+      ['scripted model', 'scripted bad share', 're-ask rate (turns.model_calls > 1)', 'calls per turn', 'failed share', 'failures'],
+      r.reaskCases.map((x: Json) => [x.scenario, x.scriptedBadShare, `**${fmt(x.reaskRate)}**`, x.callsPerTurn, x.failedShare, JSON.stringify(x.failed)]),
+    ),
+    '',
+    `_${r.method}_`,
+  ].join('\n');
+}
+
+function httpFigures(record: RunRecord): string {
+  const r = readResult('http');
+  if (!r) return missing('http', record);
+  const row = (label: string, f: Json) => [label, f.servers, `**${fmt(f.requestsPerSecond, 1)}**`, f.latencyMs.p50, f.latencyMs.p95, f.ok, f.non2xx, f.errors, f.machineCpuBusyPercent];
+  const s = r.sseTokenDelay;
+  return [
+    staleNote('http', record),
+    `${r.storyCount} stories, autocannon ${r.connections} connections × ${r.loadSeconds} s per row.`,
+    '',
+    table(
+      ['request', 'serve processes', 'req/s (2xx)', 'p50 ms', 'p95 ms', '2xx', 'non-2xx', 'errors', 'machine busy %'],
+      [
+        row('GET /api/stories/:id', r.readStory.oneProcess),
+        row('GET /api/stories/:id', r.readStory.twoProcesses),
+        row('POST /api/stories/:id/turns', r.takeTurn.oneProcess),
+        row('POST /api/stories/:id/turns', r.takeTurn.twoProcesses),
+      ],
+    ),
+    '',
+    `Two processes over one: reads **${fmt(r.readStory.twoOverOne)}×**, turns **${fmt(r.takeTurn.twoOverOne)}×**.`,
+    '',
+    'Model token → SSE byte at the client:',
+    '',
+    table(
+      ['path', 'tokens', 'p50 ms', 'p95 ms', 'p99 ms'],
+      [
+        ['engine: provider → scene text stream → SSE → client', s.engineMs.n, s.engineMs.p50, s.engineMs.p95, s.engineMs.p99],
+        ['bare node:http SSE (baseline)', s.bareSseMs.n, s.bareSseMs.p50, s.bareSseMs.p95, s.bareSseMs.p99],
+        ['**ratio engine / bare**', '', `**${fmt(s.ratioP50)}**`, `**${fmt(s.ratioP95)}**`, ''],
+      ],
+    ),
+    '',
+    `_${r.method}_`,
+  ].join('\n');
+}
+
+export function writeReport(record: RunRecord): void {
+  const m = machine();
+  const sections: [string, (record: RunRecord) => string][] = [
+    ['1. Database foundation: embedded open, transaction helper', dbTransaction],
+    ['2. Offline embedder: load time and memory', offlineEmbedder],
+    ['3. Engine overhead per turn (no model time) vs the bare two-transaction protocol', turnOverhead],
+    ['4. Single flight: identical concurrent advances', singleFlight],
+    ['5. Throughput across stories', throughput],
+    ['6. Memory retrieval top-10', retrieval],
+    ['7. Model calls per turn', callsPerTurn],
+    ['8. HTTP: `livingworld serve`', httpFigures],
+  ];
+  const runs = Object.entries(record.modules).map(([name, run]) => [name, run.exitCode === 0 ? 'ok' : run.timedOut ? 'timed out' : `exit ${run.exitCode}`, run.seconds]);
+  const text = [
+    '# LivingWorld benchmark results',
+    '',
+    record.mode === 'quick' ? '> **QUICK RUN (BENCH_QUICK=1)**: small loops; figures are indicative only.\n' : '',
+    `- Date: ${record.startedAt} (full run took ${record.totalSeconds ?? '?'} s)`,
+    `- Code: commit ${record.commit}${record.dirty ? ' with uncommitted changes in src/ (other engineers at work)' : ''}`,
+    `- Machine: ${m['cpus']} × ${m['cpuModel']}, ${m['memoryGiB']} GiB, ${m['platform']}, Node ${m['node']}`,
+    '- Databases: PostgreSQL 15 server on 127.0.0.1:5432 (no pgvector: exact search), PGlite 0.5.14 embedded with pgvector 0.0.15',
+    '- The machine is noisy and has 2 cores shared by the benchmark client, any server processes and PostgreSQL: read medians/p95 and the ratios against the baseline measured in the same run, not absolute numbers.',
+    '',
+    '**Reproduce:** `npm run bench` (about 10–15 minutes; PostgreSQL reachable at `BENCH_DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`, a superuser that may create databases). `BENCH_QUICK=1 npm run bench` for a smoke run; `BENCH_ONLY=retrieval,http npm run bench` for some modules; each module also runs alone, e.g. `npx tsx bench/turn-overhead.ts`. Every module creates and drops its own database; JSON beside this file.',
+    '',
+    table(['module', 'outcome', 'seconds'], runs),
+    '',
+    ...sections.flatMap(([title, render]) => [`## ${title}`, '', render(record), '']),
+  ].join('\n');
+  fs.writeFileSync(path.join(resultsDir, 'README.md'), `${text.replace(/\n{3,}/g, '\n\n')}\n`);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const record = JSON.parse(fs.readFileSync(path.join(resultsDir, 'run.json'), 'utf8')) as RunRecord;
+  writeReport(record);
+  console.log(`wrote ${path.join(resultsDir, 'README.md')}`);
+}
