@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -191,6 +192,12 @@ export async function runHammer(options: HammerOptions): Promise<HammerReport> {
         violations.add('turn still generating after every request ended', `story ${turn.story_id} turn ${turn.id} owner ${turn.lease_owner} (lease expired: ${turn.expired})`);
         continue;
       }
+      const { rows: heads } = await pool.query<{ head_scene_id: string | null }>('SELECT head_scene_id FROM stories WHERE id = $1', [turn.story_id]);
+      if (heads[0]?.head_scene_id === null) {
+        // Its opening was being written when the process died; the API has no request that reaches it.
+        violations.add('orphaned opening turn that no request can take over', `story ${turn.story_id} turn ${turn.id} owner ${turn.lease_owner} (story has no head; POST …/turns answers 400)`);
+        continue;
+      }
       const probe = await callApi(ctx.pickTarget(random), { method: 'POST', path: `/api/stories/${turn.story_id}/turns`, json: { choice: 1 }, timeoutMs: 60_000 });
       const still = (await checker.generatingTurns()).filter((t) => t.id === turn.id);
       if (still.length > 0 || ![201, 409].includes(probe.status)) {
@@ -231,6 +238,10 @@ export async function runHammer(options: HammerOptions): Promise<HammerReport> {
     await admin.query(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`).catch((error: unknown) => log(`could not drop ${databaseName}: ${(error as Error).message}`));
     await admin.end().catch(() => {});
   }
+  // Server logs are kept only when something went wrong.
+  const runLogDir = path.join(options.logDir, databaseName);
+  if (violations.total === 0) fs.rmSync(runLogDir, { recursive: true, force: true });
+  else log(`server logs kept in ${runLogDir}`);
   return {
     options,
     databaseName,
