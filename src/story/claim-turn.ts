@@ -80,7 +80,8 @@ async function planFor(tx: Transaction, story: StoryRow, turn: TurnRow): Promise
     expectedHeadSceneId: from.id,
     choiceNumber: from.choiceNumber,
     chosenAction: parent?.choices.find((c) => c.number === from.choiceNumber)?.content ?? null,
-    instruction: from.instruction,
+    // A regeneration may bring a new instruction ("regenerate, but make it rain"); else it keeps the old one.
+    instruction: turn.instruction ?? from.instruction,
     siblingIndex: await countSiblings(tx, story.id, parent?.id ?? null),
   };
 }
