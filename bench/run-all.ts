@@ -77,16 +77,20 @@ async function main(): Promise<void> {
     ...gitDescription(),
     modules: {},
   };
-  // A partial run (BENCH_ONLY) keeps the other modules' records from the previous run.
-  if (only.length > 0 && previous) record.modules = { ...previous.modules };
-  const started = performance.now();
+  // A partial run (BENCH_ONLY) keeps the previous run's date and the other modules' records.
+  if (only.length > 0 && previous) {
+    record.modules = { ...previous.modules };
+    record.startedAt = previous.startedAt;
+    record.mode = previous.mode;
+    record.rerun = { at: new Date().toISOString(), modules: selected.map((m) => m.name), mode: quick ? 'quick' : 'full' };
+  }
   for (const spec of selected) {
     console.log(`\n=== ${spec.name} ===`);
     const outcome = await runModule(spec);
     record.modules[spec.name] = { ...outcome, finishedAt: new Date().toISOString() };
     if (outcome.exitCode !== 0) console.log(`!!! ${spec.name} ${outcome.timedOut ? `timed out after ${spec.timeoutMinutes} min` : `exited with ${outcome.exitCode}`}`);
   }
-  record.totalSeconds = Math.round((performance.now() - started) / 1000);
+  record.totalSeconds = Math.round(Object.values(record.modules).reduce((sum, run) => sum + run.seconds, 0));
   fs.writeFileSync(runFile, `${JSON.stringify(record, null, 2)}\n`);
   writeReport(record);
   console.log(`\nAll done in ${record.totalSeconds} s; report: ${path.join(resultsDir, 'README.md')}`);

@@ -13,7 +13,10 @@ export interface RunRecord {
   startedAt: string;
   commit: string;
   dirty: boolean;
+  /** Sum of the modules' run times. */
   totalSeconds?: number;
+  /** Set when BENCH_ONLY re-ran some modules after the run of `startedAt`. */
+  rerun?: { at: string; modules: string[]; mode: 'quick' | 'full' };
   modules: Record<string, { exitCode: number | null; seconds: number; timedOut: boolean; finishedAt: string }>;
 }
 
@@ -174,7 +177,15 @@ function throughput(record: RunRecord): string {
     ),
     '',
     `_${r.method}_ Node CPU 100 % = one core busy with the benchmark process (engine and clients); the machine has 2 cores, shared with PostgreSQL.`,
+    externalLoadNote(r.cells),
   ].join('\n');
+}
+
+/** Says so when the machine was busy although this benchmark itself was nearly idle (other work on the box). */
+function externalLoadNote(cells: Json[]): string {
+  const idle = cells.find((c) => c.clients === 1 && c.modelLatencyMs > 0);
+  if (!idle || idle.nodeCpuPercent >= 20 || idle.machineCpuBusyPercent < 80) return '';
+  return `\n> Other work was competing for the CPU during this run: with one client waiting on a ${idle.modelLatencyMs} ms model, this process used ${idle.nodeCpuPercent} % of a core, yet the machine was ${idle.machineCpuBusyPercent} % busy. Absolute turns/s are depressed accordingly; the ratios within the table are the figures to read.`;
 }
 
 function retrieval(record: RunRecord): string {
@@ -294,7 +305,8 @@ export function writeReport(record: RunRecord): void {
     '# LivingWorld benchmark results',
     '',
     record.mode === 'quick' ? '> **QUICK RUN (BENCH_QUICK=1)**: small loops; figures are indicative only.\n' : '',
-    `- Date: ${record.startedAt} (full run took ${record.totalSeconds ?? '?'} s)`,
+    `- Date: ${record.startedAt} (the modules took ${record.totalSeconds ?? '?'} s in all)`,
+    record.rerun ? `- Re-run on ${record.rerun.at} (${record.rerun.mode}): ${record.rerun.modules.join(', ')}; the other modules' figures are from the date above.` : '',
     `- Code: commit ${record.commit}${record.dirty ? ' with uncommitted changes in src/ (other engineers at work)' : ''}`,
     `- Machine: ${m['cpus']} × ${m['cpuModel']}, ${m['memoryGiB']} GiB, ${m['platform']}, Node ${m['node']}`,
     '- Databases: PostgreSQL 15 server on 127.0.0.1:5432 (no pgvector: exact search), PGlite 0.5.14 embedded with pgvector 0.0.15',
