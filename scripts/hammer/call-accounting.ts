@@ -132,7 +132,8 @@ export async function accountForCalls(
   if (new Set(talkIds).size !== talkIds.length) violations.add('one talk answer stored twice', `${talkIds.length - new Set(talkIds).size} duplicates`);
 
   // Per story title: calls received (less provider retries) = calls recorded + calls lost with a killed process or a lost lease.
-  const killedAt = new Map(incarnations.filter((i) => i.killed).map((i) => [i.name, i.endedAt!]));
+  // A process that crashed on its own loses its calls like a killed one (the crash itself is a violation elsewhere).
+  const killedAt = new Map(incarnations.filter((i) => i.killed || i.crashed).map((i) => [i.name, i.endedAt!]));
   const titleOfStory = new Map(turnRows.map((r) => [r.story_id, r.title]));
   const recordedByTitle = new Map<string, number>();
   for (const row of turnRows) recordedByTitle.set(row.title, (recordedByTitle.get(row.title) ?? 0) + row.calls);

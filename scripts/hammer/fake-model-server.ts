@@ -66,6 +66,9 @@ export class FakeModelServer {
   readonly #options: FakeModelOptions;
   readonly #random: Random;
   readonly #open = new Set<http.ServerResponse>();
+  /** The latest hung call per incarnation and request body, and the hung calls already retried. */
+  readonly #lastHang = new Map<string, ModelCall>();
+  readonly #retried = new Set<number>();
   readonly #server = http.createServer((request, response) => void this.#dispatch(request, response));
 
   constructor(options: FakeModelOptions) {
@@ -133,10 +136,13 @@ export class FakeModelServer {
     const storyTitle = (purpose === 'talk' ? /in the story "(.*?)", set in/.exec(system) : /Title: (.*)/.exec(system))?.[1] ?? null;
     const bodyHash = createHash('sha1').update(JSON.stringify(messages)).digest('hex');
     const now = Date.now();
-    const hung = this.calls.findLast(
-      (c) => c.incarnation === incarnation && c.bodyHash === bodyHash && c.fault === 'hang' && c.endedAt !== undefined && now - c.endedAt <= retryWindowMs,
-    );
-    const retryOf = hung && this.#retryDepth(hung) < maxRetriesPerCall && !this.calls.some((c) => c.retryOf === hung.id) ? hung.id : undefined;
+    const hungKey = `${incarnation}:${bodyHash}`;
+    const hung = this.#lastHang.get(hungKey);
+    const retryOf =
+      hung && hung.endedAt !== undefined && now - hung.endedAt <= retryWindowMs && this.#retryDepth(hung) < maxRetriesPerCall && !this.#retried.has(hung.id)
+        ? hung.id
+        : undefined;
+    if (retryOf !== undefined) this.#retried.add(retryOf);
     const roll = this.#random.next();
     const fault: CallFault = roll < this.faults.hangRate ? 'hang' : roll < this.faults.hangRate + this.faults.garbageRate ? 'garbage' : 'none';
     const call: ModelCall = {
@@ -153,6 +159,7 @@ export class FakeModelServer {
       bodyHash,
     };
     this.calls.push(call);
+    if (fault === 'hang') this.#lastHang.set(hungKey, call);
     return call;
   }
 

@@ -11,7 +11,7 @@ export function formatReport(report: HammerReport): string[] {
     `### ${options.isolation} — ${options.processes} processes × ${options.clients} clients × ${options.operations} operations, faults ${options.faults ? 'on' : 'off'}${options.allowPgRestart ? ' (with a PostgreSQL restart)' : ''}`,
     '',
     `- database ${report.databaseName}, seed ${options.seed}`,
-    `- ${report.operations} operations in ${(report.loadMs / 1000).toFixed(1)} s: **${report.opsPerSecond.toFixed(1)} ops/s**`,
+    `- ${report.operations} operations (${report.requests} HTTP requests) in ${(report.loadMs / 1000).toFixed(1)} s: **${report.opsPerSecond.toFixed(1)} ops/s** (${(report.requests / (report.loadMs / 1000)).toFixed(1)} requests/s)`,
     `- turn answers (201): ${[...report.turnAnswers].map(([how, n]) => `${how} ${n}`).join(', ') || 'none'}; 409 turn_conflict: ${conflicts}`,
     `- turn events (/metrics, summed over ${report.incarnations} incarnations, lower bound for killed ones): ${events.map(([k, v]) => `${/event="([^"]+)"/.exec(k)?.[1]} ${v}`).join(', ') || 'none'}`,
     `- joins: ${metric('livingworld_turn_events_total', 'event="joined"')}; transaction retries: ${retries.reduce((s, [, v]) => s + v, 0)} (${retries.map(([k, v]) => `${/sqlstate="([^"]+)"/.exec(k)?.[1]} ${v}`).join(', ') || 'none'})`,

@@ -17,6 +17,8 @@ export interface Incarnation {
   /** Set when the hammer killed it (SIGKILL) or stopped it. */
   endedAt: number | undefined;
   killed: boolean;
+  /** Died without the hammer killing or stopping it (a bug; reported as a violation). */
+  crashed: boolean;
   logFile: string;
 }
 
@@ -94,9 +96,16 @@ export class ServeFleet {
     // Keep draining stdout into the log so the pipe never fills.
     child.stdout!.removeAllListeners('data');
     child.stdout!.on('data', (chunk: Buffer) => fs.appendFileSync(logFile, chunk));
-    const incarnation: Incarnation = { name, slot, pid: child.pid!, url, startedAt: Date.now(), endedAt: undefined, killed: false, logFile };
+    const incarnation: Incarnation = { name, slot, pid: child.pid!, url, startedAt: Date.now(), endedAt: undefined, killed: false, crashed: false, logFile };
     child.once('exit', (code, signal) => {
-      if (!incarnation.killed && !this.#stopping) this.unexpectedExits.push(`${name} (pid ${incarnation.pid}) exited with ${code ?? signal}; see ${logFile}`);
+      if (!incarnation.killed && !this.#stopping) {
+        incarnation.crashed = true;
+        this.unexpectedExits.push(`${name} (pid ${incarnation.pid}) exited with ${code ?? signal}; see ${logFile}`);
+        // Like a supervisor would: bring the slot back so the run goes on (the crash stays reported).
+        setTimeout(() => {
+          if (!this.#stopping && !this.#current.has(slot)) this.start(slot).catch(() => {});
+        }, 500);
+      }
       incarnation.endedAt ??= Date.now();
       if (this.#current.get(slot)?.child === child) this.#current.delete(slot);
     });
