@@ -119,10 +119,18 @@ const pgvectorStore: VectorStore = {
     // keep reading the index until enough rows pass the filter. New sessions get it from the
     // database default, the current one (PGlite has only one) from SET. Best effort: a role
     // that does not own the database cannot set its defaults, and search still works without.
+    // A wider search list than pgvector's default 40: bench/results shows recall@10 at 10k
+    // memories rising from 0.65 to 0.88 for about a millisecond more per query.
     await db
-      .query(`DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET hnsw.iterative_scan = relaxed_order', current_database()); END $$`)
-      .catch((error: unknown) => getLogger().warn({ err: error }, 'could not enable iterative HNSW scans for new sessions'));
+      .query(
+        `DO $$ BEGIN
+           EXECUTE format('ALTER DATABASE %I SET hnsw.iterative_scan = relaxed_order', current_database());
+           EXECUTE format('ALTER DATABASE %I SET hnsw.ef_search = 100', current_database());
+         END $$`,
+      )
+      .catch((error: unknown) => getLogger().warn({ err: error }, 'could not set HNSW search defaults for new sessions'));
     await db.query(`SET hnsw.iterative_scan = relaxed_order`);
+    await db.query(`SET hnsw.ef_search = 100`);
   },
 };
 
