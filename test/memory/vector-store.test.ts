@@ -77,7 +77,11 @@ describe('vector search on both backends', () => {
       dimension: 64,
       limit: 5,
     });
+    // At this size the planner may rightly prefer an exact scan; with scans priced out, the
+    // plan shows whether the query's expression matches the index at all.
+    await db.query('SET enable_seqscan = off');
     const { rows } = await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${query.sql}`, query.params);
+    await db.query('RESET enable_seqscan');
     expect(rows.map((r) => r['QUERY PLAN']).join('\n')).toContain(`Index Scan using ${hnswIndexName('scenes', 64)}`);
     const { rows: found } = await db.query(query.sql, query.params);
     expect(found).toHaveLength(5);
