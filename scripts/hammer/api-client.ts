@@ -84,6 +84,8 @@ export async function callApi(target: ApiTarget, request: ApiRequest): Promise<A
   } catch (error) {
     const name = (error as Error).name;
     if (name === 'TimeoutError' || name === 'AbortError') return result({ transport: 'timeout' });
+    // A reset can reach us before the child's exit does; give the fleet a moment to notice a death.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
     return result({ transport: 'connection', malformed: undefined, body: String((error as Error).cause ?? error) });
   }
 }
