@@ -5,6 +5,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     exclude: ['dist/**', 'node_modules/**'],
     globalSetup: ['test/setup/global-setup.ts'],
+    setupFiles: ['test/setup/quiet-logs.ts'],
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 120_000,

@@ -1,4 +1,4 @@
-import { isConnectionError } from './db/pg-errors.js';
+import { isConnectionError, isRetryable } from './db/pg-errors.js';
 
 /**
  * The one error type of LivingWorld. `code` is public API (HTTP bodies, CLI exit codes):
@@ -21,6 +21,7 @@ export const errorCodes = {
   llm_bad_output: { status: 502, exitCode: 7 },
   embeddings_mismatch: { status: 409, exitCode: 8 },
   database_unavailable: { status: 503, exitCode: 9 },
+  database_busy: { status: 503, exitCode: 9 },
   database_locked: { status: 503, exitCode: 9 },
   config: { status: 500, exitCode: 10 },
   internal: { status: 500, exitCode: 1 },
@@ -60,6 +61,10 @@ export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   if (isConnectionError(error)) {
     return new AppError('database_unavailable', 'The database is unavailable right now; retry shortly.', { cause: error });
+  }
+  if (isRetryable(error)) {
+    // Still conflicting after every retry of the transaction helper: busy, not broken.
+    return new AppError('database_busy', 'The story is too busy right now; retry shortly.', { cause: error });
   }
   return new AppError('internal', 'Internal error; see the server log for details.', { cause: error });
 }

@@ -200,12 +200,11 @@ export async function runHammer(options: HammerOptions): Promise<HammerReport> {
         continue;
       }
       const { rows: heads } = await pool.query<{ head_scene_id: string | null }>('SELECT head_scene_id FROM stories WHERE id = $1', [turn.story_id]);
-      if (heads[0]?.head_scene_id === null) {
-        // Its opening was being written when the process died; the API has no request that reaches it.
-        violations.add('orphaned opening turn that no request can take over', `story ${turn.story_id} turn ${turn.id} owner ${turn.lease_owner} (story has no head; POST …/turns answers 400)`);
-        continue;
-      }
-      const probe = await callApi(ctx.pickTarget(random), { method: 'POST', path: `/api/stories/${turn.story_id}/turns`, json: { choice: 1 }, timeoutMs: 60_000 });
+      // A story whose opening was being written when its process died gets it from a regenerate.
+      const probe =
+        heads[0]?.head_scene_id === null
+          ? await callApi(ctx.pickTarget(random), { method: 'POST', path: `/api/stories/${turn.story_id}/regenerate`, json: {}, timeoutMs: 60_000 })
+          : await callApi(ctx.pickTarget(random), { method: 'POST', path: `/api/stories/${turn.story_id}/turns`, json: { choice: 1 }, timeoutMs: 60_000 });
       const still = (await checker.generatingTurns()).filter((t) => t.id === turn.id);
       if (still.length > 0 || ![201, 409].includes(probe.status)) {
         violations.add('orphaned turn not taken over by the next request', `story ${turn.story_id} turn ${turn.id}: probe answered ${probe.status} ${probe.errorCode ?? ''}`);

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { Database, DbConnection, TransactionDefaults } from './database.js';
 import { getLogger } from '../logger.js';
+import { isConnectionError } from './pg-errors.js';
 
 export interface ServerDatabaseOptions {
   url: string;
@@ -120,14 +121,23 @@ export async function openServerDatabase(options: ServerDatabaseOptions): Promis
     'database pool created',
   );
 
-  return {
+  const database: Database = {
     kind: 'server',
     description: describeDatabaseUrl(options.url),
     transactionDefaults: options.transactionDefaults,
 
-    async query(sql, params) {
-      const result = await pool.query(sql, params as unknown[] | undefined);
-      return { rows: result.rows, rowCount: result.rowCount ?? result.rows.length };
+    // Through acquire(), not pool.query(): a client whose connection is killed mid-query must
+    // have an error listener, or its 'error' event crashes the process.
+    async query<R>(sql: string, params?: readonly unknown[]) {
+      const connection = await database.acquire();
+      try {
+        const result = await connection.query<R>(sql, params);
+        connection.release();
+        return result;
+      } catch (error) {
+        connection.release(isConnectionError(error) ? error : undefined);
+        throw error;
+      }
     },
 
     async acquire(): Promise<DbConnection> {
@@ -169,4 +179,5 @@ export async function openServerDatabase(options: ServerDatabaseOptions): Promis
       await pool.end();
     },
   };
+  return database;
 }

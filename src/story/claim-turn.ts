@@ -1,7 +1,7 @@
 import type { Transaction } from '../db/index.js';
 import { AppError } from '../errors.js';
-import { countSiblings, getScene, lockStoryForUpdate, type StoryRow } from './story-repo.js';
-import { claimTurn, findGeneratingTurn, findSucceededTwin, findTurnByIdempotencyKey, insertTurn, markTurnFailed, type TurnRow } from './turn-repo.js';
+import { countSiblings, getScene, lockStoryForUpdate, touchStory, type StoryRow } from './story-repo.js';
+import { claimTurn, findGeneratingTurn, findSucceededTwin, findTurnByIdempotencyKey, insertTurn, markTurnFailed, recordIdempotencyKey, type TurnRow } from './turn-repo.js';
 import { turnRequestHash } from './request-hash.js';
 import type { TurnInput } from './validate-turn-input.js';
 
@@ -28,7 +28,8 @@ export type ClaimDecision =
 
 function sameRequest(turn: TurnRow, input: TurnInput): boolean {
   return (
-    turn.kind === input.kind &&
+    // A regeneration of a story with no scene yet became its opening turn.
+    (turn.kind === input.kind || (turn.kind === 'open' && input.kind === 'regenerate')) &&
     turn.choiceNumber === input.choiceNumber &&
     turn.instruction === input.instruction &&
     (input.fromSceneId === null || turn.fromSceneId === input.fromSceneId || input.kind === 'open')
@@ -93,7 +94,9 @@ function startsFromHead(story: StoryRow, turn: TurnRow): boolean {
 
 /**
  * Step 1 of the turn protocol, inside one short transaction holding the story row lock:
- * replay, join, refuse, take over, or insert a new generating turn with a lease.
+ * replay, join, refuse, take over, or insert a new generating turn with a lease. A keyed
+ * request's key is recorded against whichever turn answers it, so a retry with that key
+ * always gets that turn's scene.
  */
 export async function decideClaim(
   tx: Transaction,
@@ -102,47 +105,73 @@ export async function decideClaim(
   lease: { owner: string; leaseMs: number },
 ): Promise<ClaimDecision> {
   const story = await lockStoryForUpdate(tx, storyId);
+  // Touching the locked row makes a SERIALIZABLE claim that waited for this lock fail with
+  // 40001 (and be retried on a fresh snapshot) instead of deciding on a snapshot that cannot
+  // see the turn this claim inserts. Under READ COMMITTED it is a cheap no-op.
+  await touchStory(tx, storyId);
   if (story.status === 'archived') {
     throw new AppError('story_archived', `Story ${storyId} is archived; unarchive it to continue playing.`, { details: { storyId } });
   }
-
   if (input.idempotencyKey !== null) {
     const existing = await findTurnByIdempotencyKey(tx, storyId, input.idempotencyKey);
-    if (existing) {
-      if (!sameRequest(existing, input)) {
-        throw new AppError('idempotency_mismatch', 'This idempotency key was already used for a different request.', {
-          details: { turnId: existing.id },
-        });
-      }
-      if (existing.status === 'succeeded') return { action: 'replay', turnId: existing.id, sceneId: existing.sceneId! };
-      if (existing.status === 'generating' && !existing.leaseExpired) return { action: 'join', turn: existing };
-      const other = existing.status === 'failed' ? await findGeneratingTurn(tx, storyId) : undefined;
-      if (other && !other.leaseExpired) {
-        return other.requestHash === existing.requestHash
-          ? { action: 'join', turn: other }
-          : { action: 'conflict', reason: 'another turn is in progress', inFlightTurnId: other.id };
-      }
-      if (other) await markTurnFailed(tx, storyId, other.id, { leaseOwner: null, errorCode: 'lease_expired', errorMessage: 'Lease expired; taken over.', modelCalls: 0 });
-      if (!startsFromHead(story, existing)) {
-        if (existing.status === 'generating') {
-          await markTurnFailed(tx, storyId, existing.id, { leaseOwner: null, errorCode: 'lease_expired', errorMessage: 'The story moved on.', modelCalls: 0 });
-        }
-        return { action: 'conflict', reason: 'the story has moved on since this request was first made', inFlightTurnId: null };
-      }
-      const how = existing.status === 'generating' ? 'takeover' : 'retry';
-      const turn = await claimTurn(tx, storyId, existing.id, lease.owner, lease.leaseMs);
-      return { action: 'generate', plan: await planFor(tx, story, turn), how };
+    if (existing) return resumeKeyedTurn(tx, story, existing, input, lease);
+  }
+  const decision = await decideFresh(tx, story, input, lease);
+  if (input.idempotencyKey !== null) {
+    const answeringTurnId =
+      decision.action === 'generate' ? decision.plan.turn.id : decision.action === 'join' ? decision.turn.id : decision.action === 'replay' ? decision.turnId : null;
+    if (answeringTurnId !== null) await recordIdempotencyKey(tx, storyId, input.idempotencyKey, answeringTurnId);
+  }
+  return decision;
+}
+
+/** A key seen before: its turn's scene, the turn itself if still running, or a retry of it. */
+async function resumeKeyedTurn(
+  tx: Transaction,
+  story: StoryRow,
+  existing: TurnRow,
+  input: TurnInput,
+  lease: { owner: string; leaseMs: number },
+): Promise<ClaimDecision> {
+  const storyId = story.id;
+  if (!sameRequest(existing, input)) {
+    throw new AppError('idempotency_mismatch', 'This idempotency key was already used for a different request.', {
+      details: { turnId: existing.id },
+    });
+  }
+  if (existing.status === 'succeeded') return { action: 'replay', turnId: existing.id, sceneId: existing.sceneId! };
+  if (existing.status === 'generating' && !existing.leaseExpired) return { action: 'join', turn: existing };
+  const other = existing.status === 'failed' ? await findGeneratingTurn(tx, storyId) : undefined;
+  if (other && !other.leaseExpired) {
+    return other.requestHash === existing.requestHash
+      ? { action: 'join', turn: other }
+      : { action: 'conflict', reason: 'another turn is in progress', inFlightTurnId: other.id };
+  }
+  if (other) await markTurnFailed(tx, storyId, other.id, { leaseOwner: null, errorCode: 'lease_expired', errorMessage: 'Lease expired; taken over.', modelCalls: 0 });
+  if (!startsFromHead(story, existing)) {
+    if (existing.status === 'generating') {
+      await markTurnFailed(tx, storyId, existing.id, { leaseOwner: null, errorCode: 'lease_expired', errorMessage: 'The story moved on.', modelCalls: 0 });
     }
+    return { action: 'conflict', reason: 'the story has moved on since this request was first made', inFlightTurnId: null };
   }
+  const how = existing.status === 'generating' ? 'takeover' : 'retry';
+  const turn = await claimTurn(tx, storyId, existing.id, lease.owner, lease.leaseMs);
+  return { action: 'generate', plan: await planFor(tx, story, turn), how };
+}
 
-  if (input.kind !== 'open' && story.headSceneId === null) {
-    throw new AppError('validation', 'This story has no opening scene yet; start it first.', { details: { storyId } });
+/** A request without a known key: replay a finished twin, join, refuse, take over or start. */
+async function decideFresh(tx: Transaction, story: StoryRow, input: TurnInput, lease: { owner: string; leaseMs: number }): Promise<ClaimDecision> {
+  const storyId = story.id;
+  // Regenerating a story that has no scene yet (its opening failed or its process died) writes the opening.
+  const kind = input.kind === 'regenerate' && story.headSceneId === null ? 'open' : input.kind;
+  if (kind !== 'open' && story.headSceneId === null) {
+    throw new AppError('validation', 'This story has no opening scene yet; regenerate to write it.', { details: { storyId } });
   }
-  const fromSceneId = input.kind === 'open' ? null : (input.fromSceneId ?? story.headSceneId);
-  const requestHash = turnRequestHash(input.kind, fromSceneId, input.choiceNumber, input.instruction);
+  const fromSceneId = kind === 'open' ? null : (input.fromSceneId ?? story.headSceneId);
+  const requestHash = turnRequestHash(kind, fromSceneId, input.choiceNumber, input.instruction);
 
-  const staleOpen = input.kind === 'open' && story.headSceneId !== null;
-  const staleFrom = input.kind !== 'open' && fromSceneId !== story.headSceneId;
+  const staleOpen = kind === 'open' && story.headSceneId !== null;
+  const staleFrom = kind !== 'open' && fromSceneId !== story.headSceneId;
   if (staleOpen || staleFrom) {
     // A late duplicate of a request that already produced the head gets that same scene.
     if (fromSceneId !== null) {
@@ -178,12 +207,11 @@ export async function decideClaim(
 
   const turn = await insertTurn(tx, {
     storyId,
-    kind: input.kind,
+    kind,
     fromSceneId,
     choiceNumber: input.choiceNumber,
     instruction: input.instruction,
     requestHash,
-    idempotencyKey: input.idempotencyKey,
     leaseOwner: lease.owner,
     leaseMs: lease.leaseMs,
   });

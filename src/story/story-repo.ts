@@ -118,6 +118,11 @@ export async function lockStoryForUpdate(tx: Queryable, storyId: string): Promis
   return toStory(rows[0]);
 }
 
+/** A write to the locked story row that changes nothing (see decideClaim for why). */
+export async function touchStory(tx: Queryable, storyId: string): Promise<void> {
+  await tx.query('UPDATE stories SET updated_at = updated_at WHERE id = $1', [storyId]);
+}
+
 export async function listStories(db: Queryable, options: { limit?: number; storyIds?: string[] } = {}): Promise<(StoryRow & { sceneCount: number; headSceneNumber: number | null })[]> {
   const { rows } = await db.query<StoryRecord & { scene_count: number; head_scene_number: number | null }>(
     `SELECT ${storyColumns.split(', ').map((c) => `s.${c}`).join(', ')},

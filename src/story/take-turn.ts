@@ -94,7 +94,8 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
     });
     if (controller.signal.aborted) throw leaseLost ? new LeaseLostError() : new AppError('cancelled', 'The turn was cancelled.');
     clearInterval(heartbeat);
-    return await withTransaction(deps.db, {}, async (tx) => {
+    // A model call has been paid for: the commit keeps retrying conflicts longer than usual.
+    return await withTransaction(deps.db, { maxAttempts: 30, maxDelayMs: 2_000 }, async (tx) => {
       const current = await lockStoryForUpdate(tx, story.id);
       const owned = await lockTurn(tx, story.id, turn.id);
       if (!owned || owned.status !== 'generating' || owned.leaseOwner !== deps.instanceId) throw new LeaseLostError();

@@ -11,7 +11,6 @@ export interface TurnRow {
   choiceNumber: number | null;
   instruction: string | null;
   requestHash: string;
-  idempotencyKey: string | null;
   status: TurnStatus;
   leaseOwner: string | null;
   leaseExpired: boolean;
@@ -29,7 +28,6 @@ interface TurnRecord {
   choice_number: number | null;
   instruction: string | null;
   request_hash: string;
-  idempotency_key: string | null;
   status: TurnStatus;
   lease_owner: string | null;
   lease_expired: boolean;
@@ -40,7 +38,7 @@ interface TurnRecord {
 }
 
 // The lease is judged by the database clock, so processes with skewed clocks agree.
-const turnColumns = `id, story_id, kind, from_scene_id, choice_number, instruction, request_hash, idempotency_key, status,
+const turnColumns = `id, story_id, kind, from_scene_id, choice_number, instruction, request_hash, status,
   lease_owner, (status = 'generating' AND lease_expires_at < clock_timestamp()) AS lease_expired, attempts, scene_id, error_code, error_message`;
 
 function toTurn(row: TurnRecord): TurnRow {
@@ -52,7 +50,6 @@ function toTurn(row: TurnRecord): TurnRow {
     choiceNumber: row.choice_number,
     instruction: row.instruction,
     requestHash: row.request_hash,
-    idempotencyKey: row.idempotency_key,
     status: row.status,
     leaseOwner: row.lease_owner,
     leaseExpired: row.lease_expired,
@@ -74,8 +71,17 @@ export async function lockTurn(tx: Queryable, storyId: string, turnId: string): 
 }
 
 export async function findTurnByIdempotencyKey(tx: Queryable, storyId: string, key: string): Promise<TurnRow | undefined> {
-  const { rows } = await tx.query<TurnRecord>(`SELECT ${turnColumns} FROM turns WHERE story_id = $1 AND idempotency_key = $2`, [storyId, key]);
+  const { rows } = await tx.query<TurnRecord>(
+    `SELECT ${turnColumns} FROM turns
+      WHERE story_id = $1 AND id = (SELECT turn_id FROM turn_idempotency_keys WHERE story_id = $1 AND idempotency_key = $2)`,
+    [storyId, key],
+  );
   return rows[0] ? toTurn(rows[0]) : undefined;
+}
+
+/** Names the turn that answers requests carrying this key (the story row lock is held). */
+export async function recordIdempotencyKey(tx: Queryable, storyId: string, key: string, turnId: string): Promise<void> {
+  await tx.query(`INSERT INTO turn_idempotency_keys (story_id, idempotency_key, turn_id) VALUES ($1, $2, $3)`, [storyId, key, turnId]);
 }
 
 export async function findGeneratingTurn(tx: Queryable, storyId: string): Promise<TurnRow | undefined> {
@@ -103,16 +109,15 @@ export async function insertTurn(
     choiceNumber: number | null;
     instruction: string | null;
     requestHash: string;
-    idempotencyKey: string | null;
     leaseOwner: string;
     leaseMs: number;
   },
 ): Promise<TurnRow> {
   const { rows } = await tx.query<TurnRecord>(
-    `INSERT INTO turns (story_id, kind, from_scene_id, choice_number, instruction, request_hash, idempotency_key, status, lease_owner, lease_expires_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, 'generating', $8, clock_timestamp() + $9 * interval '1 millisecond')
+    `INSERT INTO turns (story_id, kind, from_scene_id, choice_number, instruction, request_hash, status, lease_owner, lease_expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6, 'generating', $7, clock_timestamp() + $8 * interval '1 millisecond')
      RETURNING ${turnColumns}`,
-    [turn.storyId, turn.kind, turn.fromSceneId, turn.choiceNumber, turn.instruction, turn.requestHash, turn.idempotencyKey, turn.leaseOwner, turn.leaseMs],
+    [turn.storyId, turn.kind, turn.fromSceneId, turn.choiceNumber, turn.instruction, turn.requestHash, turn.leaseOwner, turn.leaseMs],
   );
   return toTurn(rows[0]!);
 }

@@ -55,15 +55,15 @@ describe.each<BackendName>(['server', 'embedded'])('schema invariants on the %s 
 
   it('names at most one turn per story with an idempotency key', async () => {
     const story = await insertStory(db);
-    const insertTurn = () =>
-      db.query(
-        `INSERT INTO turns (story_id, kind, request_hash, status, idempotency_key, error_code)
-         VALUES ($1, 'open', 'h', 'failed', 'key-1', 'x')`,
-        [story],
-      );
-    const { fulfilled, errors } = await settle([insertTurn(), insertTurn(), insertTurn()]);
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO turns (story_id, kind, request_hash, status, error_code) VALUES ($1, 'open', 'h', 'failed', 'x'), ($1, 'open', 'h', 'failed', 'y') RETURNING id`,
+      [story],
+    );
+    const recordKey = (turnId: string) =>
+      db.query(`INSERT INTO turn_idempotency_keys (story_id, idempotency_key, turn_id) VALUES ($1, 'key-1', $2)`, [story, turnId]);
+    const { fulfilled, errors } = await settle([recordKey(rows[0]!.id), recordKey(rows[1]!.id), recordKey(rows[0]!.id)]);
     expect(fulfilled).toBe(1);
-    expect(errors.every((e) => e.constraint === 'turns_idempotency_key_unique')).toBe(true);
+    expect(errors.every((e) => e.constraint === 'turn_idempotency_keys_pkey')).toBe(true);
   });
 
   it('makes every scene number its parent number plus one', async () => {

@@ -1,0 +1,123 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { isConnectionError } from '../../src/db/index.js';
+import { createStory } from '../../src/story/create-story.js';
+import { takeTurn } from '../../src/story/take-turn.js';
+import { getStory } from '../../src/story/story-repo.js';
+import { createServerTestDatabase, type TestServerDatabase } from '../helpers/db.js';
+import { createCountingProvider } from '../helpers/counting-provider.js';
+import { createTestEngine } from '../helpers/engine.js';
+
+let server: TestServerDatabase;
+let serializable: TestServerDatabase;
+beforeAll(async () => {
+  server = await createServerTestDatabase();
+  serializable = await createServerTestDatabase({ transactionDefaults: { isolation: 'serializable' } });
+});
+afterAll(async () => {
+  await server.drop();
+  await serializable.drop();
+});
+
+async function childCount(db: TestServerDatabase, storyId: string, sceneId: string): Promise<number> {
+  const { rows } = await db.db.query<{ n: number }>('SELECT count(*)::int AS n FROM scenes WHERE story_id = $1 AND parent_scene_id = $2', [storyId, sceneId]);
+  return rows[0]!.n;
+}
+
+describe('idempotency keys', () => {
+  it('remembers a key whose request joined an unkeyed turn, so a retry gets that scene and writes nothing', async () => {
+    const provider = createCountingProvider({ latencyMs: 300 });
+    const deps = createTestEngine(server.db, provider);
+    const { story, opening } = await createStory(deps, { title: 'Keys', setting: 'A harbour' });
+    const [unkeyed, keyed] = await Promise.all([
+      takeTurn(deps, { storyId: story.id, kind: 'advance', choiceNumber: 1, fromSceneId: opening.scene.id }),
+      new Promise((r) => setTimeout(r, 50)).then(() =>
+        takeTurn(deps, { storyId: story.id, kind: 'advance', choiceNumber: 1, fromSceneId: opening.scene.id, idempotencyKey: 'tab-2' }),
+      ),
+    ]);
+    expect(keyed.how).toBe('joined');
+    expect(keyed.scene.id).toBe(unkeyed.scene.id);
+    const calls = provider.calls;
+    const retry = await takeTurn(deps, { storyId: story.id, kind: 'advance', choiceNumber: 1, idempotencyKey: 'tab-2' });
+    expect(retry.scene.id).toBe(unkeyed.scene.id);
+    expect(retry.how).toBe('replayed');
+    expect(provider.calls).toBe(calls);
+    expect(await childCount(server, story.id, unkeyed.scene.id)).toBe(0);
+  });
+
+  it('remembers a key whose request was answered as a late duplicate', async () => {
+    const deps = createTestEngine(server.db, createCountingProvider({ latencyMs: 0 }));
+    const { story, opening } = await createStory(deps, { title: 'Late', setting: 'A harbour' });
+    const first = await takeTurn(deps, { storyId: story.id, kind: 'advance', choiceNumber: 2, fromSceneId: opening.scene.id });
+    const late = await takeTurn(deps, { storyId: story.id, kind: 'advance', choiceNumber: 2, fromSceneId: opening.scene.id, idempotencyKey: 'late-1' });
+    expect(late.how).toBe('replayed');
+    const retry = await takeTurn(deps, { storyId: story.id, kind: 'advance', choiceNumber: 2, idempotencyKey: 'late-1' });
+    expect(retry.scene.id).toBe(first.scene.id);
+    expect(await childCount(server, story.id, first.scene.id)).toBe(0);
+  });
+
+  it('under SERIALIZABLE, 10 simultaneous requests with one key all get the one scene (no 500)', async () => {
+    const provider = createCountingProvider({ latencyMs: 200 });
+    const deps = createTestEngine(serializable.db, provider);
+    const { story, opening } = await createStory(deps, { title: 'Double click', setting: 'A harbour' });
+    const calls = provider.calls;
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => takeTurn(deps, { storyId: story.id, kind: 'advance', choiceNumber: 3, fromSceneId: opening.scene.id, idempotencyKey: 'click' })),
+    );
+    expect(new Set(results.map((r) => r.scene.id)).size).toBe(1);
+    expect(provider.calls - calls).toBe(1);
+    expect(await childCount(serializable, story.id, opening.scene.id)).toBe(1);
+  });
+});
+
+describe('a story whose opening was cut off', () => {
+  it('gets its opening written by a regenerate once the dead turn’s lease has expired', async () => {
+    const deps = createTestEngine(server.db, createCountingProvider({ latencyMs: 0 }), { leaseMs: 500 });
+    const { rows } = await server.db.query<{ id: string }>(`INSERT INTO stories (title, setting) VALUES ('Cut off', 'A harbour') RETURNING id`);
+    const storyId = rows[0]!.id;
+    // What a process killed while writing the opening leaves behind.
+    await server.db.query(
+      `INSERT INTO turns (story_id, kind, request_hash, status, lease_owner, lease_expires_at)
+       VALUES ($1, 'open', $2, 'generating', 'dead-process', now() - interval '1 second')`,
+      [storyId, (await import('../../src/story/request-hash.js')).turnRequestHash('open', null, null, null)],
+    );
+    await expect(takeTurn(deps, { storyId, kind: 'advance', choiceNumber: 1 })).rejects.toMatchObject({ code: 'validation' });
+    const opened = await takeTurn(deps, { storyId, kind: 'regenerate' });
+    expect(opened.scene.sceneNumber).toBe(1);
+    expect((await getStory(server.db, storyId)).headSceneId).toBe(opened.scene.id);
+    const turns = await server.db.query<{ status: string; attempts: number }>(`SELECT status, attempts FROM turns WHERE story_id = $1`, [storyId]);
+    expect(turns.rows).toEqual([{ status: 'succeeded', attempts: 2 }]);
+  });
+});
+
+describe('connections killed under load', () => {
+  it('survives pg_terminate_backend on its connections: queries fail as connection errors, the process does not crash', async () => {
+    const admin = new pg.Client(server.url);
+    await admin.connect();
+    const errors: unknown[] = [];
+    let ok = 0;
+    const deadline = Date.now() + 2_500;
+    const killer = (async () => {
+      while (Date.now() < deadline) {
+        await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'livingworld-test' AND pid <> pg_backend_pid()`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    const load = Array.from({ length: 6 }, async () => {
+      while (Date.now() < deadline) {
+        try {
+          await server.db.query('SELECT pg_sleep(0.03)');
+          ok++;
+        } catch (error) {
+          errors.push(error);
+        }
+      }
+    });
+    await Promise.all([killer, ...load]);
+    await admin.end();
+    expect(ok).toBeGreaterThan(0);
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors.every((e) => isConnectionError(e))).toBe(true);
+    await expect(server.db.query('SELECT 1')).resolves.toBeTruthy();
+  });
+});
