@@ -320,14 +320,21 @@ function percent(value) {
   return value === null || value === undefined ? '—' : `${Math.round(value * 100)}%`;
 }
 
+let charactersRender = 0;
+
 async function renderCharacters(panel) {
+  // Renders overlap (a new scene, the thoughts toggle): only the newest may fill the panel.
+  const render = ++charactersRender;
   const thoughts = $('thoughts-toggle').checked;
   const { characters } = await api('GET', `/api/stories/${state.storyId}/characters${thoughts ? '?thoughts=1' : ''}`);
+  if (render !== charactersRender) return;
+  panel.dataset.thoughts = String(thoughts);
   if (characters.length === 0) {
     panel.replaceChildren(el('p', { class: 'muted' }, 'No characters yet.'));
     return;
   }
   const details = await Promise.all(characters.map((c) => api('GET', `/api/characters/${c.id}${thoughts ? '?thoughts=1' : ''}`).catch(() => null)));
+  if (render !== charactersRender) return;
   panel.replaceChildren(
     ...characters.map((character, index) => {
       const detail = details[index];
