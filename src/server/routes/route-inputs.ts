@@ -1,4 +1,6 @@
+import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { AppError } from '../../errors.js';
 
 /** `:id` params: any text (a malformed id is simply not found); length-capped so it never reaches logs huge. */
 export const idParams = z.object({ id: z.string().max(100, 'the id is too long') });
@@ -15,4 +17,11 @@ export function wantsThoughts(query: z.output<typeof thoughtsQuery>): boolean {
 /** One value of a header that may only appear once. */
 export function singleHeader(value: string | string[] | undefined): string | string[] | undefined {
   return Array.isArray(value) && value.length === 1 ? value[0] : value;
+}
+
+/** The Idempotency-Key header, passed to the engine as is (it checks the format and names the field). */
+export function idempotencyKeyOf(request: FastifyRequest): string | undefined {
+  const value = singleHeader(request.headers['idempotency-key']);
+  if (Array.isArray(value)) throw new AppError('validation', 'Send one Idempotency-Key header.', { details: { field: 'idempotencyKey' } });
+  return value;
 }

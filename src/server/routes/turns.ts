@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { AppError } from '../../errors.js';
 import { takeTurn } from '../../story/take-turn.js';
 import { rewindStory } from '../../story/rewind-story.js';
 import { validateTurnInput } from '../../story/validate-turn-input.js';
@@ -10,7 +9,7 @@ import { parseInput } from '../parse-input.js';
 import { writingRateLimit } from '../rate-limits.js';
 import { respondWithTurn } from '../turn-response.js';
 import type { ServerContext } from '../server-context.js';
-import { idParams, singleHeader } from './route-inputs.js';
+import { idempotencyKeyOf, idParams } from './route-inputs.js';
 
 // The engine checks each field itself (and names it); here the body only has to be an object.
 const advanceBody = z.object({ choice: z.unknown(), instruction: z.unknown().optional(), fromSceneId: z.unknown().optional() });
@@ -30,8 +29,7 @@ export function registerTurnRoutes(app: FastifyInstance, ctx: ServerContext): vo
     const { id } = parseInput(idParams, request.params, 'params');
     await authorizeStory(db, request.user, id, 'play');
     const body = parseInput(advanceBody, request.body);
-    const idempotencyKey = singleHeader(request.headers['idempotency-key']);
-    if (Array.isArray(idempotencyKey)) throw new AppError('validation', 'Send one Idempotency-Key header.', { details: { field: 'idempotencyKey' } });
+    const idempotencyKey = idempotencyKeyOf(request);
     // Checked before any event stream opens, so that bad input is a plain 400.
     const input = validateTurnInput({ kind: 'advance', choiceNumber: body.choice, instruction: body.instruction, fromSceneId: body.fromSceneId, idempotencyKey });
     return respondWithTurn(ctx, request, reply, async ({ signal, onText }) => {
@@ -53,8 +51,7 @@ export function registerTurnRoutes(app: FastifyInstance, ctx: ServerContext): vo
     const { id } = parseInput(idParams, request.params, 'params');
     await authorizeStory(db, request.user, id, 'play');
     const body = parseInput(regenerateBody, request.body);
-    const idempotencyKey = singleHeader(request.headers['idempotency-key']);
-    if (Array.isArray(idempotencyKey)) throw new AppError('validation', 'Send one Idempotency-Key header.', { details: { field: 'idempotencyKey' } });
+    const idempotencyKey = idempotencyKeyOf(request);
     const input = validateTurnInput({ kind: 'regenerate', instruction: body.instruction, fromSceneId: body.fromSceneId, idempotencyKey });
     return respondWithTurn(ctx, request, reply, async ({ signal, onText }) => {
       const result = await takeTurn(ctx.runtime.deps, {
