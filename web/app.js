@@ -2,6 +2,7 @@ import { api, ApiError, setToken, streamTurn, takeTokenFromAddress, watchStory }
 import { clear, el, renderProse } from './dom.js';
 import { drawStoryMap } from './story-map.js';
 import { drawRelationshipGraph } from './relationship-graph.js';
+import { renderCharacters } from './characters-panel.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -302,7 +303,7 @@ async function showTab(tab) {
   if (!tab || !state.storyId) return;
   const panel = $(`${tab}-panel`);
   try {
-    if (tab === 'characters') await renderCharacters(panel);
+    if (tab === 'characters') await renderCharacters(panel, { storyId: state.storyId, thoughts: $('thoughts-toggle').checked, readOnly: state.role === 'reader', describeError });
     if (tab === 'map') {
       const tree = await api('GET', `/api/stories/${state.storyId}/scenes`);
       panel.replaceChildren(el('p', { class: 'muted' }, 'Click a scene to go back to it.'), el('div', { class: 'map-scroll' }, drawStoryMap(tree, rewindTo)));
@@ -313,66 +314,6 @@ async function showTab(tab) {
     }
   } catch (error) {
     panel.replaceChildren(el('p', { class: 'error' }, describeError(error)));
-  }
-}
-
-function percent(value) {
-  return value === null || value === undefined ? '—' : `${Math.round(value * 100)}%`;
-}
-
-let charactersRender = 0;
-
-async function renderCharacters(panel) {
-  // Renders overlap (a new scene, the thoughts toggle): only the newest may fill the panel.
-  const render = ++charactersRender;
-  const thoughts = $('thoughts-toggle').checked;
-  const { characters } = await api('GET', `/api/stories/${state.storyId}/characters${thoughts ? '?thoughts=1' : ''}`);
-  if (render !== charactersRender) return;
-  panel.dataset.thoughts = String(thoughts);
-  if (characters.length === 0) {
-    panel.replaceChildren(el('p', { class: 'muted' }, 'No characters yet.'));
-    return;
-  }
-  const details = await Promise.all(characters.map((c) => api('GET', `/api/characters/${c.id}${thoughts ? '?thoughts=1' : ''}`).catch(() => null)));
-  if (render !== charactersRender) return;
-  panel.replaceChildren(
-    ...characters.map((character, index) => {
-      const detail = details[index];
-      const replies = el('div', { class: 'talk-replies' });
-      const input = el('input', { class: 'talk-input', maxlength: 2000, placeholder: `Say something to ${character.name}`, 'aria-label': `Talk to ${character.name}` });
-      const form = el('form', { class: 'talk', onsubmit: (event) => talk(event, character, input, replies) }, input, el('button', { type: 'submit', disabled: state.role === 'reader' }, 'Talk'));
-      const relationships = (detail?.relationships ?? []).map((r) =>
-        el('li', {}, `${r.targetCharacterId ? r.targetName : 'you'}: ${r.type}, trust ${percent(r.trust)}, feeling ${r.sentiment >= 0 ? '+' : ''}${r.sentiment.toFixed(2)}`),
-      );
-      return el(
-        'section',
-        { class: 'character', 'data-character-id': character.id },
-        el('h3', {}, character.name),
-        el('p', { class: 'mood' }, `Mood: ${character.mood || 'unknown'} · trusts you ${percent(character.playerTrust)}`),
-        character.description ? el('p', { class: 'muted' }, character.description) : null,
-        relationships.length ? el('ul', { class: 'relationships' }, ...relationships) : null,
-        thoughts && character.thoughts?.length ? el('p', { class: 'thought' }, `Thinks: ${character.thoughts.join(' ')}`) : null,
-        form,
-        replies,
-      );
-    }),
-  );
-}
-
-async function talk(event, character, input, replies) {
-  event.preventDefault();
-  const message = input.value.trim();
-  if (!message) return;
-  input.disabled = true;
-  replies.append(el('p', { class: 'said' }, `You: ${message}`));
-  try {
-    const result = await api('POST', `/api/characters/${character.id}/talk`, { message });
-    replies.append(el('p', { class: 'reply' }, `${character.name}: ${result.reply}`));
-    input.value = '';
-  } catch (error) {
-    replies.append(el('p', { class: 'error' }, describeError(error)));
-  } finally {
-    input.disabled = false;
   }
 }
 

@@ -1,0 +1,69 @@
+import { api } from './api.js';
+import { el } from './dom.js';
+
+function percent(value) {
+  return value === null || value === undefined ? '—' : `${Math.round(value * 100)}%`;
+}
+
+let charactersRender = 0;
+
+/**
+ * The characters of a story: mood, trust, relationships, thoughts when asked for, and a talk
+ * box each. Renders overlap (a new scene, the thoughts toggle): only the newest fills the panel.
+ */
+export async function renderCharacters(panel, { storyId, thoughts, readOnly, describeError }) {
+  const render = ++charactersRender;
+  const { characters } = await api('GET', `/api/stories/${storyId}/characters${thoughts ? '?thoughts=1' : ''}`);
+  if (render !== charactersRender) return;
+  panel.dataset.thoughts = String(thoughts);
+  if (characters.length === 0) {
+    panel.replaceChildren(el('p', { class: 'muted' }, 'No characters yet.'));
+    return;
+  }
+  const details = await Promise.all(characters.map((c) => api('GET', `/api/characters/${c.id}${thoughts ? '?thoughts=1' : ''}`).catch(() => null)));
+  if (render !== charactersRender) return;
+  panel.replaceChildren(
+    ...characters.map((character, index) => {
+      const detail = details[index];
+      const replies = el('div', { class: 'talk-replies' });
+      const input = el('input', { class: 'talk-input', maxlength: 2000, placeholder: `Say something to ${character.name}`, 'aria-label': `Talk to ${character.name}` });
+      const form = el(
+        'form',
+        { class: 'talk', onsubmit: (event) => talk(event, { character, input, replies, describeError }) },
+        input,
+        el('button', { type: 'submit', disabled: readOnly }, 'Talk'),
+      );
+      const relationships = (detail?.relationships ?? []).map((r) =>
+        el('li', {}, `${r.targetCharacterId ? r.targetName : 'you'}: ${r.type}, trust ${percent(r.trust)}, feeling ${r.sentiment >= 0 ? '+' : ''}${r.sentiment.toFixed(2)}`),
+      );
+      return el(
+        'section',
+        { class: 'character', 'data-character-id': character.id },
+        el('h3', {}, character.name),
+        el('p', { class: 'mood' }, `Mood: ${character.mood || 'unknown'} · trusts you ${percent(character.playerTrust)}`),
+        character.description ? el('p', { class: 'muted' }, character.description) : null,
+        relationships.length ? el('ul', { class: 'relationships' }, ...relationships) : null,
+        thoughts && character.thoughts?.length ? el('p', { class: 'thought' }, `Thinks: ${character.thoughts.join(' ')}`) : null,
+        form,
+        replies,
+      );
+    }),
+  );
+}
+
+async function talk(event, { character, input, replies, describeError }) {
+  event.preventDefault();
+  const message = input.value.trim();
+  if (!message) return;
+  input.disabled = true;
+  replies.append(el('p', { class: 'said' }, `You: ${message}`));
+  try {
+    const result = await api('POST', `/api/characters/${character.id}/talk`, { message });
+    replies.append(el('p', { class: 'reply' }, `${character.name}: ${result.reply}`));
+    input.value = '';
+  } catch (error) {
+    replies.append(el('p', { class: 'error' }, describeError(error)));
+  } finally {
+    input.disabled = false;
+  }
+}
