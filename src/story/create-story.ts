@@ -36,7 +36,7 @@ export function parseNewStory(input: unknown): z.output<typeof newStorySchema> {
 export async function createStory(
   deps: EngineDeps & { defaultSeed: number },
   input: NewStory,
-  options: { onText?: (text: string) => void; signal?: AbortSignal; settings?: Record<string, unknown> } = {},
+  options: { onText?: (text: string) => void; signal?: AbortSignal; settings?: Record<string, unknown>; ownerId?: string } = {},
 ): Promise<{ story: StoryRow; opening: TurnResult }> {
   const fields = parseNewStory(input);
   const story = await withTransaction(deps.db, {}, (tx) =>
@@ -47,6 +47,7 @@ export async function createStory(
       systemPrompt: fields.systemPrompt || undefined,
       seed: fields.seed ?? deps.defaultSeed,
       ...(options.settings ? { settings: options.settings } : {}),
+      ownerId: options.ownerId,
     }),
   );
   const opening = await takeTurn(deps, {

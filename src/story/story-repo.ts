@@ -86,12 +86,21 @@ function storyNotFound(storyId: string): AppError {
 
 export async function insertStory(
   db: Queryable,
-  fields: { title: string; setting: string; instructions?: string | undefined; systemPrompt?: string | undefined; seed: number; settings?: Record<string, unknown> },
+  fields: {
+    title: string;
+    setting: string;
+    instructions?: string | undefined;
+    systemPrompt?: string | undefined;
+    seed: number;
+    settings?: Record<string, unknown>;
+    /** The owning user; NULL reads as the built-in local user. */
+    ownerId?: string | undefined;
+  },
 ): Promise<StoryRow> {
   const { rows } = await db.query<StoryRecord>(
-    `INSERT INTO stories (title, setting, instructions, system_prompt, seed, settings)
-     VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${storyColumns}`,
-    [fields.title, fields.setting, fields.instructions ?? null, fields.systemPrompt ?? null, fields.seed, fields.settings ?? {}],
+    `INSERT INTO stories (title, setting, instructions, system_prompt, seed, settings, owner_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${storyColumns}`,
+    [fields.title, fields.setting, fields.instructions ?? null, fields.systemPrompt ?? null, fields.seed, fields.settings ?? {}, fields.ownerId ?? null],
   );
   return toStory(rows[0]!);
 }

@@ -9,7 +9,7 @@ import { decideClaim, type GenerationPlan } from './claim-turn.js';
 import { generateScene } from './generate-scene.js';
 import { awaitTurn } from './await-turn.js';
 import { getStory, insertSceneWithChoices, lockStoryForUpdate, setStoryHead } from './story-repo.js';
-import { findTurn, lockTurn, markTurnFailed, markTurnSucceeded, renewLease } from './turn-repo.js';
+import { addTurnModelCalls, findTurn, lockTurn, markTurnFailed, markTurnSucceeded, renewLease } from './turn-repo.js';
 import { validateTurnInput } from './validate-turn-input.js';
 import { getSceneView, type SceneView } from './scene-view.js';
 import type { TurnKind } from './turn-repo.js';
@@ -126,7 +126,10 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
     });
   } catch (error) {
     clearInterval(heartbeat);
-    if (error instanceof LeaseLostError || leaseLost) throw new LeaseLostError();
+    if (error instanceof LeaseLostError || leaseLost) {
+      await addTurnModelCalls(deps.db, story.id, turn.id, modelCalls.count).catch(() => {});
+      throw new LeaseLostError();
+    }
     // The commit may have landed even if we did not hear back (connection lost during COMMIT).
     const after = await findTurn(deps.db, story.id, turn.id).catch(() => undefined);
     if (after?.status === 'succeeded' && after.sceneId) return after.sceneId;
@@ -140,6 +143,7 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
       log.error({ err: markError }, 'could not record the failed turn; its lease will expire');
       return false;
     });
+    if (!recorded) await addTurnModelCalls(deps.db, story.id, turn.id, modelCalls.count).catch(() => {});
     if (recorded) await notify(deps.db, { type: 'turn', storyId: story.id, turnId: turn.id, status: 'failed' }).catch(() => {});
     turnEvents.inc({ event: 'failed' });
     if (failure.code === 'internal') log.error({ err: error }, 'turn failed');

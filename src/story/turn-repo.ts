@@ -153,6 +153,12 @@ export async function markTurnSucceeded(tx: Queryable, storyId: string, turnId: 
   );
 }
 
+/** Counts model calls spent on a turn this process no longer owns, so that none goes unaccounted. */
+export async function addTurnModelCalls(db: Queryable, storyId: string, turnId: string, modelCalls: number): Promise<void> {
+  if (modelCalls <= 0) return;
+  await db.query(`UPDATE turns SET model_calls = model_calls + $3, updated_at = now() WHERE story_id = $1 AND id = $2`, [storyId, turnId, modelCalls]);
+}
+
 /** Records the failure, only if we still own the turn; returns whether it did. */
 export async function markTurnFailed(
   db: Queryable,

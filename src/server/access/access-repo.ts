@@ -125,10 +125,6 @@ export async function listVisibleStoryIds(db: Queryable, userId: string, limit =
   return rows.map((row) => row.id);
 }
 
-export async function setStoryOwner(db: Queryable, storyId: string, userId: string): Promise<void> {
-  await db.query('UPDATE stories SET owner_id = $2 WHERE id = $1', [storyId, userId]);
-}
-
 export async function upsertStoryMember(db: Queryable, storyId: string, userId: string, role: MemberRole): Promise<void> {
   await db.query(
     `INSERT INTO story_members (story_id, user_id, role) VALUES ($1, $2, $3)

@@ -3,7 +3,6 @@ import { z } from 'zod';
 import { AppError } from '../../errors.js';
 import { exportStoryFile, importStoryFile } from '../../io/index.js';
 import { getStory } from '../../story/story-repo.js';
-import { setStoryOwner } from '../access/access-repo.js';
 import { authorizeStory } from '../auth.js';
 import { parseInput } from '../parse-input.js';
 import type { ServerContext } from '../server-context.js';
@@ -39,8 +38,8 @@ export function registerIoRoutes(app: FastifyInstance, ctx: ServerContext): void
       if (!Buffer.isBuffer(request.body) || request.body.length === 0) {
         throw new AppError('validation', 'Send the story file as the request body.', { details: { field: 'body' } });
       }
-      const result = await importStoryFile(db, request.body, filename);
-      await setStoryOwner(db, result.storyId, request.user.id);
+      // Owned by the importer in the same transaction that writes it.
+      const result = await importStoryFile(db, request.body, filename, { ownerId: request.user.id });
       const story = await getStory(db, result.storyId);
       return reply.status(201).send({ ...result, story: { id: story.id, title: story.title, headSceneId: story.headSceneId } });
     });

@@ -3,7 +3,7 @@ import { createStory, newStorySchema } from '../../story/create-story.js';
 import { getStory, listStories } from '../../story/story-repo.js';
 import { getSceneView } from '../../story/scene-view.js';
 import { sceneThoughts } from '../../characters/character-views.js';
-import { listVisibleStoryIds, setStoryOwner } from '../access/access-repo.js';
+import { listVisibleStoryIds } from '../access/access-repo.js';
 import { authorizeStory } from '../auth.js';
 import { parseInput } from '../parse-input.js';
 import { writingRateLimit } from '../rate-limits.js';
@@ -18,8 +18,8 @@ export function registerStoryRoutes(app: FastifyInstance, ctx: ServerContext): v
   app.post('/api/stories', { config: writingRateLimit(ctx.config) }, async (request, reply) => {
     const input = parseInput(newStorySchema, request.body);
     return respondWithTurn(ctx, request, reply, async ({ signal, onText }) => {
-      const { story, opening } = await createStory(ctx.runtime.deps, input, { signal, ...(onText ? { onText } : {}) });
-      await setStoryOwner(db, story.id, request.user.id);
+      // Owned from the start, so a story whose opening fails is still its creator's alone.
+      const { story, opening } = await createStory(ctx.runtime.deps, input, { signal, ownerId: request.user.id, ...(onText ? { onText } : {}) });
       return { story: toStoryJson(story), scene: opening.scene };
     });
   });
