@@ -17,6 +17,7 @@ import { registerMemberRoutes } from './routes/members.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerIoRoutes } from './routes/io.js';
 import { registerOperationRoutes } from './routes/operations.js';
+import { registerLoreRoutes } from './routes/lore.js';
 
 // src/server and dist/server are both two levels below the package root, where web/ lives.
 export const webDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web');
@@ -81,6 +82,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   registerMemberRoutes(app, ctx);
   registerEventRoutes(app, ctx);
   registerIoRoutes(app, ctx);
+  registerLoreRoutes(app, ctx);
   await app.register(fastifyStatic, { root: webDir, prefix: '/', index: 'index.html', maxAge: 0 });
   return app;
 }

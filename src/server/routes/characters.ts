@@ -16,7 +16,7 @@ import { authorizeStory, type RequestUser } from '../auth.js';
 import { parseInput } from '../parse-input.js';
 import { writingRateLimit } from '../rate-limits.js';
 import type { ServerContext } from '../server-context.js';
-import { idParams, singleHeader, thoughtsQuery, wantsThoughts } from './route-inputs.js';
+import { idParams, parseIfMatch, thoughtsQuery, wantsThoughts } from './route-inputs.js';
 import type { Queryable } from '../../db/index.js';
 
 const text = (field: string, max: number) => z.string({ error: `${field} must be text` }).max(max, `${field} is longer than ${max} characters`);
@@ -34,18 +34,6 @@ const patchBody = z.strictObject(
 const talkBody = z.object({
   message: z.string({ error: 'message must be text' }).trim().min(1, 'message must not be empty').max(2000, 'message is longer than 2000 characters'),
 });
-
-/** If-Match carries the character version: `3`, `"3"` or `W/"3"`. */
-function parseIfMatch(value: string | string[] | undefined): number {
-  const header = singleHeader(value);
-  const match = typeof header === 'string' ? /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(header) : null;
-  if (!match) {
-    throw new AppError('validation', 'Send If-Match with the character version you edited (from its ETag or version field).', {
-      details: { field: 'If-Match' },
-    });
-  }
-  return Number(match[1]);
-}
 
 /** The character, if the user may see its story; anything else is not found. */
 async function visibleCharacter(db: Queryable, user: RequestUser, characterId: string, need: 'read' | 'play'): Promise<Character> {

@@ -25,3 +25,15 @@ export function idempotencyKeyOf(request: FastifyRequest): string | undefined {
   if (Array.isArray(value)) throw new AppError('validation', 'Send one Idempotency-Key header.', { details: { field: 'idempotencyKey' } });
   return value;
 }
+
+/** If-Match carries the version being edited (a character's, a lore entry's): `3`, `"3"` or `W/"3"`. */
+export function parseIfMatch(value: string | string[] | undefined): number {
+  const header = singleHeader(value);
+  const match = typeof header === 'string' ? /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(header) : null;
+  if (!match) {
+    throw new AppError('validation', 'Send If-Match with the version you edited (from its ETag or version field).', {
+      details: { field: 'If-Match' },
+    });
+  }
+  return Number(match[1]);
+}

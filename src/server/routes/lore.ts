@@ -1,0 +1,63 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { addLoreEntry, editLoreEntry } from '../../memory/edit-lore.js';
+import { deleteLoreEntry, listLoreEntries, type LoreEntry } from '../../memory/lore-repo.js';
+import { AppError } from '../../errors.js';
+import { isUuid } from '../../story/story-repo.js';
+import { authorizeStory } from '../auth.js';
+import { parseInput } from '../parse-input.js';
+import type { ServerContext } from '../server-context.js';
+import { idParams, parseIfMatch } from './route-inputs.js';
+
+const keywords = z.array(z.string({ error: 'keywords must be text' }).max(100, 'a keyword is longer than 100 characters'), { error: 'keywords must be a list' }).max(100, 'at most 100 keywords');
+const title = z.string({ error: 'title must be text' }).trim().min(1, 'title must not be empty').max(200, 'title is longer than 200 characters');
+const content = z.string({ error: 'content must be text' }).trim().min(1, 'content must not be empty').max(8000, 'content is longer than 8000 characters');
+const newEntryBody = z.object({ title, content, keywords: keywords.optional(), enabled: z.boolean({ error: 'enabled must be true or false' }).optional() });
+const patchEntryBody = z.strictObject({ title: title.optional(), content: content.optional(), keywords: keywords.optional(), enabled: z.boolean().optional() });
+const entryParams = idParams.extend({ entryId: z.string().max(100, 'the id is too long') });
+
+function sendEntry(entry: LoreEntry) {
+  return { entry };
+}
+
+/** A malformed entry id is simply not found (and never reaches SQL as a cast error). */
+function knownEntryId(entryId: string): string {
+  if (!isUuid(entryId)) throw new AppError('not_found', `No lore entry with id ${entryId}.`);
+  return entryId;
+}
+
+/** Lore entries (world info) of a story: read by readers, edited by players. */
+export function registerLoreRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const { db } = ctx.runtime;
+  const deps = { db, embedder: ctx.runtime.deps.embedder };
+
+  app.get('/api/stories/:id/lore', async (request) => {
+    const { id } = parseInput(idParams, request.params, 'params');
+    await authorizeStory(db, request.user, id, 'read');
+    return { entries: await listLoreEntries(db, id) };
+  });
+
+  app.post('/api/stories/:id/lore', async (request, reply) => {
+    const { id } = parseInput(idParams, request.params, 'params');
+    await authorizeStory(db, request.user, id, 'play');
+    const body = parseInput(newEntryBody, request.body);
+    const entry = await addLoreEntry(deps, { storyId: id, ...body });
+    return reply.status(201).header('etag', `"${entry.version}"`).send(sendEntry(entry));
+  });
+
+  app.patch('/api/stories/:id/lore/:entryId', async (request, reply) => {
+    const { id, entryId } = parseInput(entryParams, request.params, 'params');
+    await authorizeStory(db, request.user, id, 'play');
+    const expectedVersion = parseIfMatch(request.headers['if-match']);
+    const patch = parseInput(patchEntryBody, request.body);
+    const entry = await editLoreEntry(deps, { storyId: id, id: knownEntryId(entryId), expectedVersion, patch });
+    return reply.header('etag', `"${entry.version}"`).send(sendEntry(entry));
+  });
+
+  app.delete('/api/stories/:id/lore/:entryId', async (request, reply) => {
+    const { id, entryId } = parseInput(entryParams, request.params, 'params');
+    await authorizeStory(db, request.user, id, 'play');
+    await deleteLoreEntry(db, id, knownEntryId(entryId));
+    return reply.status(204).send();
+  });
+}
