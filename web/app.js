@@ -142,6 +142,8 @@ async function loadStory(storyId) {
     $('share').hidden = !state.auth || view.role !== 'owner';
     if (!$('share').hidden) loadMembers();
     if (view.scene) showScene(view.scene);
+    // An opening cut off (its process stopped mid-way) is written again by Regenerate.
+    else showNotice('This story has no opening scene yet: press Regenerate to write it.');
     return true;
   } catch (error) {
     showNotice(describeError(error), 'error');
