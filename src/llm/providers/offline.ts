@@ -105,8 +105,10 @@ export function createOfflineProvider(options: OfflineProviderOptions): ModelPro
       throwIfAborted(signal);
       const chunks = splitIntoChunks(compose(request));
       const delayPerChunkMs = chunks.length > 0 ? latencyMs / chunks.length : 0;
-      for (const chunk of chunks) {
-        await pause(delayPerChunkMs, signal);
+      // Paced against the clock, not by summing small sleeps: timers round each one down.
+      const started = performance.now();
+      for (const [index, chunk] of chunks.entries()) {
+        if (delayPerChunkMs > 0) await pause(Math.max(0, started + (index + 1) * delayPerChunkMs - performance.now()), signal);
         yield chunk;
       }
       throwIfAborted(signal);
