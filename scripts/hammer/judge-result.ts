@@ -7,7 +7,7 @@ import type { Violations } from './violations.js';
  * error code from the operation's expected set; errors caused by the injected faults
  * (database_unavailable, and for model operations llm_unavailable / llm_bad_output) are
  * tolerated and counted; a lost connection is tolerated only when the hammer killed that
- * process during the request. Anything else is a violation: 500, a 5xx for invalid input,
+ * process during the request. Anything else is a violation: 500, another 5xx for invalid input,
  * an error without a JSON code, a hang.
  */
 
@@ -53,6 +53,10 @@ export function judge(
     return 'violation';
   }
   if (expected.includes(outcome) || expected.includes(String(result.status))) return 'ok';
+  // Input that can only be judged against the database (an unknown scene, a story the user may
+  // not see) cannot be judged while the database is down: 503 database_unavailable is then the
+  // clear answer, and it comes only from the injected faults.
+  if (options.invalidInput && faultErrors.has(outcome)) return 'fault';
   if (result.status >= 500 && options.invalidInput) {
     ctx.violations.add('5xx on invalid input', where);
     return 'violation';
