@@ -5,3 +5,4 @@ export { openServerDatabase, describeDatabaseUrl } from './server-database.js';
 export { withTransaction, measureLockWait, backoffDelayMs, type Transaction, type TransactionOptions, type Isolation } from './with-transaction.js';
 export { migrate, pendingMigrations, readMigrations, migrationsDir } from './migrate.js';
 export * from './pg-errors.js';
+export { retryOnConnectionLoss } from './retry-on-connection-loss.js';

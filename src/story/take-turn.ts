@@ -1,4 +1,4 @@
-import { withTransaction } from '../db/index.js';
+import { retryOnConnectionLoss, withTransaction } from '../db/index.js';
 import { AppError, isAppError, toAppError, type ErrorCode, errorCodes } from '../errors.js';
 import { turnEvents } from '../metrics.js';
 import { writeSceneMemories, prepareSceneMemories } from '../characters/write-scene-characters.js';
@@ -87,11 +87,14 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
       ...(plan.chosenAction ? { chosenAction: plan.chosenAction } : {}),
       ...(plan.instruction ? { instruction: plan.instruction } : {}),
     });
-    const summary = await prepareSummaryUpdate(deps.db, deps.embedder, {
-      storyId: story.id,
-      newSceneNumber: (plan.parentSceneNumber ?? 0) + 1,
-      parentSceneId: plan.parentSceneId,
-    });
+    // The model call is paid for: a database blip here is waited out rather than wasting it.
+    const summary = await retryOnConnectionLoss(() =>
+      prepareSummaryUpdate(deps.db, deps.embedder, {
+        storyId: story.id,
+        newSceneNumber: (plan.parentSceneNumber ?? 0) + 1,
+        parentSceneId: plan.parentSceneId,
+      }),
+    );
     if (controller.signal.aborted) throw leaseLost ? new LeaseLostError() : new AppError('cancelled', 'The turn was cancelled.');
     clearInterval(heartbeat);
     // A model call has been paid for: the commit keeps retrying conflicts longer than usual.
@@ -126,24 +129,31 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
     });
   } catch (error) {
     clearInterval(heartbeat);
+    // What a turn spent is recorded even across a database restart (bounded retries).
+    const recordSpentCalls = () =>
+      retryOnConnectionLoss(() => addTurnModelCalls(deps.db, story.id, turn.id, modelCalls.count)).catch((recordError: unknown) =>
+        log.error({ err: recordError, modelCalls: modelCalls.count }, 'could not record the model calls of a turn'),
+      );
     if (error instanceof LeaseLostError || leaseLost) {
-      await addTurnModelCalls(deps.db, story.id, turn.id, modelCalls.count).catch(() => {});
+      await recordSpentCalls();
       throw new LeaseLostError();
     }
     // The commit may have landed even if we did not hear back (connection lost during COMMIT).
-    const after = await findTurn(deps.db, story.id, turn.id).catch(() => undefined);
+    const after = await retryOnConnectionLoss(() => findTurn(deps.db, story.id, turn.id)).catch(() => undefined);
     if (after?.status === 'succeeded' && after.sceneId) return after.sceneId;
     const failure = controller.signal.aborted && !isAppError(error) ? new AppError('cancelled', 'The turn was cancelled.') : toAppError(error);
-    const recorded = await markTurnFailed(deps.db, story.id, turn.id, {
-      leaseOwner: deps.instanceId,
-      errorCode: failure.code,
-      errorMessage: failure.message,
-      modelCalls: modelCalls.count,
-    }).catch((markError: unknown) => {
+    const recorded = await retryOnConnectionLoss(() =>
+      markTurnFailed(deps.db, story.id, turn.id, {
+        leaseOwner: deps.instanceId,
+        errorCode: failure.code,
+        errorMessage: failure.message,
+        modelCalls: modelCalls.count,
+      }),
+    ).catch((markError: unknown) => {
       log.error({ err: markError }, 'could not record the failed turn; its lease will expire');
       return false;
     });
-    if (!recorded) await addTurnModelCalls(deps.db, story.id, turn.id, modelCalls.count).catch(() => {});
+    if (!recorded) await recordSpentCalls();
     if (recorded) await notify(deps.db, { type: 'turn', storyId: story.id, turnId: turn.id, status: 'failed' }).catch(() => {});
     turnEvents.inc({ event: 'failed' });
     if (failure.code === 'internal') log.error({ err: error }, 'turn failed');
