@@ -47,17 +47,22 @@ class NotificationListener {
       let delayMs = 100;
       for (;;) {
         const client = new pg.Client(this.config);
+        // Listeners first: the connection can be killed at any moment, the handshake included.
+        let connected = false;
+        client.on('notification', (message) => {
+          for (const handler of this.handlers.get(message.channel) ?? []) handler(message.payload ?? '');
+        });
+        client.on('error', (error) => {
+          if (!connected) return;
+          connected = false;
+          getLogger().warn({ err: error }, 'notification connection lost; reconnecting');
+          if (this.client === client) this.client = undefined;
+          client.end().catch(() => {});
+          if (!this.closed && this.handlers.size > 0) void this.connect().catch(() => {});
+        });
         try {
           await client.connect();
-          client.on('notification', (message) => {
-            for (const handler of this.handlers.get(message.channel) ?? []) handler(message.payload ?? '');
-          });
-          client.on('error', (error) => {
-            getLogger().warn({ err: error }, 'notification connection lost; reconnecting');
-            this.client = undefined;
-            client.end().catch(() => {});
-            if (!this.closed && this.handlers.size > 0) void this.connect().catch(() => {});
-          });
+          connected = true;
           for (const channel of this.handlers.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
           this.client = client;
           return client;
@@ -110,6 +115,9 @@ export async function openServerDatabase(options: ServerDatabaseOptions): Promis
   const pool = new pg.Pool({ ...clientConfig, max: options.poolSize, idleTimeoutMillis: 30_000 });
   // An idle client that loses its connection emits here; without a handler it would crash the process.
   pool.on('error', (error) => getLogger().warn({ err: error }, 'idle database connection lost'));
+  // Every client keeps a listener of its own for its whole life: a connection killed at any
+  // moment (checked out, being released, being ended) must never be an unhandled 'error'.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const listener = new NotificationListener(clientConfig);
 
   // Fail fast with a clear cause if the server cannot be reached.
@@ -159,8 +167,9 @@ export async function openServerDatabase(options: ServerDatabaseOptions): Promis
           await client.query(sql);
         },
         release(error?: unknown) {
-          client.off('error', onError);
           const broken = error ?? lostConnection;
+          // A broken client may still emit while the pool ends it: it keeps our listener.
+          if (broken === undefined) client.off('error', onError);
           client.release(broken instanceof Error ? broken : broken === undefined ? undefined : true);
         },
       };

@@ -84,18 +84,21 @@ export async function buildTurnContext(db: Database, embedder: Embedder, input: 
   if (!queryEmbedding) throw new AppError('internal', 'The embedder returned no vector.');
 
   const scope = { storyId: input.storyId, headSceneId, queryEmbedding };
-  const summary = await loadLatestSummary(db, input.storyId, { atMostThrough: windowStart - 1 });
-  const storyMemories = await findRelevantStoryMemories(db, { ...scope, beforeSceneNumber: windowStart, limit: 5, minSimilarity: 0.1 });
-  const similar = await findSimilarScenes(db, { ...scope, beforeSceneNumber: windowStart, limit: 2, minSimilarity: 0.2 });
-  const instructions = await findRelevantInstructions(db, { ...scope, limit: 3, minSimilarity: 0.1 });
   const recentText = [...recent.map((scene) => scene.content), queryText].join('\n');
-  const lore = await matchLore(db, { storyId: input.storyId, recentText, queryEmbedding, limit: 5 });
-  const characters = await loadContextCharacters(db, {
-    ...scope,
-    recentSceneIds: recent.map((scene) => scene.id),
-    maxCharacters: input.maxCharacters ?? 6,
-    memoriesPerCharacter: input.memoriesPerCharacter ?? 3,
-  });
+  // Independent reads: on a server pool they run side by side (PGlite queues them anyway).
+  const [summary, storyMemories, similar, instructions, lore, characters] = await Promise.all([
+    loadLatestSummary(db, input.storyId, { atMostThrough: windowStart - 1 }),
+    findRelevantStoryMemories(db, { ...scope, beforeSceneNumber: windowStart, limit: 5, minSimilarity: 0.1 }),
+    findSimilarScenes(db, { ...scope, beforeSceneNumber: windowStart, limit: 2, minSimilarity: 0.2 }),
+    findRelevantInstructions(db, { ...scope, limit: 3, minSimilarity: 0.1 }),
+    matchLore(db, { storyId: input.storyId, recentText, queryEmbedding, limit: 5 }),
+    loadContextCharacters(db, {
+      ...scope,
+      recentSceneIds: recent.map((scene) => scene.id),
+      maxCharacters: input.maxCharacters ?? 6,
+      memoriesPerCharacter: input.memoriesPerCharacter ?? 3,
+    }),
+  ]);
 
   const context: Omit<TurnContext, 'estimatedTokens'> = {
     recentScenes: recent.map((scene) => ({ sceneNumber: scene.sceneNumber, content: scene.content })),
@@ -176,21 +179,21 @@ async function loadContextCharacters(
      LIMIT $3`,
     [input.storyId, input.recentSceneIds, input.maxCharacters],
   );
-  const characters: TaskCharacter[] = [];
-  for (const row of rows) {
-    const memories = await retrieveMemories(db, {
-      storyId: input.storyId,
-      characterId: row.id,
-      queryEmbedding: input.queryEmbedding,
-      headSceneId: input.headSceneId,
-      limit: input.memoriesPerCharacter,
-    });
-    const character: TaskCharacter = { name: row.name, mood: row.mood, memories: memories.map((memory) => memory.content) };
-    if (row.description) character.description = row.description;
-    if (row.personality) character.personality = row.personality;
-    if (row.trust !== null) character.trust = row.trust;
-    if (row.sentiment !== null) character.sentiment = row.sentiment;
-    characters.push(character);
-  }
-  return characters;
+  return Promise.all(
+    rows.map(async (row) => {
+      const memories = await retrieveMemories(db, {
+        storyId: input.storyId,
+        characterId: row.id,
+        queryEmbedding: input.queryEmbedding,
+        headSceneId: input.headSceneId,
+        limit: input.memoriesPerCharacter,
+      });
+      const character: TaskCharacter = { name: row.name, mood: row.mood, memories: memories.map((memory) => memory.content) };
+      if (row.description) character.description = row.description;
+      if (row.personality) character.personality = row.personality;
+      if (row.trust !== null) character.trust = row.trust;
+      if (row.sentiment !== null) character.sentiment = row.sentiment;
+      return character;
+    }),
+  );
 }
