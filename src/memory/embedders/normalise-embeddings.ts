@@ -1,4 +1,5 @@
-import { badOutput, type ModelEndpoint } from '../../llm/with-retry.js';
+import { badOutput, defaultModelMaxRetries, withRetry, type ModelEndpoint } from '../../llm/with-retry.js';
+import type { Embedder } from '../embedder.js';
 
 /**
  * Checks what a remote embedding server returned — one finite, non-zero vector per text, all
@@ -43,4 +44,42 @@ export async function embedInBatches(
     vectors.push(...(await embedBatch(texts.slice(start, start + batchSize))));
   }
   return vectors;
+}
+
+export const defaultEmbeddingBatchSize = 64;
+/** Embedded once at start-up to learn the model's dimension. */
+export const dimensionProbeText = 'dimension probe';
+
+/**
+ * A remote embedder from one request function: retried batches, the dimension learnt from a
+ * probe text, then every batch checked against it.
+ */
+export async function createBatchedEmbedder(
+  options: {
+    name: string;
+    model: string;
+    batchSize?: number | undefined;
+    maxRetries?: number | undefined;
+    retryBaseDelayMs?: number | undefined;
+    embedOnce: (batch: string[], dimension: number | undefined, signal: AbortSignal | undefined) => Promise<number[][]>;
+  },
+  signal?: AbortSignal,
+): Promise<Embedder> {
+  const embedBatch = (batch: string[], dimension: number | undefined, callerSignal: AbortSignal | undefined) =>
+    withRetry(() => options.embedOnce(batch, dimension, callerSignal), {
+      maxRetries: options.maxRetries ?? defaultModelMaxRetries,
+      ...(options.retryBaseDelayMs === undefined ? {} : { baseDelayMs: options.retryBaseDelayMs }),
+      signal: callerSignal,
+    });
+  const [probe] = await embedBatch([dimensionProbeText], undefined, signal);
+  const dimension = probe?.length ?? 0;
+  const batchSize = options.batchSize ?? defaultEmbeddingBatchSize;
+  return {
+    name: options.name,
+    model: options.model,
+    dimension,
+    embed(texts, callerSignal) {
+      return embedInBatches(texts, batchSize, (batch) => embedBatch(batch, dimension, callerSignal));
+    },
+  };
 }

@@ -1,7 +1,7 @@
 import { describeOllamaFailure, parseJsonBody, postToOllama, type OllamaEndpoint } from '../../llm/providers/ollama.js';
-import { AttemptDeadline, attemptError, defaultModelMaxRetries, startModelAttempt, withRetry } from '../../llm/with-retry.js';
+import { AttemptDeadline, attemptError, startModelAttempt } from '../../llm/with-retry.js';
 import type { Embedder } from '../embedder.js';
-import { embedInBatches, normaliseEmbeddings } from './normalise-embeddings.js';
+import { createBatchedEmbedder, normaliseEmbeddings } from './normalise-embeddings.js';
 
 export interface OllamaEmbedderOptions {
   host: string;
@@ -13,9 +13,6 @@ export interface OllamaEmbedderOptions {
   retryBaseDelayMs?: number;
 }
 
-export const defaultEmbeddingBatchSize = 64;
-/** Embedded once at start-up to learn the model's dimension. */
-export const dimensionProbeText = 'dimension probe';
 
 /** An embedder on Ollama's /api/embed; resolves once a probe text has told it the dimension. */
 export async function createOllamaEmbedder(options: OllamaEmbedderOptions, signal?: AbortSignal): Promise<Embedder> {
@@ -26,24 +23,17 @@ export async function createOllamaEmbedder(options: OllamaEmbedderOptions, signa
     model: options.model,
     modelVariable: 'EMBEDDINGS_MODEL',
   };
-  const embedBatch = (batch: string[], dimension: number | undefined, callerSignal: AbortSignal | undefined) =>
-    withRetry(() => embedOnce(endpoint, options.timeoutMs, batch, dimension, callerSignal), {
-      maxRetries: options.maxRetries ?? defaultModelMaxRetries,
-      ...(options.retryBaseDelayMs === undefined ? {} : { baseDelayMs: options.retryBaseDelayMs }),
-      signal: callerSignal,
-    });
-
-  const [probe] = await embedBatch([dimensionProbeText], undefined, signal);
-  const dimension = probe?.length ?? 0;
-  const batchSize = options.batchSize ?? defaultEmbeddingBatchSize;
-  return {
-    name: 'ollama',
-    model: options.model,
-    dimension,
-    embed(texts, callerSignal) {
-      return embedInBatches(texts, batchSize, (batch) => embedBatch(batch, dimension, callerSignal));
+  return createBatchedEmbedder(
+    {
+      name: 'ollama',
+      model: options.model,
+      batchSize: options.batchSize,
+      maxRetries: options.maxRetries,
+      retryBaseDelayMs: options.retryBaseDelayMs,
+      embedOnce: (batch, dimension, callerSignal) => embedOnce(endpoint, options.timeoutMs, batch, dimension, callerSignal),
     },
-  };
+    signal,
+  );
 }
 
 async function embedOnce(

@@ -1,9 +1,8 @@
 import type OpenAI from 'openai';
 import { createOpenAIClient, describeOpenAIFailure, openAIEndpoint } from '../../llm/providers/openai.js';
-import { AttemptDeadline, attemptError, badOutput, defaultModelMaxRetries, startModelAttempt, withRetry, type ModelEndpoint } from '../../llm/with-retry.js';
+import { AttemptDeadline, attemptError, badOutput, startModelAttempt, type ModelEndpoint } from '../../llm/with-retry.js';
 import type { Embedder } from '../embedder.js';
-import { embedInBatches, normaliseEmbeddings } from './normalise-embeddings.js';
-import { defaultEmbeddingBatchSize, dimensionProbeText } from './ollama.js';
+import { createBatchedEmbedder, normaliseEmbeddings } from './normalise-embeddings.js';
 
 export interface OpenAIEmbedderOptions {
   baseUrl: string;
@@ -20,24 +19,17 @@ export interface OpenAIEmbedderOptions {
 export async function createOpenAIEmbedder(options: OpenAIEmbedderOptions, signal?: AbortSignal): Promise<Embedder> {
   const client = createOpenAIClient(options);
   const endpoint = openAIEndpoint(options.baseUrl, options.model);
-  const embedBatch = (batch: string[], dimension: number | undefined, callerSignal: AbortSignal | undefined) =>
-    withRetry(() => embedOnce(client, endpoint, options.timeoutMs, batch, dimension, callerSignal), {
-      maxRetries: options.maxRetries ?? defaultModelMaxRetries,
-      ...(options.retryBaseDelayMs === undefined ? {} : { baseDelayMs: options.retryBaseDelayMs }),
-      signal: callerSignal,
-    });
-
-  const [probe] = await embedBatch([dimensionProbeText], undefined, signal);
-  const dimension = probe?.length ?? 0;
-  const batchSize = options.batchSize ?? defaultEmbeddingBatchSize;
-  return {
-    name: 'openai',
-    model: options.model,
-    dimension,
-    embed(texts, callerSignal) {
-      return embedInBatches(texts, batchSize, (batch) => embedBatch(batch, dimension, callerSignal));
+  return createBatchedEmbedder(
+    {
+      name: 'openai',
+      model: options.model,
+      batchSize: options.batchSize,
+      maxRetries: options.maxRetries,
+      retryBaseDelayMs: options.retryBaseDelayMs,
+      embedOnce: (batch, dimension, callerSignal) => embedOnce(client, endpoint, options.timeoutMs, batch, dimension, callerSignal),
     },
-  };
+    signal,
+  );
 }
 
 async function embedOnce(
