@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { takeTurn } from '../../story/take-turn.js';
 import { rewindStory } from '../../story/rewind-story.js';
@@ -25,47 +25,28 @@ const rewindBody = z.object({
 export function registerTurnRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const { db } = ctx.runtime;
 
-  app.post('/api/stories/:id/turns', { config: writingRateLimit(ctx.config) }, async (request, reply) => {
-    const { id } = parseInput(idParams, request.params, 'params');
-    await authorizeStory(db, request.user, id, 'play');
-    const body = parseInput(advanceBody, request.body);
-    const idempotencyKey = idempotencyKeyOf(request);
-    // Checked before any event stream opens, so that bad input is a plain 400.
-    const input = validateTurnInput({ kind: 'advance', choiceNumber: body.choice, instruction: body.instruction, fromSceneId: body.fromSceneId, idempotencyKey });
-    return respondWithTurn(ctx, request, reply, async ({ signal, onText }) => {
-      const result = await takeTurn(ctx.runtime.deps, {
-        storyId: id,
-        kind: 'advance',
-        choiceNumber: input.choiceNumber,
-        instruction: input.instruction,
-        fromSceneId: input.fromSceneId,
-        idempotencyKey: input.idempotencyKey,
-        signal,
-        ...(onText ? { onText } : {}),
+  // Advance and regenerate differ only in their body: one handler takes either kind of turn.
+  const turnRoute = (kind: 'advance' | 'regenerate', bodySchema: typeof advanceBody | typeof regenerateBody) =>
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      const { id } = parseInput(idParams, request.params, 'params');
+      await authorizeStory(db, request.user, id, 'play');
+      const body: { choice?: unknown; instruction?: unknown; fromSceneId?: unknown } = parseInput(bodySchema, request.body);
+      // Checked before any event stream opens, so that bad input is a plain 400.
+      const input = validateTurnInput({
+        kind,
+        choiceNumber: body.choice,
+        instruction: body.instruction,
+        fromSceneId: body.fromSceneId,
+        idempotencyKey: idempotencyKeyOf(request),
       });
-      return { scene: result.scene, turnId: result.turnId, how: result.how };
-    });
-  });
+      return respondWithTurn(ctx, request, reply, async ({ signal, onText }) => {
+        const result = await takeTurn(ctx.runtime.deps, { storyId: id, ...input, signal, ...(onText ? { onText } : {}) });
+        return { scene: result.scene, turnId: result.turnId, how: result.how };
+      });
+    };
 
-  app.post('/api/stories/:id/regenerate', { config: writingRateLimit(ctx.config) }, async (request, reply) => {
-    const { id } = parseInput(idParams, request.params, 'params');
-    await authorizeStory(db, request.user, id, 'play');
-    const body = parseInput(regenerateBody, request.body);
-    const idempotencyKey = idempotencyKeyOf(request);
-    const input = validateTurnInput({ kind: 'regenerate', instruction: body.instruction, fromSceneId: body.fromSceneId, idempotencyKey });
-    return respondWithTurn(ctx, request, reply, async ({ signal, onText }) => {
-      const result = await takeTurn(ctx.runtime.deps, {
-        storyId: id,
-        kind: 'regenerate',
-        instruction: input.instruction,
-        fromSceneId: input.fromSceneId,
-        idempotencyKey: input.idempotencyKey,
-        signal,
-        ...(onText ? { onText } : {}),
-      });
-      return { scene: result.scene, turnId: result.turnId, how: result.how };
-    });
-  });
+  app.post('/api/stories/:id/turns', { config: writingRateLimit(ctx.config) }, turnRoute('advance', advanceBody));
+  app.post('/api/stories/:id/regenerate', { config: writingRateLimit(ctx.config) }, turnRoute('regenerate', regenerateBody));
 
   app.post('/api/stories/:id/undo', async (request) => {
     const { id } = parseInput(idParams, request.params, 'params');
