@@ -59,7 +59,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
     // Plain HTTP on a LAN is a supported setup; do not pin browsers to HTTPS.
     strictTransportSecurity: false,
   });
-  await installRateLimits(app);
+  await installRateLimits(app, ctx.runtime.db);
 
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
