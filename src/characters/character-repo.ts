@@ -94,6 +94,16 @@ async function findByNameKey(db: Queryable, storyId: string, name: string): Prom
 }
 
 /**
+ * The transaction-scoped lock every writer of a character name takes (get-or-create, card
+ * import): one key per (story, normalised name), so concurrent creators queue and re-check.
+ */
+export async function lockCharacterName(tx: Queryable, storyId: string, name: string): Promise<void> {
+  await measureLockWait('character', () =>
+    tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1::text || ':' || lw_name_key($2), 0))`, [storyId, name]),
+  );
+}
+
+/**
  * One character per (story, normalised name), however many transactions race (DESIGN §5):
  * a transaction-scoped advisory lock on the pair serialises creators, the re-check after it
  * sees a character committed meanwhile, and the unique index is the final guard. The first
@@ -111,9 +121,7 @@ export async function getOrCreateCharacter(
   const existing = await findByNameKey(tx, input.storyId, name);
   if (existing) return { character: existing, created: false, createdConcurrently: false };
 
-  await measureLockWait('character', () =>
-    tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1::text || ':' || lw_name_key($2), 0))`, [input.storyId, name]),
-  );
+  await lockCharacterName(tx, input.storyId, name);
   // READ COMMITTED: this statement sees whatever the lock holder before us committed.
   const createdMeanwhile = await findByNameKey(tx, input.storyId, name);
   if (createdMeanwhile) {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/index.js';
-import { measureLockWait, withTransaction } from '../db/index.js';
+import { withTransaction } from '../db/index.js';
+import { lockCharacterName } from '../characters/character-repo.js';
 import { AppError } from '../errors.js';
 import { parseCharacterCard, type CharacterCard } from './character-card.js';
 import { importValidationError, isUuid, normaliseNameKey, type JsonObject, type JsonValue } from './validation.js';
@@ -119,9 +120,7 @@ export async function importCharacterCard(db: Database, storyId: string, content
     const story = await tx.query<{ status: string }>('SELECT status FROM stories WHERE id = $1 FOR KEY SHARE', [storyId]);
     if (!story.rows[0]) throw new AppError('not_found', `Story ${storyId} does not exist.`);
     if (story.rows[0].status === 'archived') throw new AppError('story_archived', 'The story is archived; restore it before adding characters.');
-    await measureLockWait('character', () =>
-      tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1::text || ':' || lw_name_key($2), 0))`, [storyId, plan.character.name]),
-    );
+    await lockCharacterName(tx, storyId, plan.character.name);
     const { character } = plan;
     const inserted = await tx.query<{ id: string }>(
       `INSERT INTO characters (story_id, name, description, personality, background, metadata)
