@@ -1,16 +1,13 @@
-import type { Completion, CompletionRequest, ModelProvider } from '../../src/llm/provider.js';
-import { AppError } from '../../src/errors.js';
+import type { CompletionRequest } from '../../src/llm/provider.js';
+import { createCountingProvider, type CountingProvider } from '../../test/helpers/counting-provider.js';
 
 /**
- * A stand-in model for benchmarks (the idea of test/helpers/counting-provider.ts): a fixed
- * latency, a call counter, and a valid JSON scene naming exactly `characterCount` people.
+ * A stand-in model for benchmarks: the tests' counting model (fixed latency, call counter)
+ * answering a valid JSON scene naming exactly `characterCount` people.
  * `badAnswer(call)` makes chosen calls answer with two choices instead of three, which the
  * parser refuses, so that the engine's corrective re-ask can be counted.
  */
-export interface ScriptedProvider extends ModelProvider {
-  /** Model calls started so far. */
-  calls: number;
-}
+export type ScriptedProvider = CountingProvider;
 
 export interface ScriptedProviderOptions {
   latencyMs: number;
@@ -19,22 +16,6 @@ export interface ScriptedProviderOptions {
 }
 
 const names = ['Mara Vell', 'Tomas Reed', 'Ilse Brandt', 'Oskar Lind', 'Wren Hollis', 'Petra Sand', 'Jonah Crale', 'Edda Morn', 'Silas Fenn', 'Nell Ashby'];
-
-function wait(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new AppError('cancelled', 'cancelled'));
-    if (ms <= 0) return resolve();
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(new AppError('cancelled', 'cancelled'));
-      },
-      { once: true },
-    );
-  });
-}
 
 export function sceneJson(request: CompletionRequest, call: number, characterCount: number, choiceCount = 3): string {
   const task = request.task?.kind === 'scene' ? request.task : undefined;
@@ -57,21 +38,9 @@ export function sceneJson(request: CompletionRequest, call: number, characterCou
 
 export function createScriptedProvider(options: ScriptedProviderOptions): ScriptedProvider {
   const characterCount = options.characterCount ?? 1;
-  const provider: ScriptedProvider = {
-    name: 'bench',
-    model: 'scripted',
-    offline: false,
-    calls: 0,
-    async complete(request: CompletionRequest, signal?: AbortSignal): Promise<Completion> {
-      const call = ++provider.calls;
-      await wait(options.latencyMs, signal);
-      const bad = options.badAnswer?.(call, request) ?? false;
-      return { text: sceneJson(request, call, characterCount, bad ? 2 : 3), model: 'scripted' };
-    },
-    async *stream(request: CompletionRequest, signal?: AbortSignal): AsyncIterable<string> {
-      const { text } = await provider.complete(request, signal);
-      for (let i = 0; i < text.length; i += 16) yield text.slice(i, i + 16);
-    },
-  };
-  return provider;
+  // The shared counting model (fixed latency, call counter), answering this module's scenes.
+  return createCountingProvider({
+    latencyMs: options.latencyMs,
+    answer: (request, call) => sceneJson(request, call, characterCount, options.badAnswer?.(call, request) ? 2 : 3),
+  });
 }
