@@ -28,7 +28,13 @@ export async function openRuntime(options: { defaultLogLevel?: string; applicati
   const config = loadConfig(options.env);
   const log = createLogger(config.logLevel ?? options.defaultLogLevel ?? 'warn');
   setLogger(log);
-  const db = await openDatabase(config, options.applicationName ? { applicationName: options.applicationName } : {});
+  const db = await openDatabase(config, {
+    ...(options.applicationName ? { applicationName: options.applicationName } : {}),
+    // Only a person at a terminal needs telling why the first start waits.
+    onSlowStart: (message) => {
+      if (process.stderr.isTTY) process.stderr.write(`${message}\n`);
+    },
+  });
   try {
     await migrate(db);
   } catch (error) {

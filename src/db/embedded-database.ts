@@ -3,6 +3,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import type { Database, DbConnection, QueryResult, TransactionDefaults } from './database.js';
 import { lockDataDir } from './data-dir-lock.js';
+import { copyTemplateInto, findUsableTemplate } from './embedded-template.js';
 
 /**
  * PGlite is a single connection. Callers take turns on it through a queue: a transaction holds
@@ -33,13 +34,40 @@ export interface EmbeddedDatabaseOptions {
   /** A directory, or undefined for an in-memory database (tests). */
   dataDir: string | undefined;
   transactionDefaults: TransactionDefaults;
+  /** Told when the data directory must be created the slow way (no usable template), so a terminal can say why it waits. */
+  onSlowStart?: (message: string) => void;
+  /** Where the migrated template lives; the build's by default. */
+  templateDir?: string;
+}
+
+function isMissingOrEmpty(dir: string): boolean {
+  try {
+    return fs.readdirSync(dir).length === 0;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true;
+    throw error;
+  }
+}
+
+/** A new data directory starts as a copy of the migrated template when the build made one. */
+function prepareDataDir(dataDir: string, options: Pick<EmbeddedDatabaseOptions, 'onSlowStart' | 'templateDir'>): void {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const pgdata = `${dataDir}/pgdata`;
+  if (!isMissingOrEmpty(pgdata)) return;
+  const template = findUsableTemplate(options.templateDir);
+  if (template === undefined) {
+    options.onSlowStart?.(`Creating the embedded database in ${dataDir} (a few seconds, once)…`);
+    return;
+  }
+  fs.rmSync(pgdata, { recursive: true, force: true });
+  copyTemplateInto(template, pgdata);
 }
 
 export async function openEmbeddedDatabase(options: EmbeddedDatabaseOptions): Promise<Database> {
   const unlock = options.dataDir === undefined ? () => {} : lockDataDir(options.dataDir);
   let pglite: PGlite;
   try {
-    if (options.dataDir !== undefined) fs.mkdirSync(options.dataDir, { recursive: true });
+    if (options.dataDir !== undefined) prepareDataDir(options.dataDir, options);
     // The one-argument form: PGlite ignores the options when the data directory argument is undefined.
     pglite = new PGlite({
       ...(options.dataDir === undefined ? {} : { dataDir: `${options.dataDir}/pgdata` }),

@@ -5,14 +5,14 @@ import { describeDatabaseUrl, openServerDatabase } from './server-database.js';
 import { AppError, isAppError } from '../errors.js';
 
 /** DATABASE_URL set → a pool on that server; unset → embedded PostgreSQL in the data directory. */
-export async function openDatabase(config: Config, options: { applicationName?: string } = {}): Promise<Database> {
+export async function openDatabase(config: Config, options: { applicationName?: string; onSlowStart?: (message: string) => void } = {}): Promise<Database> {
   const transactionDefaults = {
     isolation: config.isolation,
     statementTimeoutMs: config.statementTimeoutMs,
     lockTimeoutMs: config.lockTimeoutMs,
   };
   if (config.databaseUrl === undefined) {
-    return openEmbeddedDatabase({ dataDir: config.dataDir, transactionDefaults });
+    return openEmbeddedDatabase({ dataDir: config.dataDir, transactionDefaults, ...(options.onSlowStart ? { onSlowStart: options.onSlowStart } : {}) });
   }
   let url: URL;
   try {
