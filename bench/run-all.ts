@@ -24,6 +24,7 @@ interface ModuleSpec {
 }
 
 const modules: ModuleSpec[] = [
+  { name: 'first-start', args: ['--runs', quick ? '2' : '5'], timeoutMinutes: 6 },
   { name: 'db-transaction', env: quick ? { BENCH_RUNS: '200' } : {}, timeoutMinutes: 5 },
   { name: 'offline-embedder', args: ['--runs', quick ? '3' : '7'], timeoutMinutes: 5 },
   { name: 'turn-overhead', timeoutMinutes: 8 },

@@ -72,6 +72,28 @@ function dbTransaction(record: RunRecord): string {
   ].join('\n');
 }
 
+function firstStart(record: RunRecord): string {
+  const r = readResult('first-start');
+  if (!r) return missing('first-start', record);
+  const row = (label: string, s: Json, target?: string) => [label, s.n, s.wallMs, s.peakRssMb, target ?? ''];
+  return [
+    staleNote('first-start', record),
+    `\`livingworld list\` in a fresh process, medians of ${r.runs} runs.`,
+    '',
+    table(
+      ['figure', 'n', 'wall ms', 'peak RSS MB', 'target'],
+      [
+        row('new data directory (copy of the migrated template)', r.newDataDir, `≤ ${r.targets.newDataDirMs} ms, ≤ ${r.targets.newDataDirRssMb} MB`),
+        row('reopen', r.reopen, `≤ ${r.targets.reopenMs} ms`),
+        row('baseline: new data directory without the template (initdb + migrations)', r.newDataDirWithoutTemplate),
+        row('baseline: bare `node -e 0`', r.bareNode),
+      ],
+    ),
+    '',
+    `_${r.notes}_`,
+  ].join('\n');
+}
+
 function offlineEmbedder(record: RunRecord): string {
   const r = readResult('offline-embedder');
   if (!r) return missing('offline-embedder', record);
@@ -292,6 +314,7 @@ export function writeReport(record: RunRecord): void {
   const m = machine();
   const sections: [string, (record: RunRecord) => string][] = [
     ['1. Database foundation: embedded open, transaction helper', dbTransaction],
+    ['1a. First start: a new data directory and a reopen', firstStart],
     ['2. Offline embedder: load time and memory', offlineEmbedder],
     ['3. Engine overhead per turn (no model time) vs the bare two-transaction protocol', turnOverhead],
     ['4. Single flight: identical concurrent advances', singleFlight],

@@ -36,3 +36,11 @@ export function median(values: number[]): number {
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** `--runs N` from a module's arguments, else the fallback. */
+export function runsArgument(args: string[], fallback: number): number {
+  const index = args.indexOf('--runs');
+  const runs = index >= 0 ? Number(args[index + 1]) : fallback;
+  if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs takes a whole number ≥ 1');
+  return runs;
+}
