@@ -1,7 +1,6 @@
 import type { Config } from '../config.js';
 import type { Database } from './database.js';
 import { openEmbeddedDatabase } from './embedded-database.js';
-import { describeDatabaseUrl, openServerDatabase } from './server-database.js';
 import { AppError, isAppError } from '../errors.js';
 
 /** DATABASE_URL set → a pool on that server; unset → embedded PostgreSQL in the data directory. */
@@ -23,6 +22,8 @@ export async function openDatabase(config: Config, options: { applicationName?: 
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
     throw new AppError('config', `DATABASE_URL must start with postgres:// or postgresql:// (got ${url.protocol}//).`);
   }
+  // pg is loaded only for a server database: the embedded path starts faster without it.
+  const { describeDatabaseUrl, openServerDatabase } = await import('./server-database.js');
   try {
     return await openServerDatabase({
       url: config.databaseUrl,

@@ -2,8 +2,6 @@ import type { Command } from 'commander';
 import { AppError } from '../../errors.js';
 import { openRuntime } from '../../runtime.js';
 import { createToken, ensureUser, listTokens, revokeToken } from '../../server/access/access-repo.js';
-import { startServer } from '../../server/start-server.js';
-import { stopOnSignals } from '../../server/shutdown.js';
 import { printJson } from '../output.js';
 
 function parsePort(value: string): number {
@@ -19,6 +17,8 @@ export function registerServerCommands(program: Command): void {
     .option('--port <port>', 'port to listen on (0: any free port); default PORT or 3000', parsePort)
     .option('--host <host>', 'address to bind; default HOST or 127.0.0.1')
     .action(async (options: { port?: number; host?: string }) => {
+      // Loaded here, not at the top: the HTTP stack costs every other command's start-up a few hundred ms.
+      const [{ startServer }, { stopOnSignals }] = await Promise.all([import('../../server/start-server.js'), import('../../server/shutdown.js')]);
       const server = await startServer({ ...(options.host ? { host: options.host } : {}), ...(options.port !== undefined ? { port: options.port } : {}) });
       stopOnSignals(server);
       // Tests and scripts read the port from this line; keep its shape.
