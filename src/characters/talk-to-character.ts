@@ -61,10 +61,8 @@ export async function talkToCharacter(deps: TalkDeps, input: TalkInput): Promise
   if (story.status === 'archived') throw new AppError('story_archived', 'This story is archived; unarchive it to talk to its characters.');
 
   // The character as the world stands at the head: a rewind or another branch shows another mood.
-  const [character] = await readCharactersAt(deps.db, storyId, story.head_scene_id, { characterIds: [base.id] });
-  if (!character) {
-    throw new AppError('not_found', `${base.name} has not been met on this branch of the story; they appear only on another one.`);
-  }
+  // Someone met only on another branch is met here by this talk, as they were when created.
+  const [character = base] = await readCharactersAt(deps.db, storyId, story.head_scene_id, { characterIds: [base.id] });
   await ensureEmbeddingSettings(deps.db, deps.embedder);
   const [queryEmbedding] = await deps.embedder.embed([message], input.signal);
   const memories = await retrieveMemories(deps.db, {
