@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { StoryBook } from './story-book.js';
 import type { Violations } from './violations.js';
+import { foldWorldEvents, loadPathEvents, readCharactersAt, readRelationshipsAt, relationshipKey } from '../../src/world/index.js';
 
 /**
  * The invariants of DESIGN §4 checked through SQL, each query returning the rows that break
@@ -174,6 +175,41 @@ export class InvariantChecker {
         this.violations.add('story version is not the number of head moves', `story ${row.id}: version ${row.version}, expected ${low}..${high} (${row.turn_scenes} scenes by turns)`);
       }
     }
+  }
+
+  /**
+   * Invariant 7: the world at every story's head (its character and relationship snapshots)
+   * equals the fold of the world events along the head's path. Read in one snapshot.
+   */
+  async checkHeadWorlds(): Promise<number> {
+    return this.inSnapshot(async (client) => {
+      const { rows: stories } = await client.query<{ id: string; head_scene_id: string }>(`SELECT id, head_scene_id FROM stories WHERE head_scene_id IS NOT NULL`);
+      let broken = 0;
+      const close = (a: number | undefined, b: number) => a !== undefined && Math.abs(a - b) < 1e-4;
+      for (const story of stories) {
+        const folded = foldWorldEvents(await loadPathEvents(client, story.id, story.head_scene_id));
+        const characters = (await readCharactersAt(client, story.id, story.head_scene_id)).filter((c) => c.met);
+        const relationships = await readRelationshipsAt(client, story.id, story.head_scene_id);
+        const problems: string[] = [];
+        if (folded.characters.size !== characters.length) problems.push(`${characters.length} characters met, fold has ${folded.characters.size}`);
+        for (const c of characters) {
+          const f = folded.characters.get(c.id);
+          if (!f || f.mood !== c.mood || f.description !== c.description || !close(f.valence, c.emotion.valence)) problems.push(`character ${c.id}`);
+        }
+        if (folded.relationships.size !== relationships.length) problems.push(`${relationships.length} relationships, fold has ${folded.relationships.size}`);
+        for (const r of relationships) {
+          const f = folded.relationships.get(relationshipKey(r.characterId, r.targetCharacterId));
+          if (!f || !close(f.trust, r.trust) || !close(f.sentiment, r.sentiment) || !close(f.familiarity, r.familiarity) || f.interactionCount !== r.interactionCount) {
+            problems.push(`relationship ${r.characterId}>${r.targetCharacterId ?? 'player'}`);
+          }
+        }
+        if (problems.length > 0) {
+          broken++;
+          this.violations.add('world at the head is not the fold of its path', `story ${story.id}: ${problems.slice(0, 5).join('; ')}`);
+        }
+      }
+      return broken;
+    });
   }
 
   /** Every scene a client received with a 201 still exists, where the request said it would hang. */

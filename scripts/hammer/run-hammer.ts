@@ -218,6 +218,7 @@ export async function runHammer(options: HammerOptions): Promise<HammerReport> {
     await checker.checkStructure('final');
     await checker.checkVersions(book);
     await checker.checkAcknowledgedScenes(book);
+    await checker.checkHeadWorlds();
     await scraper.scrapeAll();
     const apiStories = [...book.hot(), ...random.sample(book.cold(), 40)].map((s) => s.id);
     const storiesCheckedThroughApi = await checkApiAgreesWithSql(pool, fleet.live(), apiStories, violations);

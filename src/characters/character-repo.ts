@@ -194,7 +194,7 @@ const patchLimits: Record<keyof CharacterPatch, number> = {
   mood: 100,
 };
 
-function validatePatch(patch: CharacterPatch): CharacterPatch {
+export function validatePatch(patch: CharacterPatch): CharacterPatch {
   const clean: CharacterPatch = {};
   for (const field of Object.keys(patchLimits) as (keyof CharacterPatch)[]) {
     const value = patch[field];
@@ -211,51 +211,3 @@ function validatePatch(patch: CharacterPatch): CharacterPatch {
   return clean;
 }
 
-/**
- * Optimistic update: applies only if the character is still at `expectedVersion` (the
- * client's If-Match), bumping the version in the same statement; a stale version is refused.
- */
-export async function updateCharacter(
-  db: Queryable,
-  input: { characterId: string; expectedVersion: number; patch: CharacterPatch },
-): Promise<Character> {
-  const patch = validatePatch(input.patch);
-  let rows: CharacterRow[];
-  try {
-    ({ rows } = await db.query<CharacterRow>(
-      `UPDATE characters SET
-         name = COALESCE($3, name),
-         description = COALESCE($4, description),
-         personality = COALESCE($5, personality),
-         goals = COALESCE($6, goals),
-         background = COALESCE($7, background),
-         mood = COALESCE($8, mood),
-         version = version + 1,
-         updated_at = now()
-       WHERE id = $1 AND version = $2
-       RETURNING ${characterColumns}`,
-      [
-        input.characterId,
-        input.expectedVersion,
-        patch.name ?? null,
-        patch.description ?? null,
-        patch.personality ?? null,
-        patch.goals ?? null,
-        patch.background ?? null,
-        patch.mood ?? null,
-      ],
-    ));
-  } catch (error) {
-    if (isUniqueViolation(error, 'characters_story_name_key_unique')) {
-      throw new AppError('validation', 'Another character in this story already has that name.', { cause: error });
-    }
-    throw error;
-  }
-  if (rows[0]) return toCharacter(rows[0]);
-  const current = await getCharacter(db, input.characterId);
-  throw new AppError(
-    'version_conflict',
-    `The character was changed meanwhile (now version ${current.version}, you sent ${input.expectedVersion}); reload it and try again.`,
-    { details: { currentVersion: current.version } },
-  );
-}

@@ -1,17 +1,21 @@
 import type { Queryable } from '../db/index.js';
-import { listCharacters, type Character } from './character-repo.js';
+import { readCharactersAt, resolveSceneInStory, type CharacterAtScene } from '../world/index.js';
 import { playerRelationships } from './relationship-repo.js';
 
-export interface CharacterSummary extends Character {
+export interface CharacterSummary extends CharacterAtScene {
   /** Trust toward the player, or null before they have met. */
   playerTrust: number | null;
   playerSentiment: number | null;
 }
 
-/** The story's characters with how each stands with the player. */
-export async function listStoryCharacters(db: Queryable, storyId: string): Promise<CharacterSummary[]> {
-  const characters = await listCharacters(db, storyId);
-  const relations = await playerRelationships(db, storyId, characters.map((c) => c.id));
+/**
+ * The story's characters as the world stands at a scene (default: the head), with how each
+ * stands with the player there. Characters met only on other branches are not listed.
+ */
+export async function listStoryCharacters(db: Queryable, storyId: string, options: { atSceneId?: string | null } = {}): Promise<CharacterSummary[]> {
+  const sceneId = await resolveSceneInStory(db, storyId, options.atSceneId);
+  const characters = await readCharactersAt(db, storyId, sceneId);
+  const relations = await playerRelationships(db, storyId, characters.map((c) => c.id), sceneId);
   return characters.map((c) => ({
     ...c,
     playerTrust: relations.get(c.id)?.trust ?? null,

@@ -1,28 +1,42 @@
 import type { Queryable } from '../db/index.js';
+import { AppError } from '../errors.js';
 import { listCharacterMemories, type CharacterMemory } from '../memory/memory-repo.js';
-import { getCharacter, type Character } from './character-repo.js';
+import { readCharactersAt, resolveSceneInStory, type CharacterAtScene } from '../world/index.js';
+import { getCharacter } from './character-repo.js';
 import { listRelationships, type Relationship } from './relationship-repo.js';
 
-/** What `GET /api/characters/:id` shows: the character, its relationships and recent memories. */
+/** What `GET /api/characters/:id` shows: the character at a scene, its relationships and memories there. */
 export interface CharacterDetail {
-  character: Character;
+  character: CharacterAtScene;
   relationships: Relationship[];
   memories: CharacterMemory[];
 }
 
-/** Private thoughts are left out unless the player has turned thoughts on. */
+/**
+ * The character as the world stands at `atSceneId` (default: the head). A character not
+ * known on that scene's branch is not found there. Private thoughts are left out unless the
+ * player has turned thoughts on.
+ */
 export async function getCharacterDetail(
   db: Queryable,
   characterId: string,
-  options: { includeThoughts?: boolean; memoryLimit?: number } = {},
+  options: { includeThoughts?: boolean; memoryLimit?: number; atSceneId?: string | null } = {},
 ): Promise<CharacterDetail> {
-  const character = await getCharacter(db, characterId);
-  const relationships = await listRelationships(db, character.storyId, character.id);
+  const base = await getCharacter(db, characterId);
+  const sceneId = await resolveSceneInStory(db, base.storyId, options.atSceneId);
+  const [character] = await readCharactersAt(db, base.storyId, sceneId, { characterIds: [characterId] });
+  if (!character) {
+    throw new AppError('not_found', `${base.name} has not been met at this scene of the story (only on another branch).`, {
+      details: { characterId, sceneId },
+    });
+  }
+  const relationships = await listRelationships(db, base.storyId, characterId, sceneId);
   const memories = await listCharacterMemories(db, {
-    storyId: character.storyId,
-    characterId: character.id,
+    storyId: base.storyId,
+    characterId,
     includeThoughts: options.includeThoughts ?? false,
     limit: options.memoryLimit ?? 50,
+    atSceneId: sceneId,
   });
   return { character, relationships, memories };
 }

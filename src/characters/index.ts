@@ -5,12 +5,12 @@ export {
   getCharacter,
   findCharacter,
   findCharacterByName,
-  updateCharacter,
   type Character,
   type CharacterPatch,
   type EmotionalState,
   type GetOrCreateResult,
 } from './character-repo.js';
+export { updateCharacter } from './edit-character.js';
 export { adjustRelationship, listRelationships, playerRelationships, type Relationship, type RelationshipAdjustment } from './relationship-repo.js';
 export { prepareSceneMemories, writeSceneMemories, emotionSmoothing, type WriteSceneMemoriesInput } from './write-scene-characters.js';
 export { talkToCharacter, talkFamiliarityDelta, type TalkDeps, type TalkInput } from './talk-to-character.js';

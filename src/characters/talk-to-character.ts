@@ -9,6 +9,7 @@ import { retrieveMemories } from '../memory/retrieve-memories.js';
 import { buildTalkRequest } from '../story/prompts.js';
 import { getCharacter } from './character-repo.js';
 import { adjustRelationship, playerRelationships } from './relationship-repo.js';
+import { lockHeadForWorldWrite, meetCharacters, readCharactersAt } from '../world/index.js';
 
 export interface TalkDeps {
   db: Database;
@@ -46,11 +47,11 @@ export async function talkToCharacter(deps: TalkDeps, input: TalkInput): Promise
   if (message.length === 0) throw new AppError('validation', 'Say something: the message is empty.');
   if (message.length > maxTalkMessageLength) throw new AppError('validation', `The message is longer than ${maxTalkMessageLength} characters.`);
 
-  const character = await getCharacter(deps.db, input.characterId);
-  if (input.storyId !== undefined && character.storyId !== input.storyId) {
+  const base = await getCharacter(deps.db, input.characterId);
+  if (input.storyId !== undefined && base.storyId !== input.storyId) {
     throw new AppError('not_found', `No character with id ${input.characterId} in this story.`);
   }
-  const storyId = character.storyId;
+  const storyId = base.storyId;
   const { rows } = await deps.db.query<{ title: string; setting: string; seed: number | string; head_scene_id: string | null; status: string }>(
     `SELECT title, setting, seed, head_scene_id, status FROM stories WHERE id = $1`,
     [storyId],
@@ -59,6 +60,9 @@ export async function talkToCharacter(deps: TalkDeps, input: TalkInput): Promise
   if (!story) throw new AppError('not_found', `No story with id ${storyId}.`);
   if (story.status === 'archived') throw new AppError('story_archived', 'This story is archived; unarchive it to talk to its characters.');
 
+  // The character as the world stands at the head: a rewind or another branch shows another mood.
+  // Someone met only on another branch is met here by this talk, as they were when created.
+  const [character = base] = await readCharactersAt(deps.db, storyId, story.head_scene_id, { characterIds: [base.id] });
   await ensureEmbeddingSettings(deps.db, deps.embedder);
   const [queryEmbedding] = await deps.embedder.embed([message], input.signal);
   const memories = await retrieveMemories(deps.db, {
@@ -68,7 +72,7 @@ export async function talkToCharacter(deps: TalkDeps, input: TalkInput): Promise
     limit: 6,
     ...(story.head_scene_id ? { headSceneId: story.head_scene_id } : {}),
   });
-  const relationship = (await playerRelationships(deps.db, storyId, [character.id])).get(character.id);
+  const relationship = (await playerRelationships(deps.db, storyId, [character.id], story.head_scene_id)).get(character.id);
   const taskCharacter: TaskCharacter = {
     name: character.name,
     mood: character.mood,
@@ -91,12 +95,16 @@ export async function talkToCharacter(deps: TalkDeps, input: TalkInput): Promise
 
   const exchange = `The player said: "${message}" I answered: "${reply}"`.slice(0, 8000);
   const [exchangeEmbedding] = await deps.embedder.embed([exchange], input.signal);
+  // The talk belongs to the head as it is when it is stored (a turn may have landed meanwhile:
+  // then the talk is part of the new scene's world). The story row is held FOR SHARE, so a
+  // turn's commit either copied the head before this or waits and carries it.
   await withTransaction(deps.db, {}, async (tx) => {
+    const { headSceneId } = await lockHeadForWorldWrite(tx, storyId);
     await insertCharacterMemories(tx, [
       {
         storyId,
         characterId: character.id,
-        sceneId: story.head_scene_id,
+        sceneId: headSceneId,
         kind: 'conversation',
         content: exchange,
         emotionalValence: relationship?.sentiment ?? 0,
@@ -104,7 +112,9 @@ export async function talkToCharacter(deps: TalkDeps, input: TalkInput): Promise
         embedding: exchangeEmbedding ?? null,
       },
     ]);
-    await adjustRelationship(tx, { storyId, characterId: character.id, targetCharacterId: null, familiarityDelta: talkFamiliarityDelta });
+    if (headSceneId === null) return;
+    await meetCharacters(tx, { storyId, sceneId: headSceneId, source: 'talk', characterIds: [character.id] });
+    await adjustRelationship(tx, { storyId, sceneId: headSceneId, source: 'talk', characterId: character.id, targetCharacterId: null, familiarityDelta: talkFamiliarityDelta });
   });
   return { reply };
 }

@@ -5,6 +5,7 @@ import type { PreparedCharacter, PreparedSceneMemories } from '../memory/prepare
 import { characterNameKey, cleanCharacterName } from './character-name.js';
 import { findCharacterByName, getOrCreateCharacter } from './character-repo.js';
 import { adjustRelationship } from './relationship-repo.js';
+import { branchWorldState, changeCharacterStates, meetCharacters, readCharactersAt, type CharacterStateChange } from '../world/index.js';
 
 export { prepareSceneMemories, type PreparedSceneMemories, type PrepareSceneMemoriesInput } from '../memory/prepare-scene-memories.js';
 
@@ -17,6 +18,8 @@ export const emotionSmoothing = 0.35;
 export interface WriteSceneMemoriesInput {
   storyId: string;
   sceneId: string;
+  /** The scene this one continues: its world is where this scene's world starts. */
+  parentSceneId: string | null;
   sceneNumber: number;
   turnId?: string;
   prepared: PreparedSceneMemories;
@@ -25,8 +28,10 @@ export interface WriteSceneMemoriesInput {
 /**
  * The memory side of a turn's commit, run inside the engine's transaction after the scene row
  * exists: characters, their links to the scene, memories (only for those present: knowledge
- * isolation), mood, emotional state and relationships. Lock order: story (held by the caller)
- * → characters (in name-key order) → relationships. No embedding is computed here.
+ * isolation), and the new scene's world — its parent's, plus everyone named here met, plus
+ * the moods, emotional states and relationships the model reports, each recorded as an event
+ * at this scene. Lock order: story (held by the caller, FOR UPDATE) → characters (in name-key
+ * order) → their states and relationships at the new scene. No embedding is computed here.
  */
 export async function writeSceneMemories(tx: Queryable, input: WriteSceneMemoriesInput): Promise<{ charactersCreated: number }> {
   const { storyId, sceneId, prepared } = input;
@@ -52,6 +57,7 @@ export async function writeSceneMemories(tx: Queryable, input: WriteSceneMemorie
     });
   }
 
+  await branchWorldState(tx, storyId, input.parentSceneId, sceneId);
   const characters = usableCharacters(prepared.characters, log.debug.bind(log));
   let charactersCreated = 0;
   const idByKey = new Map<string, string>();
@@ -92,19 +98,21 @@ export async function writeSceneMemories(tx: Queryable, input: WriteSceneMemorie
     })),
   );
   await insertCharacterMemories(tx, memories);
-  await updateMoods(tx, storyId, present, idByKey);
+  await meetCharacters(tx, { storyId, sceneId, source: 'scene', characterIds: [...new Set(ids)] });
+  await updateMoods(tx, storyId, sceneId, present, idByKey);
 
   for (const character of present) {
     const characterId = idByKey.get(characterNameKey(character.name))!;
     for (const change of character.relationships) {
-      const targetCharacterId = change.targetName === null ? null : await resolveTarget(tx, storyId, change.targetName, idByKey);
+      const targetCharacterId = change.targetName === null ? null : await resolveTarget(tx, storyId, sceneId, change.targetName, idByKey);
       if (targetCharacterId === undefined) {
-        log.debug({ character: character.name }, 'ignored relationship with a character not in the story');
+        log.debug({ character: character.name }, 'ignored relationship with a character not known on this branch');
         continue;
       }
       if (targetCharacterId === characterId) continue;
       await adjustRelationship(tx, {
         storyId,
+        sceneId,
         characterId,
         targetCharacterId,
         sentimentDelta: change.sentimentDelta,
@@ -133,47 +141,40 @@ function usableCharacters(characters: PreparedCharacter[], debug: (data: object,
   return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, character]) => character);
 }
 
-async function resolveTarget(tx: Queryable, storyId: string, name: string, idByKey: Map<string, string>): Promise<string | undefined> {
+/** The other character of a relationship: one named in this scene, else one known on this branch. */
+async function resolveTarget(tx: Queryable, storyId: string, sceneId: string, name: string, idByKey: Map<string, string>): Promise<string | undefined> {
   const inScene = idByKey.get(characterNameKey(name));
   if (inScene) return inScene;
-  return (await findCharacterByName(tx, storyId, name))?.id;
+  const found = await findCharacterByName(tx, storyId, name);
+  if (!found) return undefined;
+  const [known] = await readCharactersAt(tx, storyId, sceneId, { characterIds: [found.id] });
+  return known?.id;
 }
 
 /**
- * Mood text and the smoothed emotional state of every present character in one UPDATE:
+ * Mood text and the smoothed emotional state of every present character at the new scene:
  * new = old + α·(reading − old), clamped to [-1, 1]; a missing reading keeps the old value.
- * Empty profile fields are filled from the model's description, never overwritten.
+ * Empty profile fields are filled from the model's description, never overwritten. The
+ * version of each changed character rises, so an edit based on what was shown before this
+ * scene is refused (If-Match) instead of silently replaced.
  */
-async function updateMoods(tx: Queryable, storyId: string, present: PreparedCharacter[], idByKey: Map<string, string>): Promise<void> {
+async function updateMoods(tx: Queryable, storyId: string, sceneId: string, present: PreparedCharacter[], idByKey: Map<string, string>): Promise<void> {
   if (present.length === 0) return;
-  const rows = present
-    .map((c) => ({ id: idByKey.get(characterNameKey(c.name))!, c }))
-    .sort((a, b) => (a.id < b.id ? -1 : 1));
-  await tx.query(
-    `UPDATE characters AS ch SET
-       mood = COALESCE(u.mood, ch.mood),
-       emotion_valence = LEAST(1, GREATEST(-1, ch.emotion_valence + $2::real * (COALESCE(u.valence, ch.emotion_valence) - ch.emotion_valence))),
-       emotion_arousal = LEAST(1, GREATEST(-1, ch.emotion_arousal + $2::real * (COALESCE(u.arousal, ch.emotion_arousal) - ch.emotion_arousal))),
-       emotion_dominance = LEAST(1, GREATEST(-1, ch.emotion_dominance + $2::real * (COALESCE(u.dominance, ch.emotion_dominance) - ch.emotion_dominance))),
-       description = CASE WHEN ch.description = '' THEN COALESCE(u.description, '') ELSE ch.description END,
-       personality = CASE WHEN ch.personality = '' THEN COALESCE(u.personality, '') ELSE ch.personality END,
-       goals = CASE WHEN ch.goals = '' THEN COALESCE(u.goals, '') ELSE ch.goals END,
-       version = ch.version + 1,
-       updated_at = now()
-     FROM unnest($3::uuid[], $4::text[], $5::real[], $6::real[], $7::real[], $8::text[], $9::text[], $10::text[])
-       AS u(id, mood, valence, arousal, dominance, description, personality, goals)
-     WHERE ch.story_id = $1 AND ch.id = u.id`,
-    [
-      storyId,
-      emotionSmoothing,
-      rows.map((r) => r.id),
-      rows.map((r) => r.c.mood?.slice(0, 100) ?? null),
-      rows.map((r) => r.c.emotion?.valence ?? null),
-      rows.map((r) => r.c.emotion?.arousal ?? null),
-      rows.map((r) => r.c.emotion?.dominance ?? null),
-      rows.map((r) => r.c.description?.slice(0, 4000) ?? null),
-      rows.map((r) => r.c.personality?.slice(0, 4000) ?? null),
-      rows.map((r) => r.c.goals?.slice(0, 4000) ?? null),
-    ],
-  );
+  const changes: CharacterStateChange[] = present.map((c) => {
+    const fill: NonNullable<CharacterStateChange['fill']> = {};
+    if (c.description) fill.description = c.description.slice(0, 4000);
+    if (c.personality) fill.personality = c.personality.slice(0, 4000);
+    if (c.goals) fill.goals = c.goals.slice(0, 4000);
+    return {
+      characterId: idByKey.get(characterNameKey(c.name))!,
+      ...(c.mood ? { set: { mood: c.mood.slice(0, 100) } } : {}),
+      fill,
+      emotion: { ...c.emotion, alpha: emotionSmoothing },
+    };
+  });
+  await changeCharacterStates(tx, { storyId, sceneId, source: 'scene', changes });
+  await tx.query(`UPDATE characters SET version = version + 1, updated_at = now() WHERE story_id = $1 AND id = ANY($2::uuid[])`, [
+    storyId,
+    changes.map((c) => c.characterId),
+  ]);
 }

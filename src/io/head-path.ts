@@ -1,17 +1,9 @@
+import { pathInTree } from '../world/scene-path.js';
 import type { ArchiveScene, StoryArchive } from './story-archive.js';
 
 /** The scenes from the root to the head, in reading order; empty when there is no head. */
 export function headPath(archive: StoryArchive): ArchiveScene[] {
-  const byId = new Map(archive.scenes.map((scene) => [scene.id, scene]));
-  const path: ArchiveScene[] = [];
-  const seen = new Set<string>();
-  let current = archive.story.head_scene_id === null ? undefined : byId.get(archive.story.head_scene_id);
-  while (current && !seen.has(current.id)) {
-    seen.add(current.id);
-    path.push(current);
-    current = current.parent_id === null ? undefined : byId.get(current.parent_id);
-  }
-  return path.reverse();
+  return pathInTree(archive.story.head_scene_id, new Map(archive.scenes.map((scene) => [scene.id, scene])), (scene) => scene.parent_id);
 }
 
 /**

@@ -34,13 +34,19 @@ SELECT json_build_object(
     ORDER BY u.created_at, u.content, u.id), '[]'::json)
     FROM user_instructions u WHERE u.story_id = $1),
   'characters', (SELECT coalesce(json_agg(json_build_object(
-      'id', ch.id, 'name', ch.name, 'description', ch.description, 'personality', ch.personality,
-      'goals', ch.goals, 'background', ch.background, 'mood', ch.mood,
-      'emotion', json_build_object('valence', ch.emotion_valence, 'arousal', ch.emotion_arousal, 'dominance', ch.emotion_dominance),
+      'id', ch.id, 'name', ch.name, 'description', COALESCE(hs.description, ch.description),
+      'personality', COALESCE(hs.personality, ch.personality), 'goals', COALESCE(hs.goals, ch.goals),
+      'background', COALESCE(hs.background, ch.background), 'mood', COALESCE(hs.mood, ch.mood),
+      'emotion', json_build_object('valence', COALESCE(hs.emotion_valence, ch.emotion_valence),
+        'arousal', COALESCE(hs.emotion_arousal, ch.emotion_arousal), 'dominance', COALESCE(hs.emotion_dominance, ch.emotion_dominance)),
       'metadata', ch.metadata, 'first_scene_id', ch.first_scene_id, 'version', ch.version::text,
       'created_at', ${iso('ch.created_at')}, 'updated_at', ${iso('ch.updated_at')})
     ORDER BY ch.created_at, ch.name_key, ch.id), '[]'::json)
-    FROM characters ch WHERE ch.story_id = $1),
+    FROM characters ch
+    -- The archive format carries one state per character: the world as it stands at the head.
+    LEFT JOIN character_states hs ON hs.story_id = ch.story_id AND hs.character_id = ch.id
+      AND hs.scene_id = (SELECT head_scene_id FROM stories WHERE id = $1)
+    WHERE ch.story_id = $1),
   'scene_characters', (SELECT coalesce(json_agg(json_build_object(
       'scene_id', l.scene_id, 'character_id', l.character_id, 'role', l.role, 'importance', l.importance)
     ORDER BY sc.scene_number, sc.created_at, ch.created_at, ch.name_key, l.scene_id, l.character_id), '[]'::json)
@@ -61,14 +67,15 @@ SELECT json_build_object(
     FROM character_memories cm JOIN characters ch ON ch.story_id = cm.story_id AND ch.id = cm.character_id
     WHERE cm.story_id = $1),
   'character_relationships', (SELECT coalesce(json_agg(json_build_object(
-      'id', r.id, 'character_id', r.character_id, 'target_character_id', r.target_character_id,
+      'id', md5(r.story_id::text || r.character_id::text || COALESCE(r.target_character_id::text, 'player'))::uuid,
+      'character_id', r.character_id, 'target_character_id', r.target_character_id,
       'sentiment', r.sentiment, 'trust', r.trust, 'familiarity', r.familiarity, 'type', r.type,
       'interaction_count', r.interaction_count, 'updated_at', ${iso('r.updated_at')})
-    ORDER BY a.name_key, b.name_key NULLS FIRST, r.id), '[]'::json)
-    FROM character_relationships r
+    ORDER BY a.name_key, b.name_key NULLS FIRST), '[]'::json)
+    FROM relationship_states r
     JOIN characters a ON a.story_id = r.story_id AND a.id = r.character_id
     LEFT JOIN characters b ON b.story_id = r.story_id AND b.id = r.target_character_id
-    WHERE r.story_id = $1),
+    WHERE r.story_id = $1 AND r.scene_id = (SELECT head_scene_id FROM stories WHERE id = $1)),
   'lore_entries', (SELECT coalesce(json_agg(json_build_object(
       'id', e.id, 'title', e.title, 'keywords', to_json(e.keywords), 'content', e.content, 'enabled', e.enabled,
       'metadata', e.metadata, 'version', e.version::text,

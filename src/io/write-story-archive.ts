@@ -215,6 +215,9 @@ async function insertRows(tx: Queryable, rows: Rows): Promise<void> {
     rows.loreEntries,
     storyId,
   );
+  // The archive carries one current state per character; the world of every scene is built
+  // from it the way migration 0006 built it for stories that existed before the world tree.
+  await tx.query('SELECT lw_seed_world_states($1)', [storyId]);
 }
 
 /**

@@ -41,6 +41,8 @@ export interface TaskCharacter {
   name: string;
   description?: string;
   personality?: string;
+  /** A card's scenario (kept as the character's background). */
+  scenario?: string;
   mood?: string;
   /** Relationship with the player, if any. */
   trust?: number;

@@ -3,7 +3,8 @@ import { AppError } from '../errors.js';
 import type { TaskCharacter } from '../llm/provider.js';
 import type { Embedder } from './embedder.js';
 import { ensureEmbeddingSettings } from './embedding-settings.js';
-import { loadRecentScenes } from './head-path.js';
+import { loadRecentScenes } from '../world/scene-path.js';
+import { readCharactersAt, readRelationshipsAt } from '../world/world-state-repo.js';
 import { matchLore } from './lore-repo.js';
 import { digestScene } from './prepare-scene-memories.js';
 import { findRelevantInstructions, findRelevantStoryMemories, findSimilarScenes, retrieveMemories } from './retrieve-memories.js';
@@ -20,7 +21,7 @@ export interface TurnContext {
   similarScenes: string[];
   /** The player's earlier instructions relevant to the query. */
   instructions: string[];
-  /** Characters present in the recent scenes, each with only its own memories. */
+  /** Characters the action, the instruction or the recent scenes name, or present lately; each with only its own memories. */
   characters: TaskCharacter[];
   estimatedTokens: number;
 }
@@ -33,7 +34,7 @@ export interface BuildTurnContextInput {
   queryText?: string;
   tokenBudget?: number;
   recentWindow?: number;
-  /** Characters included at most, most recently present first. */
+  /** Characters included at most, most relevant first (named by the player, then present lately). */
   maxCharacters?: number;
   memoriesPerCharacter?: number;
 }
@@ -45,7 +46,7 @@ export function estimateTokens(text: string): number {
 
 function characterTokens(character: TaskCharacter): number {
   return estimateTokens(
-    [character.name, character.description, character.personality, character.mood, ...(character.memories ?? [])].filter(Boolean).join(' '),
+    [character.name, character.description, character.personality, character.scenario, character.mood, ...(character.memories ?? [])].filter(Boolean).join(' '),
   ) + 8;
 }
 
@@ -94,7 +95,8 @@ export async function buildTurnContext(db: Database, embedder: Embedder, input: 
     matchLore(db, { storyId: input.storyId, recentText, queryEmbedding, limit: 5 }),
     loadContextCharacters(db, {
       ...scope,
-      recentSceneIds: recent.map((scene) => scene.id),
+      queryText,
+      recentScenes: recent,
       maxCharacters: input.maxCharacters ?? 6,
       memoriesPerCharacter: input.memoriesPerCharacter ?? 3,
     }),
@@ -144,43 +146,55 @@ export function fitToBudget(context: Omit<TurnContext, 'estimatedTokens'>, token
   return { ...context, estimatedTokens: estimateContextTokens(context) };
 }
 
-interface ContextCharacterRow {
-  id: string;
-  name: string;
-  description: string;
-  personality: string;
-  mood: string;
-  trust: number | null;
-  sentiment: number | null;
-}
-
+/**
+ * Everyone the next scene may need, as the world stands at the head: the characters the
+ * chosen action or the player's instruction name (by name, nickname or first name, compared
+ * as normalised words) first, then those present in the recent scenes, newest first, then
+ * those the recent scenes name. Whatever created a character (a scene, a card, an import,
+ * the API) it is found the same way; characters met only on other branches are not.
+ */
 async function loadContextCharacters(
   db: Queryable,
   input: {
     storyId: string;
     headSceneId: string;
     queryEmbedding: number[];
-    recentSceneIds: string[];
+    queryText: string;
+    recentScenes: { id: string; sceneNumber: number; content: string }[];
     maxCharacters: number;
     memoriesPerCharacter: number;
   },
 ): Promise<TaskCharacter[]> {
-  const { rows } = await db.query<ContextCharacterRow>(
-    `SELECT c.id, c.name, c.description, c.personality, c.mood, r.trust, r.sentiment
-     FROM (
-       SELECT sc.character_id, max(s.scene_number) AS last_seen, max(sc.importance) AS importance
-       FROM scene_characters sc JOIN scenes s ON s.story_id = sc.story_id AND s.id = sc.scene_id
-       WHERE sc.story_id = $1 AND sc.scene_id = ANY($2::uuid[]) AND sc.role = 'present'
-       GROUP BY sc.character_id
-     ) seen
-     JOIN characters c ON c.story_id = $1 AND c.id = seen.character_id
-     LEFT JOIN character_relationships r ON r.story_id = $1 AND r.character_id = c.id AND r.target_character_id IS NULL
-     ORDER BY seen.last_seen DESC, seen.importance DESC, c.name
-     LIMIT $3`,
-    [input.storyId, input.recentSceneIds, input.maxCharacters],
-  );
+  const [known, presence, relations] = await Promise.all([
+    readCharactersAt(db, input.storyId, input.headSceneId),
+    db.query<{ character_id: string; last_seen: number; importance: number }>(
+      `SELECT sc.character_id, max(s.scene_number) AS last_seen, max(sc.importance) AS importance
+         FROM scene_characters sc JOIN scenes s ON s.story_id = sc.story_id AND s.id = sc.scene_id
+        WHERE sc.story_id = $1 AND sc.scene_id = ANY($2::uuid[]) AND sc.role = 'present'
+        GROUP BY sc.character_id`,
+      [input.storyId, input.recentScenes.map((scene) => scene.id)],
+    ),
+    readRelationshipsAt(db, input.storyId, input.headSceneId, { playerOnly: true }),
+  ]);
+  const seen = new Map(presence.rows.map((row) => [row.character_id, row]));
+  const asked = normaliseWords(input.queryText);
+  const recentText = normaliseWords(input.recentScenes.map((scene) => scene.content).join(' '));
+  const ranked = known
+    .map((character) => {
+      const aliases = characterAliases(character);
+      const named = aliases.some((alias) => asked.includes(` ${alias} `));
+      const present = seen.get(character.id);
+      const mentioned = aliases.some((alias) => recentText.includes(` ${alias} `));
+      // Named by the player > present lately (newest, most central first) > named in the prose.
+      const score = (named ? 1_000_000 : 0) + (present ? 1_000 + present.last_seen + present.importance : 0) + (mentioned ? 1 : 0);
+      return { character, score };
+    })
+    .filter((entry) => entry.score > 0)
+    .sort((a, b) => b.score - a.score || a.character.name.localeCompare(b.character.name))
+    .slice(0, input.maxCharacters);
+  const trustOf = new Map(relations.map((r) => [r.characterId, r]));
   return Promise.all(
-    rows.map(async (row) => {
+    ranked.map(async ({ character: row }) => {
       const memories = await retrieveMemories(db, {
         storyId: input.storyId,
         characterId: row.id,
@@ -191,9 +205,32 @@ async function loadContextCharacters(
       const character: TaskCharacter = { name: row.name, mood: row.mood, memories: memories.map((memory) => memory.content) };
       if (row.description) character.description = row.description;
       if (row.personality) character.personality = row.personality;
-      if (row.trust !== null) character.trust = row.trust;
-      if (row.sentiment !== null) character.sentiment = row.sentiment;
+      // A card's scenario is kept as the character's background; it travels with them.
+      if (row.background) character.scenario = row.background;
+      const relation = trustOf.get(row.id);
+      if (relation) {
+        character.trust = relation.trust;
+        character.sentiment = relation.sentiment;
+      }
       return character;
     }),
   );
+}
+
+/** Lower-case words separated by single spaces, padded, so ` alias ` finds whole words only. */
+function normaliseWords(text: string): string {
+  return ` ${text.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim()} `;
+}
+
+/** The names a character answers to: the full name, nicknames (a card's, the metadata's), the first name. */
+export function characterAliases(character: { name: string; metadata: Record<string, unknown> }): string[] {
+  const names = [character.name];
+  const metadata = character.metadata ?? {};
+  const card = (metadata['character_card'] as { data?: Record<string, unknown> } | undefined)?.data;
+  for (const value of [metadata['nickname'], card?.['nickname'], ...(Array.isArray(metadata['aliases']) ? metadata['aliases'] : [])]) {
+    if (typeof value === 'string' && value.trim()) names.push(value);
+  }
+  const first = character.name.trim().split(/\s+/)[0] ?? '';
+  if (first.length >= 3 && first !== character.name.trim()) names.push(first);
+  return [...new Set(names.map((name) => normaliseWords(name).trim()).filter((alias) => alias.length > 0))];
 }

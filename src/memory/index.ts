@@ -53,4 +53,4 @@ export {
 } from './lore-repo.js';
 export { planSummaryUpdate, storeSummary, loadLatestSummary, summariseScenesLocally, type SummaryPlan } from './summarise.js';
 export { buildTurnContext, estimateTokens, fitToBudget, type TurnContext, type BuildTurnContextInput } from './build-turn-context.js';
-export { loadRecentScenes } from './head-path.js';
+export { loadRecentScenes } from '../world/scene-path.js';

@@ -1,3 +1,4 @@
+import { headPathCte } from '../world/scene-path.js';
 import type { Queryable } from '../db/index.js';
 
 /**
@@ -130,15 +131,19 @@ export function toCharacterMemory(row: CharacterMemoryRow): CharacterMemory {
 /** A character's memories, newest first, for display (thoughts only when asked for). */
 export async function listCharacterMemories(
   db: Queryable,
-  input: { storyId: string; characterId: string; limit?: number; includeThoughts?: boolean },
+  input: { storyId: string; characterId: string; limit?: number; includeThoughts?: boolean; atSceneId?: string | null },
 ): Promise<CharacterMemory[]> {
+  // At a scene: only what the character lived on that scene's path (and memories of no scene).
+  const atScene = input.atSceneId !== undefined;
   const { rows } = await db.query<CharacterMemoryRow>(
-    `SELECT id, character_id, scene_id, kind, content, emotional_valence, importance, last_accessed_at, created_at
+    `${atScene ? headPathCte('$1', '$5') : ''}
+     SELECT id, character_id, scene_id, kind, content, emotional_valence, importance, last_accessed_at, created_at
      FROM character_memories
      WHERE story_id = $1 AND character_id = $2 AND ($3 OR kind <> 'thought')
+       ${atScene ? 'AND (scene_id IS NULL OR scene_id IN (SELECT id FROM head_path))' : ''}
      ORDER BY created_at DESC, id
      LIMIT $4`,
-    [input.storyId, input.characterId, input.includeThoughts ?? false, input.limit ?? 50],
+    [input.storyId, input.characterId, input.includeThoughts ?? false, input.limit ?? 50, ...(atScene ? [input.atSceneId] : [])],
   );
   return rows.map(toCharacterMemory);
 }

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/index.js';
-import { headPathCte } from './head-path.js';
+import { headPathCte } from '../world/scene-path.js';
 import { toCharacterMemory, type CharacterMemory, type CharacterMemoryKind, type CharacterMemoryRow } from './memory-repo.js';
 import { loadVectorStore } from './vector-store.js';
 

@@ -67,6 +67,7 @@ function describeCharacter(character: TaskCharacter): string {
   const facts = [
     character.description,
     character.personality && `personality: ${character.personality}`,
+    character.scenario && `scenario: ${clip(character.scenario, maxItemChars)}`,
     character.mood && `mood: ${character.mood}`,
     character.trust !== undefined && `trust in the player: ${character.trust.toFixed(2)}`,
     character.sentiment !== undefined && `feeling toward the player: ${character.sentiment.toFixed(2)}`,

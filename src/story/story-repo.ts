@@ -1,6 +1,7 @@
 import type { Queryable } from '../db/index.js';
 import { measureLockWait } from '../db/index.js';
 import { AppError } from '../errors.js';
+import { headPathCte } from '../world/scene-path.js';
 
 export interface StoryRow {
   id: string;
@@ -215,13 +216,7 @@ export async function getScene(db: Queryable, storyId: string, sceneId: string):
 /** The path from the root to `sceneId`, oldest first; `limit` keeps only the newest scenes. */
 export async function getPathTo(db: Queryable, storyId: string, sceneId: string, limit = 10_000): Promise<SceneRow[]> {
   const { rows } = await db.query<SceneRecord>(
-    `WITH RECURSIVE path AS (
-       SELECT id, parent_scene_id, 1 AS depth FROM scenes WHERE story_id = $1 AND id = $2
-       UNION ALL
-       SELECT p.id, p.parent_scene_id, path.depth + 1
-         FROM scenes p JOIN path ON p.story_id = $1 AND p.id = path.parent_scene_id
-        WHERE path.depth < $3
-     )
+    `${headPathCte('$1', '$2', { name: 'path', depthParam: '$3' })}
      ${sceneSelect} JOIN path ON path.id = s.id WHERE s.story_id = $1 ORDER BY s.scene_number`,
     [storyId, sceneId, limit],
   );

@@ -119,7 +119,14 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
         model: deps.provider.model,
         choices: generated.output.choices,
       });
-      await writeSceneMemories(tx, { storyId: story.id, sceneId: scene.id, sceneNumber: scene.sceneNumber, turnId: turn.id, prepared });
+      await writeSceneMemories(tx, {
+        storyId: story.id,
+        sceneId: scene.id,
+        parentSceneId: plan.parentSceneId,
+        sceneNumber: scene.sceneNumber,
+        turnId: turn.id,
+        prepared,
+      });
       if (summary) await storeSummary(tx, { storyId: story.id, ...summary });
       const version = await setStoryHead(tx, story.id, scene.id);
       await markTurnSucceeded(tx, story.id, turn.id, scene.id, modelCalls.count);

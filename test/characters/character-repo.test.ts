@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { withTransaction, type Database } from '../../src/db/index.js';
-import { getOrCreateCharacter, getCharacter, listCharacters, updateCharacter } from '../../src/characters/character-repo.js';
+import { getOrCreateCharacter, getCharacter, listCharacters } from '../../src/characters/character-repo.js';
+import { updateCharacter } from '../../src/characters/edit-character.js';
 import { createServerTestDatabase, type TestServerDatabase } from '../helpers/db.js';
 import { insertStory } from '../helpers/fixtures.js';
 import { isAppError } from '../../src/errors.js';

@@ -1,3 +1,4 @@
+import { resolveSceneInStory } from '../../src/world/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/index.js';
 import type { CompletionRequest, ModelProvider } from '../../src/llm/provider.js';
@@ -79,7 +80,7 @@ describe('talking to a character', () => {
       [storyId, maya.id],
     );
     expect(rows).toEqual([{ kind: 'conversation', content: expect.stringContaining('I buried nothing') as string, has_embedding: true }]);
-    const [relationship] = await listRelationships(db, storyId, maya.id);
+    const [relationship] = await listRelationships(db, storyId, maya.id, await resolveSceneInStory(db, storyId));
     expect(relationship!.familiarity).toBeCloseTo(0.05 + talkFamiliarityDelta, 5);
     expect(relationship!.interactionCount).toBe(2);
   });
@@ -90,7 +91,7 @@ describe('talking to a character', () => {
     const ines = (await findCharacterByName(db, storyId, 'Ines'))!;
     const provider = recordingProvider(db, 'Mind the stairs.');
     await Promise.all(Array.from({ length: 10 }, (_, i) => talkToCharacter({ db, provider, embedder }, { characterId: ines.id, message: `Question ${i}` })));
-    const [relationship] = await listRelationships(db, storyId, ines.id);
+    const [relationship] = await listRelationships(db, storyId, ines.id, await resolveSceneInStory(db, storyId));
     expect(relationship!.interactionCount).toBe(10);
     expect(relationship!.familiarity).toBeCloseTo(10 * talkFamiliarityDelta, 5);
   });

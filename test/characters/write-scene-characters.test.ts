@@ -1,3 +1,4 @@
+import { readCharactersAt, resolveSceneInStory } from '../../src/world/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/index.js';
 import { setLogger, createLogger } from '../../src/logger.js';
@@ -100,7 +101,10 @@ describe.each<BackendName>(['server', 'embedded'])('writing scene memories on th
         { name: 'Tomas', mood: 'sullen' },
       ],
     });
-    const maya = (await findCharacterByName(db, storyId, 'maya chen'))!;
+    const found = (await findCharacterByName(db, storyId, 'maya chen'))!;
+    // Mood and emotion belong to the scene: read them at the head.
+    const [maya] = await readCharactersAt(db, storyId, first.sceneId, { characterIds: [found.id] });
+    if (!maya) throw new Error('Maya is not known at scene 1');
     expect(maya.mood).toBe('angry');
     expect(maya.emotion.valence).toBeCloseTo(-emotionSmoothing, 5);
     expect(maya.emotion.arousal).toBeCloseTo(emotionSmoothing, 5);
@@ -113,12 +117,14 @@ describe.each<BackendName>(['server', 'embedded'])('writing scene memories on th
       content: 'Maya calms down.',
       characters: [{ name: 'MAYA CHEN', emotion: { valence: -1 } }],
     });
-    const after = (await findCharacterByName(db, storyId, 'Maya Chen'))!;
+    // The state at the head (scene 2) carries both scenes' changes.
+    const [after] = await readCharactersAt(db, storyId, await resolveSceneInStory(db, storyId), { characterIds: [maya.id] });
+    if (!after) throw new Error('Maya is not known at the head');
     expect(after.name).toBe('Maya Chen');
     expect(after.mood).toBe('angry');
     expect(after.emotion.valence).toBeCloseTo(-(1 - (1 - emotionSmoothing) ** 2), 5);
     expect(after.version).toBe(2);
-    const relationships = await listRelationships(db, storyId, maya.id);
+    const relationships = await listRelationships(db, storyId, maya.id, await resolveSceneInStory(db, storyId));
     expect(relationships.map((r) => [r.targetName, r.trust, r.sentiment])).toEqual([
       [null, expect.closeTo(0.2, 5), 0],
       ['Tomas', 0, expect.closeTo(-0.3, 5)],

@@ -32,7 +32,7 @@ export async function writeScene(
   return withTransaction(db, {}, async (tx) => {
     const sceneId = await insertScene(tx, input.storyId, input.parentId, input.content);
     await tx.query('UPDATE stories SET head_scene_id = $2 WHERE id = $1', [input.storyId, sceneId]);
-    const { charactersCreated } = await writeSceneMemories(tx, { storyId: input.storyId, sceneId, sceneNumber: input.sceneNumber, prepared });
+    const { charactersCreated } = await writeSceneMemories(tx, { storyId: input.storyId, sceneId, parentSceneId: input.parentId, sceneNumber: input.sceneNumber, prepared });
     return { sceneId, charactersCreated };
   });
 }

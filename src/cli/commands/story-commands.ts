@@ -3,7 +3,10 @@ import { openEngineRuntime, openRuntime } from '../../runtime.js';
 import { createStory } from '../../story/create-story.js';
 import { takeTurn } from '../../story/take-turn.js';
 import { rewindStory } from '../../story/rewind-story.js';
-import { getStory, listStories } from '../../story/story-repo.js';
+import { getPathTo, getStory, listStories } from '../../story/story-repo.js';
+import { readRelationshipsAt, resolveSceneInStory } from '../../world/index.js';
+import { AppError } from '../../errors.js';
+import type { Queryable } from '../../db/index.js';
 import { getSceneView } from '../../story/scene-view.js';
 import { setStoryStatus } from '../../story/set-story-status.js';
 import { listStoryCharacters } from '../../characters/character-views.js';
@@ -149,24 +152,65 @@ export function registerStoryCommands(program: Command): void {
 
   program
     .command('show')
-    .description('show a story: its current scene, choices and characters')
+    .description('show a story: its current scene, choices and characters (--at: the world as of another scene)')
     .argument('<storyId>')
+    .option('--at <scene>', 'a scene id, or a scene number on the current path')
     .option('--json', 'print JSON')
-    .action(async (storyId: string, options: { json?: boolean }) => {
+    .action(async (storyId: string, options: { json?: boolean; at?: string }) => {
       const runtime = await openRuntime();
       try {
         const story = await getStory(runtime.db, storyId);
-        const head = story.headSceneId ? await getSceneView(runtime.db, storyId, story.headSceneId) : null;
-        const characters = await listStoryCharacters(runtime.db, storyId);
+        const atSceneId = await sceneOption(runtime.db, storyId, story.headSceneId, options.at);
+        const scene = atSceneId ? await getSceneView(runtime.db, storyId, atSceneId) : null;
+        const characters = await listStoryCharacters(runtime.db, storyId, { atSceneId });
         if (options.json) {
-          printJson({ story, scene: head, characters });
+          printJson({ story, scene, atSceneId, characters });
           return;
         }
         process.stdout.write(`${style.bold(story.title)} ${style.dim(`(${story.id}, version ${story.version}, ${story.status})`)}\n${style.dim(story.setting)}\n\n`);
-        process.stdout.write(head ? `${renderScene(head)}\n` : 'No scene yet.\n');
+        process.stdout.write(scene ? `${renderScene(scene)}\n` : 'No scene yet.\n');
         if (characters.length > 0) process.stdout.write(`\nCharacters: ${characters.map((c) => `${c.name} (${c.mood})`).join(', ')}\n`);
       } finally {
         await runtime.close();
       }
     });
+
+  program
+    .command('characters')
+    .description("a story's characters as the world stands at the head (--at: at another scene)")
+    .argument('<storyId>')
+    .option('--at <scene>', 'a scene id, or a scene number on the current path')
+    .option('--json', 'print JSON')
+    .action(async (storyId: string, options: { json?: boolean; at?: string }) => {
+      const runtime = await openRuntime();
+      try {
+        const story = await getStory(runtime.db, storyId);
+        const atSceneId = await sceneOption(runtime.db, storyId, story.headSceneId, options.at);
+        const characters = await listStoryCharacters(runtime.db, storyId, { atSceneId });
+        const relationships = await readRelationshipsAt(runtime.db, storyId, atSceneId);
+        if (options.json) {
+          printJson({ atSceneId, characters, relationships });
+          return;
+        }
+        if (characters.length === 0) process.stdout.write('Nobody has been named yet at this scene.\n');
+        for (const c of characters) {
+          const relation = c.playerTrust === null ? '' : ` · trust ${c.playerTrust.toFixed(2)} · feeling ${(c.playerSentiment ?? 0).toFixed(2)}`;
+          process.stdout.write(`${style.bold(c.name)} ${style.dim(`(${c.mood}${relation}${c.met ? '' : ' · not met yet'})`)}${c.description ? ` — ${c.description}` : ''}\n`);
+        }
+      } finally {
+        await runtime.close();
+      }
+    });
+}
+
+/** `--at`: a scene id of the story, or a scene number on the path to the head. */
+async function sceneOption(db: Queryable, storyId: string, headSceneId: string | null, at: string | undefined): Promise<string | null> {
+  if (at === undefined) return headSceneId;
+  if (/^\d{1,9}$/.test(at)) {
+    const path = headSceneId ? await getPathTo(db, storyId, headSceneId) : [];
+    const scene = path.find((candidate) => candidate.sceneNumber === Number(at));
+    if (!scene) throw new AppError('not_found', `No scene ${at} on the story's current path (it has ${path.length}); pass a scene id for another branch.`);
+    return scene.id;
+  }
+  return resolveSceneInStory(db, storyId, at);
 }

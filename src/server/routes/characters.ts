@@ -5,7 +5,6 @@ import { getStory, isUuid } from '../../story/story-repo.js';
 import {
   findCharacter,
   getCharacterDetail,
-  listRelationships,
   listStoryCharacters,
   sceneThoughts,
   talkToCharacter,
@@ -16,7 +15,8 @@ import { authorizeStory, type RequestUser } from '../auth.js';
 import { parseInput } from '../parse-input.js';
 import { writingRateLimit } from '../rate-limits.js';
 import type { ServerContext } from '../server-context.js';
-import { idParams, parseIfMatch, thoughtsQuery, wantsThoughts } from './route-inputs.js';
+import { idParams, parseIfMatch, wantsThoughts, worldQuery } from './route-inputs.js';
+import { readRelationshipsAt, resolveSceneInStory } from '../../world/index.js';
 import type { Queryable } from '../../db/index.js';
 
 const text = (field: string, max: number) => z.string({ error: `${field} must be text` }).max(max, `${field} is longer than ${max} characters`);
@@ -53,12 +53,14 @@ export function registerCharacterRoutes(app: FastifyInstance, ctx: ServerContext
 
   app.get('/api/stories/:id/characters', async (request) => {
     const { id } = parseInput(idParams, request.params, 'params');
-    const query = parseInput(thoughtsQuery, request.query, 'query');
+    const query = parseInput(worldQuery, request.query, 'query');
     await authorizeStory(db, request.user, id, 'read');
-    const story = await getStory(db, id);
-    const characters = await listStoryCharacters(db, id);
-    const thoughts = wantsThoughts(query) && story.headSceneId ? await sceneThoughts(db, id, story.headSceneId) : [];
+    await getStory(db, id);
+    const atSceneId = await resolveSceneInStory(db, id, query.at);
+    const characters = await listStoryCharacters(db, id, { atSceneId });
+    const thoughts = wantsThoughts(query) && atSceneId ? await sceneThoughts(db, id, atSceneId) : [];
     return {
+      atSceneId,
       characters: characters.map((character) => ({
         ...character,
         ...(wantsThoughts(query) ? { thoughts: thoughts.filter((t) => t.characterId === character.id).map((t) => t.content) } : {}),
@@ -66,26 +68,31 @@ export function registerCharacterRoutes(app: FastifyInstance, ctx: ServerContext
     };
   });
 
-  /** Every character's relationships, for the relationship graph (`to: null` is the player). */
+  /** Every relationship at a scene (default: the head), for the relationship graph (`to: null` is the player). */
   app.get('/api/stories/:id/relationships', async (request) => {
     const { id } = parseInput(idParams, request.params, 'params');
+    const query = parseInput(worldQuery, request.query, 'query');
     await authorizeStory(db, request.user, id, 'read');
     await getStory(db, id);
-    const characters = await listStoryCharacters(db, id);
-    const edges = [];
-    for (const character of characters) {
-      for (const r of await listRelationships(db, id, character.id)) {
-        edges.push({ from: character.id, to: r.targetCharacterId, sentiment: r.sentiment, trust: r.trust, familiarity: r.familiarity, type: r.type });
-      }
-    }
-    return { nodes: characters.map((c) => ({ id: c.id, name: c.name, mood: c.mood })), edges };
+    const atSceneId = await resolveSceneInStory(db, id, query.at);
+    const characters = await listStoryCharacters(db, id, { atSceneId });
+    const edges = (await readRelationshipsAt(db, id, atSceneId)).map((r) => ({
+      from: r.characterId,
+      to: r.targetCharacterId,
+      sentiment: r.sentiment,
+      trust: r.trust,
+      familiarity: r.familiarity,
+      type: r.type,
+      interactionCount: r.interactionCount,
+    }));
+    return { atSceneId, nodes: characters.map((c) => ({ id: c.id, name: c.name, mood: c.mood, met: c.met })), edges };
   });
 
   app.get('/api/characters/:id', async (request, reply) => {
     const { id } = parseInput(idParams, request.params, 'params');
-    const query = parseInput(thoughtsQuery, request.query, 'query');
+    const query = parseInput(worldQuery, request.query, 'query');
     await visibleCharacter(db, request.user, id, 'read');
-    const detail = await getCharacterDetail(db, id, { includeThoughts: wantsThoughts(query) });
+    const detail = await getCharacterDetail(db, id, { includeThoughts: wantsThoughts(query), ...(query.at ? { atSceneId: query.at } : {}) });
     void reply.header('etag', `"${detail.character.version}"`);
     return detail;
   });

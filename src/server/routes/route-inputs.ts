@@ -10,6 +10,11 @@ export const thoughtsQuery = z.object({
   thoughts: z.enum(['0', '1', 'true', 'false'], { error: 'thoughts must be 1 or 0' }).optional(),
 });
 
+/** World reads: `?at=SCENE_ID` shows the world as of that scene (default: the head), `?thoughts=1` as above. */
+export const worldQuery = thoughtsQuery.extend({
+  at: z.string({ error: 'at must be a scene id' }).max(100, 'at is too long').optional(),
+});
+
 export function wantsThoughts(query: z.output<typeof thoughtsQuery>): boolean {
   return query.thoughts === '1' || query.thoughts === 'true';
 }

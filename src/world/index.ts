@@ -1,0 +1,19 @@
+export { headPathCte, loadRecentScenes, loadPathSceneIds, pathInTree, type PathScene } from './scene-path.js';
+export {
+  readCharactersAt,
+  readRelationshipsAt,
+  lockHeadForWorldWrite,
+  branchWorldState,
+  meetCharacters,
+  changeCharacterStates,
+  adjustRelationshipAt,
+  stateTextFields,
+  type CharacterAtScene,
+  type RelationshipAtScene,
+  type CharacterStateChange,
+  type RelationshipChangeAtScene,
+  type StateTextField,
+  type WorldEventSource,
+} from './world-state-repo.js';
+export { foldWorldEvents, loadPathEvents, relationshipKey, type WorldEvent, type FoldedWorld, type FoldedCharacter, type FoldedRelationship } from './fold-world-events.js';
+export { resolveSceneInStory } from './resolve-scene.js';

@@ -1,0 +1,60 @@
+import type { Queryable } from '../db/index.js';
+
+/**
+ * The one place that knows the scene tree: a scene's path from the root (its ancestors and
+ * itself), in SQL for the database and in memory for archives. Scenes off the path (regenerated
+ * or rewound away, other branches) never happened as far as that scene is concerned.
+ */
+
+/**
+ * A `WITH RECURSIVE <name> (id, parent_scene_id, scene_number)` clause: the scene and its
+ * ancestors. `depthParam`, when given, keeps only the newest that many scenes.
+ */
+export function headPathCte(storyParam: string, headParam: string, options: { name?: string; depthParam?: string } = {}): string {
+  const name = options.name ?? 'head_path';
+  const depthLimit = options.depthParam ? `WHERE p.depth < ${options.depthParam}` : '';
+  return `WITH RECURSIVE ${name} AS (
+      SELECT id, parent_scene_id, scene_number, state_through_seq, 1 AS depth FROM scenes WHERE story_id = ${storyParam} AND id = ${headParam}
+      UNION ALL
+      SELECT s.id, s.parent_scene_id, s.scene_number, s.state_through_seq, p.depth + 1
+      FROM scenes s JOIN ${name} p ON s.story_id = ${storyParam} AND s.id = p.parent_scene_id
+      ${depthLimit}
+    )`;
+}
+
+export interface PathScene {
+  id: string;
+  sceneNumber: number;
+  content: string;
+}
+
+/** The newest `limit` scenes of the path to `headSceneId`, oldest first. */
+export async function loadRecentScenes(db: Queryable, storyId: string, headSceneId: string, limit: number): Promise<PathScene[]> {
+  const { rows } = await db.query<{ id: string; scene_number: number; content: string }>(
+    `${headPathCte('$1', '$2', { depthParam: '$3' })}
+     SELECT s.id, s.scene_number, s.content FROM head_path p JOIN scenes s ON s.story_id = $1 AND s.id = p.id ORDER BY s.scene_number`,
+    [storyId, headSceneId, Math.max(1, limit)],
+  );
+  return rows.map((row) => ({ id: row.id, sceneNumber: row.scene_number, content: row.content }));
+}
+
+/** Ids of the path to `sceneId`, root first (empty when the scene is not in the story). */
+export async function loadPathSceneIds(db: Queryable, storyId: string, sceneId: string): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(`${headPathCte('$1', '$2')} SELECT id FROM head_path ORDER BY scene_number`, [storyId, sceneId]);
+  return rows.map((row) => row.id);
+}
+
+/** The path from the root to `leafId` through any tree held in memory, root first. */
+export function pathInTree<T>(leafId: string | null, byId: ReadonlyMap<string, T>, parentOf: (node: T) => string | null): T[] {
+  const path: T[] = [];
+  const seen = new Set<string>();
+  let id = leafId;
+  while (id !== null && !seen.has(id)) {
+    const node = byId.get(id);
+    if (!node) break;
+    seen.add(id);
+    path.push(node);
+    id = parentOf(node);
+  }
+  return path.reverse();
+}

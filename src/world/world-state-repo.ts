@@ -1,0 +1,302 @@
+import type { Queryable } from '../db/index.js';
+import { measureLockWait } from '../db/index.js';
+import { AppError } from '../errors.js';
+import { characterColumns, toCharacter, type Character } from '../characters/character-repo.js';
+
+/**
+ * The world as of a scene (DESIGN invariant 7): character_states and relationship_states hold
+ * a full snapshot per scene (see migrations/0006 for why snapshots), world_events the record
+ * of every change. Every writer here appends the event and applies the same change to the
+ * snapshot in one statement each, so concurrent changes add up (invariant 6).
+ */
+
+export type WorldEventSource = 'scene' | 'talk' | 'edit';
+
+/** A character as the world stands at one scene. */
+export type CharacterAtScene = Character & {
+  /** Met on this scene's path; false for a character known to the whole story (a card, an import) not yet met here. */
+  met: boolean;
+  /** The scene the state was read at; null when the story has no scene yet. */
+  atSceneId: string | null;
+};
+
+const stateColumns = (alias: string) =>
+  characterColumns
+    .split(',')
+    .map((column) => column.trim())
+    .map((column) =>
+      ['description', 'personality', 'goals', 'background', 'mood', 'emotion_valence', 'emotion_arousal', 'emotion_dominance'].includes(column)
+        ? `COALESCE(${alias}.${column}, c.${column}) AS ${column}`
+        : `c.${column}`,
+    )
+    .join(', ');
+
+/**
+ * The characters known at `sceneId` (null: before the opening scene): those met on its path
+ * with their state there, and those no scene created (cards, imports) with their own values
+ * where the path has not met them yet. One indexed lookup whatever the story's length.
+ */
+export async function readCharactersAt(
+  db: Queryable,
+  storyId: string,
+  sceneId: string | null,
+  options: { characterIds?: string[] } = {},
+): Promise<CharacterAtScene[]> {
+  const { rows } = await db.query(
+    `SELECT ${stateColumns('st')}, st.character_id IS NOT NULL AS met
+       FROM characters c
+       LEFT JOIN character_states st ON st.story_id = c.story_id AND st.scene_id = $2 AND st.character_id = c.id
+      WHERE c.story_id = $1 AND (st.character_id IS NOT NULL OR c.first_scene_id IS NULL)
+        AND ($3::uuid[] IS NULL OR c.id = ANY($3::uuid[]))
+      ORDER BY c.created_at, c.name_key`,
+    [storyId, sceneId, options.characterIds ?? null],
+  );
+  return rows.map((row) => ({ ...toCharacter(row as unknown as Parameters<typeof toCharacter>[0]), met: Boolean((row as { met: boolean }).met), atSceneId: sceneId }));
+}
+
+export interface RelationshipAtScene {
+  characterId: string;
+  /** null: the relationship with the player. */
+  targetCharacterId: string | null;
+  targetName: string | null;
+  sentiment: number;
+  trust: number;
+  familiarity: number;
+  type: string;
+  interactionCount: number;
+  updatedAt: Date;
+}
+
+interface RelationshipStateRow {
+  character_id: string;
+  target_character_id: string | null;
+  target_name: string | null;
+  sentiment: number;
+  trust: number;
+  familiarity: number;
+  type: string;
+  interaction_count: number;
+  updated_at: Date | string;
+}
+
+function toRelationship(row: RelationshipStateRow): RelationshipAtScene {
+  return {
+    characterId: row.character_id,
+    targetCharacterId: row.target_character_id,
+    targetName: row.target_name,
+    sentiment: row.sentiment,
+    trust: row.trust,
+    familiarity: row.familiarity,
+    type: row.type,
+    interactionCount: row.interaction_count,
+    updatedAt: new Date(row.updated_at),
+  };
+}
+
+/** Relationships at a scene, the player's first, of some characters (default: all). */
+export async function readRelationshipsAt(
+  db: Queryable,
+  storyId: string,
+  sceneId: string | null,
+  options: { characterIds?: string[]; playerOnly?: boolean } = {},
+): Promise<RelationshipAtScene[]> {
+  if (sceneId === null) return [];
+  const { rows } = await db.query<RelationshipStateRow>(
+    `SELECT r.character_id, r.target_character_id, t.name AS target_name, r.sentiment, r.trust, r.familiarity, r.type,
+            r.interaction_count, r.updated_at
+       FROM relationship_states r
+       LEFT JOIN characters t ON t.story_id = r.story_id AND t.id = r.target_character_id
+      WHERE r.story_id = $1 AND r.scene_id = $2
+        AND ($3::uuid[] IS NULL OR r.character_id = ANY($3::uuid[]))
+        AND (NOT $4 OR r.target_character_id IS NULL)
+      ORDER BY r.character_id, r.target_character_id IS NOT NULL, t.name`,
+    [storyId, sceneId, options.characterIds ?? null, options.playerOnly ?? false],
+  );
+  return rows.map(toRelationship);
+}
+
+/**
+ * The lock every talk and edit takes before it writes the world at the head: the story row
+ * FOR SHARE (lock order: story first). Talks and edits share it, so they never wait on each
+ * other; a turn's commit takes the row FOR UPDATE, so a change made at the head is either in
+ * the snapshot the new scene starts from or, if it comes later, anchored at the new head.
+ */
+export async function lockHeadForWorldWrite(tx: Queryable, storyId: string): Promise<{ headSceneId: string | null; status: string }> {
+  const { rows } = await measureLockWait('story', () =>
+    tx.query<{ head_scene_id: string | null; status: string }>(`SELECT head_scene_id, status FROM stories WHERE id = $1 FOR SHARE`, [storyId]),
+  );
+  if (!rows[0]) throw new AppError('not_found', `No story with id ${storyId}.`, { details: { storyId } });
+  return { headSceneId: rows[0].head_scene_id, status: rows[0].status };
+}
+
+/**
+ * A new scene starts from its parent's world as it stands now (inside the turn's commit, with
+ * the story row locked): every snapshot row copied, and the last parent event recorded so that
+ * a fold of the path knows which of the parent's events this branch carries.
+ */
+export async function branchWorldState(tx: Queryable, storyId: string, parentSceneId: string | null, sceneId: string): Promise<void> {
+  if (parentSceneId === null) return;
+  await tx.query(
+    `INSERT INTO character_states (story_id, scene_id, character_id, description, personality, goals, background, mood,
+                                   emotion_valence, emotion_arousal, emotion_dominance)
+     SELECT story_id, $3, character_id, description, personality, goals, background, mood, emotion_valence, emotion_arousal, emotion_dominance
+       FROM character_states WHERE story_id = $1 AND scene_id = $2`,
+    [storyId, parentSceneId, sceneId],
+  );
+  await tx.query(
+    `INSERT INTO relationship_states (story_id, scene_id, character_id, target_character_id, sentiment, trust, familiarity, type, interaction_count)
+     SELECT story_id, $3, character_id, target_character_id, sentiment, trust, familiarity, type, interaction_count
+       FROM relationship_states WHERE story_id = $1 AND scene_id = $2`,
+    [storyId, parentSceneId, sceneId],
+  );
+  await tx.query(
+    `UPDATE scenes SET state_through_seq = COALESCE((SELECT max(seq) FROM world_events WHERE story_id = $1 AND scene_id = $2), 0)
+      WHERE story_id = $1 AND id = $3`,
+    [storyId, parentSceneId, sceneId],
+  );
+}
+
+/**
+ * Characters enter the world of a scene (met there) starting from the values they were created
+ * with; those already known there are left alone. Returns nothing: one statement, event included.
+ */
+export async function meetCharacters(tx: Queryable, input: { storyId: string; sceneId: string; source: WorldEventSource; characterIds: string[] }): Promise<void> {
+  if (input.characterIds.length === 0) return;
+  await tx.query(
+    `WITH met AS (
+       INSERT INTO character_states (story_id, scene_id, character_id, description, personality, goals, background, mood,
+                                     emotion_valence, emotion_arousal, emotion_dominance)
+       SELECT c.story_id, $2, c.id, c.description, c.personality, c.goals, c.background, c.mood, c.emotion_valence, c.emotion_arousal, c.emotion_dominance
+         FROM characters c WHERE c.story_id = $1 AND c.id = ANY($4::uuid[])
+        ORDER BY c.id
+       ON CONFLICT (story_id, scene_id, character_id) DO NOTHING
+       RETURNING *
+     )
+     INSERT INTO world_events (story_id, scene_id, source, character_id, op, payload)
+     SELECT story_id, scene_id, $3, character_id, 'meet',
+            jsonb_build_object('description', description, 'personality', personality, 'goals', goals, 'background', background,
+              'mood', mood, 'valence', emotion_valence, 'arousal', emotion_arousal, 'dominance', emotion_dominance)
+       FROM met ORDER BY character_id`,
+    [input.storyId, input.sceneId, input.source, input.characterIds],
+  );
+}
+
+/** Profile fields a scene or an edit may change about a character. */
+export const stateTextFields = ['description', 'personality', 'goals', 'background', 'mood'] as const;
+export type StateTextField = (typeof stateTextFields)[number];
+
+/** One change to a character's state at a scene (an `update` event). */
+export interface CharacterStateChange {
+  characterId: string;
+  /** Replaced outright. */
+  set?: Partial<Record<StateTextField, string>>;
+  /** Filled only where still empty: what the model first says about someone. */
+  fill?: Partial<Record<'description' | 'personality' | 'goals', string>>;
+  /** Smoothed: new = old + alpha·(reading − old), clamped to [-1, 1]; a missing reading keeps the old value. */
+  emotion?: { valence?: number; arousal?: number; dominance?: number; alpha: number };
+}
+
+function finiteOrNull(value: number | undefined): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? Math.max(-1, Math.min(1, value)) : null;
+}
+
+/**
+ * Applies state changes to characters already known at the scene (meet them first), each an
+ * event and the same change to the snapshot, in one statement for all of them.
+ */
+export async function changeCharacterStates(tx: Queryable, input: { storyId: string; sceneId: string; source: WorldEventSource; changes: CharacterStateChange[] }): Promise<void> {
+  const changes = [...input.changes].sort((a, b) => (a.characterId < b.characterId ? -1 : a.characterId > b.characterId ? 1 : 0));
+  if (changes.length === 0) return;
+  const payloads = changes.map((change) => {
+    const payload: Record<string, unknown> = {};
+    if (change.set && Object.keys(change.set).length > 0) payload['set'] = change.set;
+    if (change.fill && Object.keys(change.fill).length > 0) payload['fill'] = change.fill;
+    if (change.emotion) {
+      payload['emotion'] = {
+        valence: finiteOrNull(change.emotion.valence),
+        arousal: finiteOrNull(change.emotion.arousal),
+        dominance: finiteOrNull(change.emotion.dominance),
+        alpha: change.emotion.alpha,
+      };
+    }
+    return payload;
+  });
+  const { rowCount } = await tx.query(
+    `WITH u AS (
+       SELECT * FROM unnest($4::uuid[], $5::jsonb[]) AS u(character_id, payload)
+     ), events AS (
+       INSERT INTO world_events (story_id, scene_id, source, character_id, op, payload)
+       SELECT $1, $2, $3, character_id, 'update', payload FROM u
+     )
+     UPDATE character_states AS st SET
+       description = COALESCE(u.payload #>> '{set,description}', CASE WHEN st.description = '' THEN COALESCE(u.payload #>> '{fill,description}', '') ELSE st.description END),
+       personality = COALESCE(u.payload #>> '{set,personality}', CASE WHEN st.personality = '' THEN COALESCE(u.payload #>> '{fill,personality}', '') ELSE st.personality END),
+       goals = COALESCE(u.payload #>> '{set,goals}', CASE WHEN st.goals = '' THEN COALESCE(u.payload #>> '{fill,goals}', '') ELSE st.goals END),
+       background = COALESCE(u.payload #>> '{set,background}', st.background),
+       mood = COALESCE(u.payload #>> '{set,mood}', st.mood),
+       emotion_valence = LEAST(1, GREATEST(-1, st.emotion_valence + COALESCE((u.payload #>> '{emotion,alpha}')::real, 0)
+         * (COALESCE((u.payload #>> '{emotion,valence}')::real, st.emotion_valence) - st.emotion_valence))),
+       emotion_arousal = LEAST(1, GREATEST(-1, st.emotion_arousal + COALESCE((u.payload #>> '{emotion,alpha}')::real, 0)
+         * (COALESCE((u.payload #>> '{emotion,arousal}')::real, st.emotion_arousal) - st.emotion_arousal))),
+       emotion_dominance = LEAST(1, GREATEST(-1, st.emotion_dominance + COALESCE((u.payload #>> '{emotion,alpha}')::real, 0)
+         * (COALESCE((u.payload #>> '{emotion,dominance}')::real, st.emotion_dominance) - st.emotion_dominance))),
+       updated_at = now()
+     FROM u
+     WHERE st.story_id = $1 AND st.scene_id = $2 AND st.character_id = u.character_id`,
+    [input.storyId, input.sceneId, input.source, changes.map((c) => c.characterId), payloads.map((p) => JSON.stringify(p))],
+  );
+  if (rowCount !== changes.length) throw new AppError('internal', 'A character state changed before the character was met at that scene.');
+}
+
+export interface RelationshipChangeAtScene {
+  characterId: string;
+  /** null for the player. */
+  targetCharacterId: string | null;
+  sentimentDelta?: number;
+  trustDelta?: number;
+  familiarityDelta?: number;
+  type?: string;
+}
+
+function deltaOrZero(value: number | undefined): number {
+  return typeof value === 'number' && Number.isFinite(value) ? Math.max(-1, Math.min(1, value)) : 0;
+}
+
+/**
+ * Applies relationship deltas at a scene in one upsert, so concurrent adjustments add up
+ * instead of overwriting each other (invariant 6); each value is clamped to its range and
+ * rounded to 6 decimals so that float4 drift cannot leave twenty +0.05 steps at 0.99999994.
+ * Counts one interaction, and records the change as an event.
+ */
+export async function adjustRelationshipAt(
+  tx: Queryable,
+  input: { storyId: string; sceneId: string; source: WorldEventSource } & RelationshipChangeAtScene,
+): Promise<RelationshipAtScene> {
+  const type = input.type?.trim().slice(0, 50) || null;
+  const deltas = [deltaOrZero(input.sentimentDelta), deltaOrZero(input.trustDelta), deltaOrZero(input.familiarityDelta)];
+  const { rows } = await tx.query<RelationshipStateRow>(
+    `WITH event AS (
+       INSERT INTO world_events (story_id, scene_id, source, character_id, target_character_id, op, payload)
+       VALUES ($1, $2, $3, $4, $5, 'relationship',
+               jsonb_build_object('sentimentDelta', $6::numeric, 'trustDelta', $7::numeric, 'familiarityDelta', $8::numeric, 'type', $9::text))
+     )
+     INSERT INTO relationship_states AS r
+       (story_id, scene_id, character_id, target_character_id, sentiment, trust, familiarity, type, interaction_count)
+     VALUES ($1, $2, $4, $5,
+       LEAST(1, GREATEST(-1, round($6::numeric, 6))),
+       LEAST(1, GREATEST(0, round($7::numeric, 6))),
+       LEAST(1, GREATEST(0, round($8::numeric, 6))),
+       COALESCE($9, 'acquaintance'), 1)
+     ON CONFLICT ON CONSTRAINT relationship_states_pair_unique DO UPDATE SET
+       sentiment = LEAST(1, GREATEST(-1, round(r.sentiment::numeric + $6::numeric, 6))),
+       trust = LEAST(1, GREATEST(0, round(r.trust::numeric + $7::numeric, 6))),
+       familiarity = LEAST(1, GREATEST(0, round(r.familiarity::numeric + $8::numeric, 6))),
+       type = COALESCE($9, r.type),
+       interaction_count = r.interaction_count + 1,
+       updated_at = now()
+     RETURNING r.character_id, r.target_character_id, NULL::text AS target_name, r.sentiment, r.trust, r.familiarity, r.type,
+               r.interaction_count, r.updated_at`,
+    [input.storyId, input.sceneId, input.source, input.characterId, input.targetCharacterId, ...deltas, type],
+  );
+  return toRelationship(rows[0]!);
+}
