@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { importValidationError, issuesFromZod, isPlainObject, normaliseNameKey, type JsonObject } from './validation.js';
+import { importValidationError, issuesFromZod, isPlainObject, normaliseNameKey, type ImportRepair, type JsonObject } from './validation.js';
 import { STORY_ARCHIVE_FORMAT, type ArchiveCharacter, type ArchiveScene, type ArchiveSceneCharacter, type StoryArchive } from './story-archive.js';
 
 /**
@@ -74,7 +74,7 @@ const objectOrEmpty = (value: unknown): JsonObject => (isPlainObject(value) ? (v
  * choice is `selected` and `choice_number` is null. Importance 1–10 is scaled into 0..1.
  * The Python story has no setting; the opening scene stands in for it.
  */
-export function parsePythonExport(input: unknown): StoryArchive {
+export function parsePythonExport(input: unknown): { archive: StoryArchive; repairs: ImportRepair[] } {
   const parsed = pythonExportSchema.safeParse(input);
   if (!parsed.success) throw importValidationError('LivingWorld (Python) export', issuesFromZod(parsed.error));
   const source = parsed.data;
@@ -157,7 +157,7 @@ export function parsePythonExport(input: unknown): StoryArchive {
   });
 
   const createdAt = timestampOr(source.story.created_at, exportedAt);
-  return {
+  const archive: StoryArchive = {
     format_version: STORY_ARCHIVE_FORMAT,
     exported_at: exportedAt,
     story: {
@@ -182,4 +182,5 @@ export function parsePythonExport(input: unknown): StoryArchive {
     character_relationships: [],
     lore_entries: [],
   };
+  return { archive, repairs: [] };
 }

@@ -61,11 +61,12 @@ describe('Twee 3 export', () => {
     expect(links).toBe(choices + 1); // the regenerated sibling is linked as another version
 
     const start = story.getPassageByName(story.start)!;
-    expect(start.text).toContain('[[Ask Hanna who "the others" were->Scene 2 ·');
-    // Prose link syntax is escaped, the `::` line stays inside its passage.
-    expect(start.text).toContain('A &#91;[link]] and ::colons and <script>x</script>.');
+    expect(start.text).toContain('[[`Ask Hanna who "the others" were`->Scene 2 ·');
+    // Prose is verbatim; the first bracket of `[[` and `]]` is a character reference outside it.
+    expect(start.text).toContain('`A` &#91;`[link`&#93;`] and ::colons and <script>x</script>.`');
     const headText = story.passages.find((p) => p.text.includes('Piet talks to the fog'))!.text;
-    expect(headText).toContain('\n\\:: not a passage header');
+    // A `::` line starts with the verbatim fence, so it stays inside its passage with no backslash.
+    expect(headText).toContain('\n`:: not a passage header`');
     const unwritten = story.getPassagesByTag('unwritten');
     expect(unwritten).toHaveLength(archive.scenes.flatMap((s) => s.choices).length - 2);
     expect(unwritten.every((p) => p.text.includes('not been written yet'))).toBe(true);
