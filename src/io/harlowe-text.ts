@@ -87,11 +87,12 @@ export function decodeHtmlReferences(text: string): string {
 }
 
 /**
- * The reverse of the encoders for text read from a Twine story: verbatim runs are taken as
- * written and references outside them decoded, so a story exported by us reads back as its prose.
+ * Harlowe source as alternating markup and verbatim contents: `markup[0] verbatim[0] markup[1] …`.
+ * A run of N backticks opens verbatim and the next run of exactly N closes it; an unclosed run is markup.
  */
-export function decodeHarloweText(text: string): string {
-  let out = '';
+export function splitVerbatim(text: string): { markup: string[]; verbatim: string[] } {
+  const markup: string[] = [];
+  const verbatim: string[] = [];
   let at = 0;
   const fence = /`+/g;
   for (let match = fence.exec(text); match; match = fence.exec(text)) {
@@ -99,9 +100,24 @@ export function decodeHarloweText(text: string): string {
     close.lastIndex = match.index + match[0].length;
     const end = close.exec(text);
     if (!end) break;
-    out += decodeHtmlReferences(text.slice(at, match.index)) + text.slice(match.index + match[0].length, end.index);
+    markup.push(text.slice(at, match.index));
+    verbatim.push(text.slice(match.index + match[0].length, end.index));
     at = end.index + match[0].length;
     fence.lastIndex = at;
   }
-  return out + decodeHtmlReferences(text.slice(at));
+  markup.push(text.slice(at));
+  return { markup, verbatim };
+}
+
+/** Joins a split back, each markup part passed through `renderMarkup` and verbatim kept as written. */
+export function joinVerbatim(parts: { markup: string[]; verbatim: string[] }, renderMarkup: (markup: string) => string): string {
+  return parts.markup.map((markup, index) => renderMarkup(markup) + (parts.verbatim[index] ?? '')).join('');
+}
+
+/**
+ * The reverse of the encoders for text read from a Twine story: verbatim runs are taken as
+ * written and references outside them decoded, so a story exported by us reads back as its prose.
+ */
+export function decodeHarloweText(text: string): string {
+  return joinVerbatim(splitVerbatim(text), decodeHtmlReferences);
 }

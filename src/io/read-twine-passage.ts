@@ -1,4 +1,4 @@
-import { decodeHarloweText, decodeHtmlReferences } from './harlowe-text.js';
+import { decodeHarloweText, decodeHtmlReferences, joinVerbatim, splitVerbatim } from './harlowe-text.js';
 
 export interface TwineLink {
   label: string;
@@ -100,20 +100,7 @@ export function readTwinePassage(source: string, format: 'harlowe' | 'other'): P
 
   if (format === 'harlowe') {
     // Verbatim runs are text; markup only outside them.
-    const parts: string[] = [];
-    let at = 0;
-    const fence = /`+/g;
-    for (let match = fence.exec(text); match; match = fence.exec(text)) {
-      const close = new RegExp(`(?<!\`)${match[0]}(?!\`)`, 'g');
-      close.lastIndex = match.index + match[0].length;
-      const end = close.exec(text);
-      if (!end) break;
-      parts.push(decodeHtmlReferences(stripHarloweMarkup(text.slice(at, match.index), macros)), text.slice(match.index + match[0].length, end.index));
-      at = end.index + match[0].length;
-      fence.lastIndex = at;
-    }
-    parts.push(decodeHtmlReferences(stripHarloweMarkup(text.slice(at), macros)));
-    text = parts.join('');
+    text = joinVerbatim(splitVerbatim(text), (markup) => decodeHtmlReferences(stripHarloweMarkup(markup, macros)));
   } else {
     text = decodeHtmlReferences(text);
   }
