@@ -28,7 +28,7 @@ export const transactionSeconds = new Histogram({
 
 export const turnEvents = new Counter({
   name: 'livingworld_turn_events_total',
-  help: 'Turn protocol events: started, joined, conflict, takeover, succeeded, failed, replayed',
+  help: 'Turn protocol events: started, joined, conflict, takeover, succeeded, failed, replayed, followed (moved to an authored scene)',
   labelNames: ['event'] as const,
   registers: [metricsRegistry],
 });

@@ -3,7 +3,7 @@ import { AppError, isAppError } from '../errors.js';
 import type { EngineRuntime } from '../runtime.js';
 import { listStories } from '../story/story-repo.js';
 import { createStory } from '../story/create-story.js';
-import { exportStoryAs, importStoryFromFile } from './story-files.js';
+import { describeImport, exportStoryAs, importStoryFromFile } from './story-files.js';
 import type { LineReader } from './line-reader.js';
 import { playStory } from './play.js';
 import { renderScene, style } from './format.js';
@@ -83,8 +83,7 @@ export async function runMainMenu(runtime: EngineRuntime, reader: LineReader): P
         case 'import': {
           const file = (await reader.ask('File to import: '))?.trim();
           if (!file) break;
-          const { storyId, title } = await importStoryFromFile(runtime.db, file);
-          out.write(`Imported "${title}" (${storyId}).\n`);
+          out.write(`${describeImport(await importStoryFromFile(runtime.db, file))}\n`);
           break;
         }
         case '6':

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Queryable } from '../db/index.js';
 import { exportStoryArchive } from './read-story-archive.js';
-import { headPath } from './head-path.js';
+import { headPath, takenChoiceNumber } from './head-path.js';
+import { encodeHarloweLinkText, encodeHarloweProse } from './harlowe-text.js';
+import { CONTINUE_CHOICE } from './python-export.js';
 import type { ArchiveScene, StoryArchive } from './story-archive.js';
 
 export const TWEE_STORY_FORMAT = 'Harlowe';
@@ -22,30 +24,6 @@ export function storyIfid(storyId: string): string {
 /** Twee 3 header escaping: `\`, `[ ]` and `{ }` take a backslash in names and tags. */
 export function escapeTweeHeaderText(value: string): string {
   return value.replace(/[\\[\]{}]/g, (c) => `\\${c}`);
-}
-
-/**
- * Prose as passage text: a line starting with `::` would open a passage (Twee 3 says to escape
- * it with a backslash), and `[[` would open a link, so the first bracket of each pair becomes
- * the HTML entity Harlowe renders back as `[`.
- */
-export function escapeTweePassageText(value: string): string {
-  return value
-    .replace(/\r\n?/g, '\n')
-    .replace(/\[(?=\[)/g, '&#91;')
-    .replace(/^::/gm, '\\::');
-}
-
-/** Link text may not contain the link syntax itself; lookalike characters keep it readable. */
-function linkLabel(value: string): string {
-  return value
-    .replace(/\s*[\r\n]+\s*/g, ' ')
-    .replace(/->/g, '→')
-    .replace(/<-/g, '←')
-    .replace(/\|/g, '¦')
-    .replace(/\[\[/g, '[ [')
-    .replace(/\]\]/g, '] ]')
-    .trim();
 }
 
 interface Passage {
@@ -70,12 +48,27 @@ function scenePassageNames(scenes: readonly ArchiveScene[]): Map<string, string>
   }
 }
 
+/** A story title as StoryTitle's content: one line of plain text (not markup) that cannot open a passage. */
+function plainTitle(title: string): string {
+  const line = title.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+  return line.startsWith('::') ? ` ${line}` : line;
+}
+
+/** Our passage names hold none of the link syntax, so only the text needs encoding. */
+function link(label: string, target: string): string {
+  return `[[${encodeHarloweLinkText(label)}->${target}]]`;
+}
+
 /**
  * Twee 3 (Harlowe) of the whole scene tree: StoryTitle, StoryData, one passage per scene with
- * a `[[Choice->Passage]]` link per choice to the scene that choice led to. A choice never taken
+ * a `[[Choice->Passage]]` link per choice to the scene that choice led to. Prose and link text
+ * are verbatim (harlowe-text.ts), so nothing in them runs as markup. A choice never taken
  * links to a passage of its own tagged `unwritten`, so that every link resolves. Where a choice
  * was written more than once (regenerated), it links to the version on the head path (else the
- * newest) and the other versions, tagged `alternate`, are linked beneath it.
+ * newest) and the other versions, tagged `alternate`, are linked beneath it. A scene whose
+ * choice is unknown (Python and Markdown imports do not say) is linked as "Continue", and other
+ * openings from the start, so that every scene is reachable. Passages sit on a grid: one row
+ * per depth, unwritten ones in the row of the scene they would be.
  */
 export function renderStoryTwee(archive: StoryArchive): string {
   const names = scenePassageNames(archive.scenes);
@@ -92,45 +85,59 @@ export function renderStoryTwee(archive: StoryArchive): string {
   const start = roots.length > 0 ? preferred(roots) : undefined;
   const alternates = new Set(roots.filter((root) => root !== start).map((root) => root.id));
 
-  const column = new Map<number, number>();
-  const passages: Passage[] = [];
+  const columns = new Map<number, number>();
+  const gridPosition = (row: number) => {
+    const col = columns.get(row) ?? 0;
+    columns.set(row, col + 1);
+    return { position: `${col * 150 + 100},${row * 150 + 100}`, size: '100,100' };
+  };
+  const alternateLinks = (label: string, versions: ArchiveScene[]) =>
+    versions.map((version, index) => {
+      alternates.add(version.id);
+      return `${encodeHarloweProse('Another version: ')}${link(`${label} (version ${index + 2})`, names.get(version.id)!)}`;
+    });
+
+  const passages: (Passage & { sceneId: string })[] = [];
   const unwritten: Passage[] = [];
   for (const scene of archive.scenes) {
     const name = names.get(scene.id)!;
-    const lines = [escapeTweePassageText(scene.content), ''];
+    const row = scene.scene_number - 1;
+    const lines = [encodeHarloweProse(scene.content), ''];
     const ledTo = children.get(scene.id) ?? [];
+    const linked = new Set<ArchiveScene>();
     for (const choice of scene.choices) {
-      const label = linkLabel(choice.content) || `Choice ${choice.number}`;
-      const versions = ledTo.filter((child) => child.choice_number === choice.number);
+      const label = choice.content.trim() || `Choice ${choice.number}`;
+      const versions = ledTo.filter((child) => takenChoiceNumber(scene, child) === choice.number);
       if (versions.length === 0) {
         const target = `${name} · choice ${choice.number} (unwritten)`;
-        unwritten.push({ name: target, tags: ['unwritten'], text: `${escapeTweePassageText(choice.content)}\n\nThis path has not been written yet.` });
-        lines.push(`[[${label}->${target}]]`);
+        unwritten.push({
+          name: target,
+          tags: ['unwritten'],
+          metadata: gridPosition(row + 1),
+          text: `${encodeHarloweProse(choice.content)}\n\n${encodeHarloweProse('This path has not been written yet.')}`,
+        });
+        lines.push(link(label, target));
         continue;
       }
       const main = preferred(versions);
-      lines.push(`[[${label}->${names.get(main.id)!}]]`);
-      versions
-        .filter((version) => version !== main)
-        .forEach((version, index) => {
-          alternates.add(version.id);
-          lines.push(`(another version: [[${label} (version ${index + 2})->${names.get(version.id)!}]])`);
-        });
+      versions.forEach((version) => linked.add(version));
+      lines.push(link(label, names.get(main.id)!));
+      lines.push(...alternateLinks(label, versions.filter((version) => version !== main)));
     }
-    const row = scene.scene_number - 1;
-    const col = column.get(row) ?? 0;
-    column.set(row, col + 1);
-    passages.push({
-      name,
-      tags: [],
-      metadata: { position: `${col * 150 + 100},${row * 150 + 100}`, size: '100,100' },
-      text: lines.join('\n').trimEnd(),
-    });
+    const unknownChoice = ledTo.filter((child) => !linked.has(child));
+    if (unknownChoice.length > 0) {
+      const main = preferred(unknownChoice);
+      lines.push(link(CONTINUE_CHOICE, names.get(main.id)!));
+      lines.push(...alternateLinks(CONTINUE_CHOICE, unknownChoice.filter((child) => child !== main)));
+    }
+    if (scene === start) {
+      for (const root of roots.filter((other) => other !== start)) {
+        lines.push(`${encodeHarloweProse('Another opening: ')}${link('Begin here instead', names.get(root.id)!)}`);
+      }
+    }
+    passages.push({ sceneId: scene.id, name, tags: [], metadata: gridPosition(row), text: lines.join('\n').trimEnd() });
   }
-  for (const passage of passages) {
-    const scene = archive.scenes.find((s) => names.get(s.id) === passage.name)!;
-    if (alternates.has(scene.id)) passage.tags.push('alternate');
-  }
+  for (const passage of passages) if (alternates.has(passage.sceneId)) passage.tags.push('alternate');
 
   const storyData = {
     ifid: storyIfid(archive.story.id),
@@ -141,10 +148,10 @@ export function renderStoryTwee(archive: StoryArchive): string {
     zoom: 1,
   };
   const special: Passage[] = [
-    { name: 'StoryTitle', tags: [], text: escapeTweePassageText(archive.story.title) },
+    { name: 'StoryTitle', tags: [], text: plainTitle(archive.story.title) },
     { name: 'StoryData', tags: [], text: JSON.stringify(storyData, null, 2) },
   ];
-  return [...special, ...passages, ...unwritten].map(renderPassage).join('\n');
+  return [...special, ...passages.map(({ sceneId: _sceneId, ...passage }) => passage), ...unwritten].map(renderPassage).join('\n');
 }
 
 export async function exportStoryTwee(db: Queryable, storyId: string): Promise<string> {

@@ -4,13 +4,20 @@ import { parseStoryMarkdown } from './import-markdown.js';
 import { parsePythonExport, PYTHON_EXPORT_FORMAT } from './python-export.js';
 import { MAX_ARCHIVE_BYTES, STORY_ARCHIVE_FORMAT } from './story-archive.js';
 import { importStoryArchive, type ImportStoryArchiveOptions } from './write-story-archive.js';
-import { isPlainObject } from './validation.js';
+import { isPlainObject, type ImportRepair } from './validation.js';
+import { parseTwee } from './parse-twee.js';
+import { parseTwineHtml } from './parse-twine-html.js';
+import { twineStoryToArchive } from './import-twine.js';
 
-export type StoryFileFormat = 'livingworld/1' | 'livingworld-python/1.0' | 'markdown';
+export type StoryFileFormat = 'livingworld/1' | 'livingworld-python/1.0' | 'markdown' | 'twee' | 'twine-html';
 
 export interface ImportStoryFileResult {
   storyId: string;
   format: StoryFileFormat;
+  /** What the file held that the story does not carry (a Twine story's macros, scripts, styles…). */
+  notCarriedOver: string[];
+  /** What was changed so that the file could be imported, each with where it is in the file. */
+  repairs: ImportRepair[];
 }
 
 const pngSignature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -27,9 +34,17 @@ function looksLikeCharacterCard(value: Record<string, unknown>): boolean {
   return typeof value['name'] === 'string' && ('first_mes' in value || 'mes_example' in value || 'personality' in value) && !('scenes' in value);
 }
 
+const imported = (storyId: { storyId: string }, format: StoryFileFormat, notes: Partial<Pick<ImportStoryFileResult, 'notCarriedOver' | 'repairs'>> = {}): ImportStoryFileResult => ({
+  storyId: storyId.storyId,
+  format,
+  notCarriedOver: notes.notCarriedOver ?? [],
+  repairs: notes.repairs ?? [],
+});
+
 /**
  * Imports a story file of any format we read: the LivingWorld JSON archive, the Python
- * original's JSON (format_version "1.0") or Markdown (ours or the Python original's).
+ * original's JSON (format_version "1.0"), Markdown (ours or the Python original's), Twee 3 and
+ * Twine 2 HTML (a published story or a library; the first story of a library).
  * Character cards are recognised and refused with a pointer to the card import.
  */
 export async function importStoryFile(
@@ -56,8 +71,11 @@ export async function importStoryFile(
     }
     if (!isPlainObject(parsed)) throw new AppError('validation', 'The file is JSON but not an object; expected a LivingWorld story export.');
     const version = parsed['format_version'];
-    if (version === STORY_ARCHIVE_FORMAT) return { ...(await importStoryArchive(db, parsed, options)), format: 'livingworld/1' };
-    if (version === PYTHON_EXPORT_FORMAT) return { ...(await importStoryArchive(db, parsePythonExport(parsed), options)), format: 'livingworld-python/1.0' };
+    if (version === STORY_ARCHIVE_FORMAT) return imported(await importStoryArchive(db, parsed, options), 'livingworld/1');
+    if (version === PYTHON_EXPORT_FORMAT) {
+      const { archive, repairs } = parsePythonExport(parsed);
+      return imported(await importStoryArchive(db, archive, options), 'livingworld-python/1.0', { repairs });
+    }
     if (looksLikeCharacterCard(parsed)) throw notAStory('a character card');
     throw new AppError(
       'validation',
@@ -66,8 +84,14 @@ export async function importStoryFile(
         : `Unknown format_version ${JSON.stringify(version).slice(0, 40)}; this version reads "${STORY_ARCHIVE_FORMAT}" and "${PYTHON_EXPORT_FORMAT}".`,
     );
   }
-  if (extension === 'twee' || extension === 'tw' || trimmed.startsWith('::')) {
-    throw new AppError('validation', 'Twee files can be exported but not imported; import the LivingWorld JSON export instead.');
+  if (extension === 'html' || extension === 'htm' || /<tw-storydata\b/i.test(textContent)) {
+    const [first, ...others] = parseTwineHtml(textContent);
+    const { archive, notCarriedOver } = twineStoryToArchive(first!, others.map((story) => story.name));
+    return imported(await importStoryArchive(db, archive, options), 'twine-html', { notCarriedOver });
   }
-  return { ...(await importStoryArchive(db, parseStoryMarkdown(textContent), options)), format: 'markdown' };
+  if (extension === 'twee' || extension === 'tw' || trimmed.startsWith('::')) {
+    const { archive, notCarriedOver } = twineStoryToArchive(parseTwee(textContent));
+    return imported(await importStoryArchive(db, archive, options), 'twee', { notCarriedOver });
+  }
+  return imported(await importStoryArchive(db, parseStoryMarkdown(textContent), options), 'markdown');
 }

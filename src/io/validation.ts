@@ -7,6 +7,12 @@ export interface ImportIssue {
   message: string;
 }
 
+/** A change made so that a file could be imported: where, in the file's own terms, and what was done. */
+export interface ImportRepair {
+  path: string;
+  repair: string;
+}
+
 export function formatJsonPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const key of path) {
@@ -43,6 +49,21 @@ export function textProblem(value: string): string | undefined {
   }
   if (loneSurrogate.test(value)) return 'contains an unpaired UTF-16 surrogate (not valid Unicode)';
   return undefined;
+}
+
+const forbiddenControlAll = new RegExp(forbiddenControl.source, 'g');
+const loneSurrogateAll = new RegExp(loneSurrogate.source, 'g');
+
+/** The text without what textProblem() refuses: control characters (other than \n \r \t) and unpaired surrogates. */
+export function removeForbiddenCharacters(value: string): string {
+  return value.replace(forbiddenControlAll, '').replace(loneSurrogateAll, '');
+}
+
+/** The first `max` UTF-16 units of `value`, never ending on half a surrogate pair. */
+export function clampText(value: string, max: number): string {
+  if (value.length <= max) return value;
+  const cut = value.slice(0, max);
+  return /[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut;
 }
 
 /** A text field: a string of at most `max` characters without control characters. */

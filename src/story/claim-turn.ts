@@ -3,6 +3,7 @@ import { AppError } from '../errors.js';
 import { countSiblings, getScene, lockStoryForUpdate, touchStory, type StoryRow } from './story-repo.js';
 import { claimTurn, findGeneratingTurn, findSucceededTwin, findTurnByIdempotencyKey, insertTurn, markTurnFailed, recordIdempotencyKey, type TurnRow } from './turn-repo.js';
 import { turnRequestHash } from './request-hash.js';
+import { followAuthoredScene } from './follow-authored-scene.js';
 import type { TurnInput } from './validate-turn-input.js';
 
 /** Everything the generation step needs, fixed when the turn is claimed. */
@@ -23,7 +24,8 @@ export interface GenerationPlan {
 export type ClaimDecision =
   | { action: 'generate'; plan: GenerationPlan; how: 'new' | 'takeover' | 'retry' }
   | { action: 'join'; turn: TurnRow }
-  | { action: 'replay'; turnId: string; sceneId: string }
+  /** `authored`: this request moved the head to a scene an author wrote, without a model call. */
+  | { action: 'replay'; turnId: string; sceneId: string; authored?: true }
   | { action: 'conflict'; reason: string; inFlightTurnId: string | null };
 
 function sameRequest(turn: TurnRow, input: TurnInput): boolean {
@@ -205,6 +207,10 @@ async function decideFresh(tx: Transaction, story: StoryRow, input: TurnInput, l
     });
   }
 
+  if (kind === 'advance' && input.choiceNumber !== null) {
+    const followed = await followAuthoredScene(tx, { storyId, fromSceneId: fromSceneId!, choiceNumber: input.choiceNumber, instruction: input.instruction, requestHash });
+    if (followed) return { action: 'replay', ...followed, authored: true };
+  }
   const turn = await insertTurn(tx, {
     storyId,
     kind,

@@ -276,12 +276,21 @@ export async function insertSceneWithChoices(tx: Queryable, scene: NewScene): Pr
      SELECT $1, $2, ordinality, content FROM unnest($3::text[]) WITH ORDINALITY AS t(content, ordinality)`,
     [scene.storyId, inserted.id, scene.choices],
   );
-  if (scene.parentSceneId !== null && scene.choiceNumber !== null) {
-    await tx.query(`UPDATE choices SET selected = true WHERE story_id = $1 AND scene_id = $2 AND choice_number = $3`, [
-      scene.storyId,
-      scene.parentSceneId,
-      scene.choiceNumber,
-    ]);
-  }
+  if (scene.parentSceneId !== null && scene.choiceNumber !== null) await markChoiceSelected(tx, scene.storyId, scene.parentSceneId, scene.choiceNumber);
   return { id: inserted.id, sceneNumber: inserted.scene_number };
+}
+
+export async function markChoiceSelected(tx: Queryable, storyId: string, sceneId: string, choiceNumber: number): Promise<void> {
+  await tx.query(`UPDATE choices SET selected = true WHERE story_id = $1 AND scene_id = $2 AND choice_number = $3`, [storyId, sceneId, choiceNumber]);
+}
+
+/** The scene an author wrote for this choice (scene metadata `markerKey`, no turn behind it), if any. */
+export async function findAuthoredChildScene(db: Queryable, storyId: string, parentSceneId: string, choiceNumber: number, markerKey: string): Promise<string | undefined> {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT id FROM scenes
+      WHERE story_id = $1 AND parent_scene_id = $2 AND choice_number = $3 AND turn_id IS NULL AND metadata ? $4
+      ORDER BY created_at, id LIMIT 1`,
+    [storyId, parentSceneId, choiceNumber, markerKey],
+  );
+  return rows[0]?.id;
 }

@@ -31,8 +31,8 @@ export interface TurnRequest {
 export interface TurnResult {
   scene: SceneView;
   turnId: string;
-  /** generated: this request ran the model; joined: it shared an identical in-flight turn; replayed: the turn had finished before. */
-  how: 'generated' | 'joined' | 'replayed';
+  /** generated: this request ran the model; joined: it shared an identical in-flight turn; replayed: the turn had finished before; followed: it moved to a scene an author wrote (no model call). */
+  how: 'generated' | 'joined' | 'replayed' | 'followed';
 }
 
 /** Raised inside the commit when another process has taken the turn over. */
@@ -197,6 +197,10 @@ export async function takeTurn(deps: EngineDeps, request: TurnRequest): Promise<
     const decision = await withTransaction(deps.db, {}, (tx) =>
       decideClaim(tx, request.storyId, input, { owner: deps.instanceId, leaseMs: deps.leaseMs }),
     );
+    if (decision.action === 'replay' && decision.authored) {
+      turnEvents.inc({ event: 'followed' });
+      return { scene: await getSceneView(deps.db, request.storyId, decision.sceneId), turnId: decision.turnId, how: 'followed' };
+    }
     if (decision.action === 'replay') {
       turnEvents.inc({ event: 'replayed' });
       log.info({ turnId: decision.turnId, sceneId: decision.sceneId }, 'duplicate request answered with the scene its turn already produced');

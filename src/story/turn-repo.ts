@@ -122,6 +122,20 @@ export async function insertTurn(
   return toTurn(rows[0]!);
 }
 
+/** A turn that is over as it starts: it moved the head to an existing scene and called no model. */
+export async function insertFinishedTurn(
+  tx: Queryable,
+  turn: { storyId: string; kind: TurnKind; fromSceneId: string; choiceNumber: number; instruction: string | null; requestHash: string; sceneId: string },
+): Promise<TurnRow> {
+  const { rows } = await tx.query<TurnRecord>(
+    `INSERT INTO turns (story_id, kind, from_scene_id, choice_number, instruction, request_hash, status, scene_id, model_calls, finished_at)
+     VALUES ($1, $2, $3, $4, $5, $6, 'succeeded', $7, 0, now())
+     RETURNING ${turnColumns}`,
+    [turn.storyId, turn.kind, turn.fromSceneId, turn.choiceNumber, turn.instruction, turn.requestHash, turn.sceneId],
+  );
+  return toTurn(rows[0]!);
+}
+
 /** Takes over a turn whose lease expired, or re-arms a failed one for a retried request. */
 export async function claimTurn(tx: Queryable, storyId: string, turnId: string, leaseOwner: string, leaseMs: number): Promise<TurnRow> {
   const { rows } = await tx.query<TurnRecord>(

@@ -1,7 +1,8 @@
 import { parseTwee } from 'extwee';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/index.js';
-import { escapeTweeHeaderText, exportStoryArchive, exportStoryTwee, storyIfid } from '../../src/io/index.js';
+import { encodeHarloweLinkText, encodeHarloweProse, escapeTweeHeaderText, exportStoryArchive, exportStoryTwee, importStoryFile, storyIfid } from '../../src/io/index.js';
+import { harloweLinks, harloweShownText, onlyInertOutsideVerbatim, twineEditorLinkTargets } from './harlowe-reading.js';
 import { createEmbeddedTestDatabase } from '../helpers/db.js';
 import { insertBranchingStory } from './builders.js';
 
@@ -61,11 +62,12 @@ describe('Twee 3 export', () => {
     expect(links).toBe(choices + 1); // the regenerated sibling is linked as another version
 
     const start = story.getPassageByName(story.start)!;
-    expect(start.text).toContain('[[Ask Hanna who "the others" were->Scene 2 ·');
-    // Prose link syntax is escaped, the `::` line stays inside its passage.
-    expect(start.text).toContain('A &#91;[link]] and ::colons and <script>x</script>.');
+    expect(start.text).toContain('[[`Ask Hanna who "the others" were`->Scene 2 ·');
+    // Prose is verbatim; the first bracket of `[[` and `]]` is a character reference outside it.
+    expect(start.text).toContain('`A` &#91;`[link`&#93;`] and ::colons and <script>x</script>.`');
     const headText = story.passages.find((p) => p.text.includes('Piet talks to the fog'))!.text;
-    expect(headText).toContain('\n\\:: not a passage header');
+    // A `::` line starts with the verbatim fence, so it stays inside its passage with no backslash.
+    expect(headText).toContain('\n`:: not a passage header`');
     const unwritten = story.getPassagesByTag('unwritten');
     expect(unwritten).toHaveLength(archive.scenes.flatMap((s) => s.choices).length - 2);
     expect(unwritten.every((p) => p.text.includes('not been written yet'))).toBe(true);
@@ -85,5 +87,75 @@ describe('Twee 3 export', () => {
 
   it('escapes the header metacharacters', () => {
     expect(escapeTweeHeaderText('a[b]{c}\\d')).toBe('a\\[b\\]\\{c\\}\\\\d');
+  });
+
+  it('puts prose in verbatim runs, so that no Harlowe markup in it runs', () => {
+    const cases: [string, string][] = [
+      ['(Note: x) [torn] {a} **b**', '`(Note: x) [torn] {a} **b**`'],
+      ["''bold'' //it// ~~s~~ ^^up^^ |name>[hook] $var _temp <b>tag</b> &amp;", "`''bold'' //it// ~~s~~ ^^up^^ |name>[hook] $var _temp <b>tag</b> &amp;`"],
+      ['# not a heading', '`# not a heading`'],
+      ['  --- not a rule', '  `--- not a rule`'],
+      ['ends with a backslash \\', '`ends with a backslash \\`'],
+      [':: not a passage header', '`:: not a passage header`'],
+      // A run one backtick longer than the longest inside; backticks at the ends are references.
+      ['a `tick` and ``two`` here', '```a `tick` and ``two`` here```'],
+      ['`quoted`', '&#96;`quoted`&#96;'],
+      ['x `', '`x` &#96;'],
+      // `[[` and `]]` never appear, so no tool reads prose as a link.
+      ['A [[link]] here', '`A` &#91;`[link`&#93;`] here`'],
+      ['line one\nline two\n\n  indented', '`line one`\n`line two`\n\n  `indented`'],
+    ];
+    for (const [prose, encoded] of cases) {
+      expect(encodeHarloweProse(prose)).toBe(encoded);
+      expect(onlyInertOutsideVerbatim(encoded)).toBe(true);
+      expect(harloweShownText(encoded)).toBe(prose);
+    }
+  });
+
+  it('writes each choice as a link that Harlowe and Twine both resolve, whatever its label holds', () => {
+    const labels = ['Tie up the boat [carefully]', 'a]]b', '[[x', 'go -> left', 'back <- here', 'this | that', '`code` and ``more``', '(Note: x) {a} **b**', '<script>x</script>'];
+    for (const label of labels) {
+      const line = `[[${encodeHarloweLinkText(label)}->Scene 2 · abc123]]`;
+      const links = harloweLinks(line);
+      expect(links, label).toHaveLength(1);
+      expect(links[0]!.passage).toBe('Scene 2 · abc123');
+      expect(twineEditorLinkTargets(line)).toEqual(['Scene 2 · abc123']);
+      expect(onlyInertOutsideVerbatim(links[0]!.text)).toBe(true);
+      expect(harloweShownText(links[0]!.text)).toBe(label);
+    }
+    expect(encodeHarloweLinkText('Tie up the boat [carefully]')).toBe('`Tie up the boat` &#91;`carefully`&#93;');
+    expect(encodeHarloweLinkText('go -> left | right')).toBe('`go -`&#62; `left` &#124; `right`');
+  });
+
+  it('writes a plain-text StoryTitle, grid positions, and every scene reachable when the taken choices are unknown', async () => {
+    const title = 'A [[b]] (c: d) & `e` {f}';
+    const python = {
+      format_version: '1.0',
+      story: { id: 1, title, created_at: '2025-12-30T18:02:11Z', system_prompt: null },
+      scenes: [1, 2, 3].map((n) => ({ id: n, scene_number: n, content: `Scene ${n}: (Note: x) [torn] {a} **b**`, choices: [{ number: 1, content: 'On [and] on' }, { number: 2, content: 'Back' }] })),
+      characters: [],
+    };
+    const { storyId } = await importStoryFile(db, JSON.stringify(python), 'py.json');
+    const twee = await exportStoryTwee(db, storyId);
+    expect(twee).toContain(`:: StoryTitle\n${title}\n`);
+    const story = parseTwee(twee);
+    expect(story.name).toBe(title);
+    const positions = story.passages.map((p) => p.metadata['position']);
+    expect(positions.every((p) => typeof p === 'string' && /^\d+,\d+$/.test(p))).toBe(true);
+    expect(new Set(positions).size).toBe(positions.length);
+    // Follow the links from the start: every scene's passage is reached.
+    const byName = new Map(story.passages.map((p) => [p.name, p]));
+    const reached = new Set([story.start]);
+    const queue = [story.start];
+    for (let i = 0; i < queue.length && i < 1000; i++) {
+      for (const link of harloweLinks(byName.get(queue[i]!)!.text)) {
+        expect(byName.has(link.passage)).toBe(true);
+        if (!reached.has(link.passage)) reached.add(link.passage), queue.push(link.passage);
+      }
+    }
+    const scenes = story.passages.filter((p) => !p.tags.includes('unwritten'));
+    expect(scenes).toHaveLength(3);
+    expect(scenes.every((p) => reached.has(p.name))).toBe(true);
+    for (const passage of scenes) expect(harloweShownText(passage.text.split('\n\n')[0]!)).toMatch(/^Scene \d: \(Note: x\) \[torn\] \{a\} \*\*b\*\*$/);
   });
 });

@@ -63,9 +63,9 @@ describe('importing other story formats', () => {
   it('keeps 0..1 importances as they are and scales 1–10 ones', () => {
     const sample = JSON.parse(pythonSample);
     sample.scenes[0].characters[0].importance = 8;
-    expect(parsePythonExport(sample).scene_characters[0]!.importance).toBeCloseTo(0.8);
+    expect(parsePythonExport(sample).archive.scene_characters[0]!.importance).toBeCloseTo(0.8);
     for (const scene of sample.scenes) for (const c of scene.characters) c.importance = 0.25;
-    expect(parsePythonExport(sample).scene_characters[0]!.importance).toBe(0.25);
+    expect(parsePythonExport(sample).archive.scene_characters[0]!.importance).toBe(0.25);
   });
 
   it('imports the Python original’s Markdown as a linear story without marks', async () => {

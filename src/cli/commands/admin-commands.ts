@@ -7,7 +7,7 @@ import { openRuntime } from '../../runtime.js';
 import { selectEmbedder } from '../../memory/select-embedder.js';
 import { reembedAll } from '../../memory/embedding-settings.js';
 import { readDatabaseStats } from '../../story/database-stats.js';
-import { exportStoryAs, importStoryFromFile } from '../story-files.js';
+import { describeImport, exportStoryAs, importStoryFromFile } from '../story-files.js';
 import { printJson } from '../output.js';
 
 export function registerAdminCommands(program: Command): void {
@@ -65,7 +65,7 @@ export function registerAdminCommands(program: Command): void {
 
   program
     .command('import')
-    .description('import a story file: LivingWorld JSON, the Python LivingWorld 1.0 export, or Markdown')
+    .description('import a story file: LivingWorld JSON, the Python LivingWorld 1.0 export, Markdown, Twee 3 or Twine 2 HTML')
     .argument('<file>')
     .option('--json', 'print JSON')
     .action(async (file: string, options: { json?: boolean }) => {
@@ -73,7 +73,7 @@ export function registerAdminCommands(program: Command): void {
       try {
         const result = await importStoryFromFile(runtime.db, file);
         if (options.json) printJson(result);
-        else process.stdout.write(`Imported "${result.title}" as ${result.storyId}.\n`);
+        else process.stdout.write(`${describeImport(result)}\n`);
       } finally {
         await runtime.close();
       }
