@@ -68,6 +68,11 @@ function findTarget(clause: string): string | undefined {
   return kept.length > 0 ? `${match[1]!.toLowerCase()} ${kept.join(' ')}` : undefined;
 }
 
+/** Whether a word reads as a verb the storyteller knows, in any form. */
+export function isVerb(word: string): boolean {
+  return baseVerb(word) !== undefined;
+}
+
 /** The base form of a verb the player inflected: "asks", "asked", "asking" → "ask". */
 function baseVerb(word: string): string | undefined {
   const lower = word.toLowerCase();
