@@ -11,6 +11,7 @@
  */
 import type { Database } from '../src/db/index.js';
 import { createOfflineProvider } from '../src/llm/providers/offline.js';
+import { voiceIn } from '../src/llm/providers/offline/persona.js';
 import { createStory } from '../src/story/create-story.js';
 import { takeTurn } from '../src/story/take-turn.js';
 import { findLeaks, findRepeats, instructionCarriedOut, settingWordsUsed, type Leak, type Repeat } from '../test/helpers/prose-quality.js';
@@ -91,7 +92,7 @@ async function playStory(db: Database, spec: (typeof settings)[number], seed: nu
   const names = characters.rows.map((row) => row.name);
   const repeats = findRepeats(scenes, names, 10);
   const settingCounts = scenes.map((scene) => settingWordsUsed(spec.setting, scene));
-  const voices = characters.rows.map((row) => /speaks (.*?),/.exec(row.description)?.[1] ?? row.description);
+  const voices = characters.rows.map((row) => voiceIn(row.description) ?? row.description);
   return {
     title: spec.title,
     scenes: scenes.length,
@@ -157,10 +158,10 @@ async function main(): Promise<void> {
       stories,
       method:
         'Each setting is one story of this many scenes on one path, played through createStory/takeTurn on server PostgreSQL with the offline storyteller and embedder; choices follow 1 + (7·turn mod 3), and every other turn carries the next scripted instruction. ' +
-        'Leaks: scene numbers, "player", memory labels, prompt headings, numbered instructions, prompt wording, or any 40-character window of a character\'s stored private thought in the prose. ' +
+        'Leaks: scene numbers, "player", memory labels, prompt headings, numbered instructions, prompt wording, or any sentence of a character\'s stored private thought copied into the prose. ' +
         'Repeats: a sentence (lower case, punctuation and character names folded) seen again within 10 scenes, or twice in one scene. ' +
         "Instructions carried out: every content word of the instruction (stemmed; stop words and pronouns left out) is in the scene's first paragraph. " +
-        'Setting words: distinct content words (4+ letters) of the setting text in each scene. Descriptions: distinct stored character descriptions over characters in the story.',
+        'Setting words: distinct content words (4+ letters) of the setting text in each scene. Descriptions and voices: distinct stored character descriptions, and the voices they give, over the characters in the story.',
     });
     if (!met.leaks || !met.repeatsWithin10 || !met.instructionsCarriedShare) process.exitCode = 1;
   } finally {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CompletionRequest, StoryTask, TaskCharacter } from '../../src/llm/provider.js';
 import { createOfflineProvider } from '../../src/llm/providers/offline.js';
+import { voiceIn } from '../../src/llm/providers/offline/persona.js';
 import { parseSceneOutput } from '../../src/story/parse-scene.js';
 import type { SceneOutput } from '../../src/story/scene-output.js';
 import { findLeaks, findRepeats, instructionCarriedOut, settingWordsUsed } from '../helpers/prose-quality.js';
@@ -128,10 +129,11 @@ describe('offline storyteller: a 50-turn path', () => {
     expect(characters.length).toBeGreaterThanOrEqual(4);
     const descriptions = characters.map((character) => character.description ?? '');
     expect(new Set(descriptions).size).toBe(descriptions.length);
-    const voices = descriptions.map((description) => /speaks (.*?),/.exec(description)?.[1]);
+    const voices = descriptions.map(voiceIn);
     expect(voices.every(Boolean)).toBe(true);
     expect(new Set(voices).size).toBe(voices.length);
-    const manners = descriptions.map((description) => /speaks .*?, (.*)\.$/.exec(description)?.[1]);
+    const manners = descriptions.map((description) => /; (.*)\.$/.exec(description)?.[1]);
+    expect(manners.every(Boolean)).toBe(true);
     expect(new Set(manners).size).toBe(manners.length);
   });
 

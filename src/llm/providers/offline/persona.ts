@@ -12,7 +12,7 @@ export interface Persona {
   manner: string;
   /** Follows "says": "in a low, unhurried voice". */
   voice: string;
-  /** The stored description: introduction, voice and manner in one sentence. */
+  /** The stored description: "A net-mender with …. Speaks in a low, unhurried voice; turning a ring on one finger." */
   description: string;
 }
 
@@ -37,13 +37,10 @@ const manners = [
   'stroking their chin', 'rocking on their heels', 'watching your hands rather than your face', 'nodding along to everything',
   'pausing long between words',
 ];
-const voices = [
-  'in a low, unhurried voice', 'in a voice roughened by wind', 'in a quick, clipped voice', 'in a soft, singsong accent',
-  'in a voice like gravel', 'in a bright, carrying voice', 'in a careful whisper', 'in a flat, tired voice', 'with a dry chuckle',
-  'in a thin, reedy voice', 'in a deep, slow rumble', 'with a faint stammer', 'in a warm, husky voice', 'in a clear, precise voice',
-  'with a sharp edge to every word', 'in a hoarse murmur', 'in a lilting voice', 'in a voice barely above a breath',
-  'with a laugh caught in the words', 'in a measured, formal tone',
-];
+// Voices are a timbre and a pace, so that even a crowded story gives everyone their own.
+const timbres = ['low', 'husky', 'thin', 'clear', 'hoarse', 'bright', 'soft', 'gravelly', 'reedy', 'deep', 'warm', 'flat', 'sharp', 'lilting'];
+const paces = ['unhurried', 'clipped', 'careful', 'singsong', 'halting', 'precise', 'tired', 'breathless', 'measured', 'wind-roughened', 'rapid', 'sleepy'];
+const voices = timbres.flatMap((timbre, index) => paces.map((_, step) => `in a ${timbre}, ${paces[(step + index * 5) % paces.length]} voice`));
 
 function withArticle(noun: string): string {
   return `${/^[aeiou]/i.test(noun) ? 'an' : 'a'} ${noun}`;
@@ -67,8 +64,13 @@ export function inventPersona(name: string, role: string, knownDescriptions: rea
   const manner = pickUnused(manners, `${name}/manner`, used);
   const voice = pickUnused(voices, `${name}/voice`, used);
   const introduction = `${withArticle(role)} with ${look} and ${clothing}`;
-  const description = `${introduction.charAt(0).toUpperCase()}${introduction.slice(1)}; speaks ${voice}, ${manner}.`;
+  const description = `${introduction.charAt(0).toUpperCase()}${introduction.slice(1)}. Speaks ${voice}; ${manner}.`;
   return { introduction, manner, voice, description };
+}
+
+/** The voice a stored description gives ("Speaks in a low, unhurried voice;"). */
+export function voiceIn(description: string): string | undefined {
+  return /\bSpeaks (in a [^;.]+ voice);/.exec(description)?.[1];
 }
 
 /** The manner and voice of a known character: read back from the description, or derived from the name. */
@@ -77,6 +79,6 @@ export function personaOf(name: string, description: string | undefined, otherDe
   const others = otherDescriptions.join('\n');
   return {
     manner: manners.find((manner) => text.includes(manner)) ?? pickUnused(manners, `${name}/manner`, others),
-    voice: voices.find((voice) => text.includes(voice)) ?? pickUnused(voices, `${name}/voice`, others),
+    voice: voiceIn(text) ?? pickUnused(voices, `${name}/voice`, others),
   };
 }
