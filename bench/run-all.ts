@@ -5,6 +5,7 @@
  *
  *   BENCH_QUICK=1 npm run bench     smoke run: small loops, indicative figures only
  *   BENCH_ONLY=retrieval,http       run only these modules (the report still covers all)
+ *   BENCH_ONLY=offline-quality      only the offline storyteller's prose quality (about 2 minutes)
  *   BENCH_DATABASE_URL=postgres://… server for the PostgreSQL figures (default 127.0.0.1:5432)
  */
 import { spawn } from 'node:child_process';
@@ -33,6 +34,7 @@ const modules: ModuleSpec[] = [
   { name: 'calls-per-turn', timeoutMinutes: 5 },
   { name: 'retrieval', timeoutMinutes: 12 },
   { name: 'http', timeoutMinutes: 8 },
+  { name: 'offline-quality', env: quick ? { BENCH_TURNS: '12' } : {}, timeoutMinutes: 8 },
 ];
 
 function runModule(spec: ModuleSpec): Promise<{ exitCode: number | null; seconds: number; timedOut: boolean }> {

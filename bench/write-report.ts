@@ -310,6 +310,35 @@ function httpFigures(record: RunRecord): string {
   ].join('\n');
 }
 
+function offlineQuality(record: RunRecord): string {
+  const r = readResult('offline-quality');
+  if (!r) return missing('offline-quality', record);
+  const t = r.totals;
+  const verdict = (ok: boolean) => (ok ? 'met' : '**NOT met**');
+  return [
+    staleNote('offline-quality', record),
+    `${r.stories.length} settings × ${r.turnsPerStory} scenes on one path each, offline storyteller through the real engine.`,
+    '',
+    table(
+      ['figure', 'all stories', 'target', 'outcome'],
+      [
+        ['leaks of internal text', `**${t.leaks}**`, r.targets.leaks, verdict(r.met.leaks)],
+        ['sentences repeated within 10 scenes', `**${t.repeatsWithin10}**`, r.targets.repeatsWithin10, verdict(r.met.repeatsWithin10)],
+        ["instructions carried out in the first paragraph", `**${t.instructionsCarried}/${t.instructions} (${fmt(t.instructionsCarriedShare * 100, 1)} %)**`, `≥ ${r.targets.instructionsCarriedShare * 100} %`, verdict(r.met.instructionsCarriedShare)],
+        ['setting content words per scene (mean)', t.settingWordsPerScene, '', ''],
+        ['distinct character descriptions / characters', `${t.distinctDescriptions}/${t.characters}`, '', ''],
+      ],
+    ),
+    '',
+    table(
+      ['story', 'scenes', 'leaks', 'repeats ≤ 10 scenes', 'instructions carried', 'setting words per scene (mean / median / min)', 'scenes with no setting word', 'characters', 'distinct descriptions', 'distinct voices'],
+      r.stories.map((x: Json) => [x.title, x.scenes, x.leaks, x.repeatsWithin10, `${x.instructionsCarried}/${x.instructions}`, `${fmt(x.settingWordsPerScene.mean)} / ${x.settingWordsPerScene.median} / ${x.settingWordsPerScene.min}`, x.scenesUsingNoSettingWord, x.characters, x.distinctDescriptions, x.distinctVoices]),
+    ),
+    '',
+    `_${r.method}_`,
+  ].join('\n');
+}
+
 export function writeReport(record: RunRecord): void {
   const m = machine();
   const sections: [string, (record: RunRecord) => string][] = [
@@ -322,6 +351,7 @@ export function writeReport(record: RunRecord): void {
     ['6. Memory retrieval top-10', retrieval],
     ['7. Model calls per turn', callsPerTurn],
     ['8. HTTP: `livingworld serve`', httpFigures],
+    ['9. Offline storyteller: prose quality over 50-turn paths', offlineQuality],
   ];
   const runs = Object.entries(record.modules).map(([name, run]) => [name, run.exitCode === 0 ? 'ok' : run.timedOut ? 'timed out' : `exit ${run.exitCode}`, run.seconds]);
   const text = [
@@ -335,7 +365,7 @@ export function writeReport(record: RunRecord): void {
     '- Databases: PostgreSQL 15 server on 127.0.0.1:5432 (no pgvector: exact search), PGlite 0.5.14 embedded with pgvector 0.0.15',
     '- The machine is noisy and has 2 cores shared by the benchmark client, any server processes and PostgreSQL: read medians/p95 and the ratios against the baseline measured in the same run, not absolute numbers.',
     '',
-    '**Reproduce:** `npm run bench` (about 10–15 minutes; PostgreSQL reachable at `BENCH_DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`, a superuser that may create databases). `BENCH_QUICK=1 npm run bench` for a smoke run; `BENCH_ONLY=retrieval,http npm run bench` for some modules; each module also runs alone, e.g. `npx tsx bench/turn-overhead.ts`. Every module creates and drops its own database; JSON beside this file.',
+    '**Reproduce:** `npm run bench` (about 10–15 minutes; PostgreSQL reachable at `BENCH_DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`, a superuser that may create databases). `BENCH_QUICK=1 npm run bench` for a smoke run; `BENCH_ONLY=retrieval,http npm run bench` for some modules (`BENCH_ONLY=offline-quality npm run bench` for the offline storyteller prose quality alone); each module also runs alone, e.g. `npx tsx bench/turn-overhead.ts`. Every module creates and drops its own database; JSON beside this file.',
     '',
     table(['module', 'outcome', 'seconds'], runs),
     '',

@@ -1,8 +1,10 @@
 import type { TaskCharacter } from '../../provider.js';
 import { inventCharacterName, shortName } from './character-names.js';
-import { mentionsName, withArticle } from './phrasing.js';
+import { mentionsName } from './phrasing.js';
+import { inventPersona, personaOf } from './persona.js';
 import { hashText, type SeededRandom } from './seeded-random.js';
 import type { SettingFlavour } from './setting-flavours.js';
+import type { SettingProfile } from './setting-profile.js';
 
 /** Someone in (or talked about in) the scene being written. */
 export interface CastMember {
@@ -11,8 +13,11 @@ export interface CastMember {
   callName: string;
   isNew: boolean;
   role: 'present' | 'mentioned';
-  /** "a harbour pilot with salt-cracked hands"; empty for known characters without a description. */
+  /** "a harbour pilot with salt-cracked hands"; empty for known characters. */
   introduction: string;
+  /** How they move and sound: "turning a ring on one finger", "in a low, unhurried voice". */
+  manner: string;
+  voice: string;
   description?: string;
   personality?: string;
   goal: string;
@@ -34,31 +39,37 @@ function goalOf(name: string, flavour: SettingFlavour): string {
   return flavour.goals[hashText(name.toLowerCase()) % flavour.goals.length]!;
 }
 
-function newMember(random: SeededRandom, flavour: SettingFlavour, name: string, role: CastMember['role']): CastMember {
-  const introduction = `${withArticle(random.pick(flavour.roles))} with ${random.pick(flavour.features)}`;
+function newMember(random: SeededRandom, name: string, role: string, knownDescriptions: readonly string[], memberRole: CastMember['role']): CastMember {
+  const persona = inventPersona(name, role, knownDescriptions);
   const [first, second] = random.shuffle(personalityTraits);
   return {
     name,
     callName: shortName(name),
     isNew: true,
-    role,
-    introduction,
+    role: memberRole,
+    introduction: persona.introduction,
+    manner: persona.manner,
+    voice: persona.voice,
+    description: persona.description,
     personality: `${first} and ${second}`,
-    goal: goalOf(name, flavour),
+    goal: '',
     trust: 0,
     memories: [],
     addressed: false,
   };
 }
 
-function knownMember(character: TaskCharacter, flavour: SettingFlavour, addressed: boolean): CastMember {
+function knownMember(character: TaskCharacter, others: readonly string[], addressed: boolean): CastMember {
+  const { manner, voice } = personaOf(character.name, character.description, others);
   const member: CastMember = {
     name: character.name,
     callName: shortName(character.name),
     isNew: false,
     role: 'present',
     introduction: '',
-    goal: goalOf(character.name, flavour),
+    manner,
+    voice,
+    goal: '',
     trust: character.trust ?? 0,
     memories: character.memories ?? [],
     addressed,
@@ -76,28 +87,40 @@ function knownMember(character: TaskCharacter, flavour: SettingFlavour, addresse
 export function chooseCast(
   random: SeededRandom,
   flavour: SettingFlavour,
+  profile: SettingProfile,
   known: readonly TaskCharacter[],
   playerWords: string,
   isOpening: boolean,
 ): CastMember[] {
   const usable = known.filter((character) => character.name.trim() !== '');
+  const descriptions = usable.map((character) => character.description ?? '');
   const addressed = usable.filter((character) => playerWords !== '' && mentionsName(playerWords, character.name));
   const others = random.shuffle(usable.filter((character) => !addressed.includes(character)));
   const presentKnown = [...addressed, ...others].slice(0, Math.max(2, addressed.length));
-  const cast = presentKnown.map((character) => knownMember(character, flavour, addressed.includes(character)));
+  const cast = presentKnown.map((character) =>
+    knownMember(character, usable.filter((other) => other !== character).map((other) => other.description ?? ''), addressed.includes(character)),
+  );
 
   const takenNames = usable.map((character) => character.name);
-  const newcomerChance = usable.length === 0 ? 1 : usable.length >= 6 ? 0.15 : 0.35;
-  const newcomers = random.chance(newcomerChance) ? (isOpening && random.chance(0.5) ? 2 : 1) : 0;
-  for (let count = 0; count < newcomers; count++) {
-    const name = inventCharacterName(random, flavour.id, takenNames);
+  const isTaken = (name: string) => takenNames.some((taken) => taken.toLowerCase() === name.toLowerCase() || taken.split(/\s+/)[0]!.toLowerCase() === name.toLowerCase());
+  // The people the setting names come first, in the roles it gives them; then the setting's other roles.
+  const settingPeople = profile.namedPeople.filter((person) => !isTaken(person.name));
+  const knownText = descriptions.join('\n').toLowerCase();
+  const freshRoles = [...profile.roles.filter((role) => !knownText.includes(role)), ...random.shuffle(flavour.roles).filter((role) => !knownText.includes(role))];
+  const invent = (memberRole: CastMember['role']) => {
+    const person = settingPeople.shift();
+    const name = person?.name ?? inventCharacterName(random, flavour.id, takenNames);
+    const role = person ? `${person.role} ${profile.places[0] ? `from ${profile.places[0]}` : 'everyone here knows'}` : (freshRoles.shift() ?? random.pick(flavour.roles));
     takenNames.push(name);
-    cast.push(newMember(random, flavour, name, 'present'));
-  }
-  if (random.chance(isOpening ? 0.5 : 0.2)) {
-    const name = inventCharacterName(random, flavour.id, takenNames);
-    cast.push(newMember(random, flavour, name, 'mentioned'));
-  }
+    const member = newMember(random, name, role, [...descriptions, ...cast.map((other) => other.description ?? '')], memberRole);
+    member.goal = goalOf(name, flavour);
+    return member;
+  };
+  const newcomerChance = usable.length === 0 ? 1 : settingPeople.length > 0 ? 0.6 : usable.length >= 6 ? 0.15 : 0.35;
+  const newcomers = random.chance(newcomerChance) ? (isOpening && random.chance(0.5) ? 2 : 1) : 0;
+  for (let count = 0; count < newcomers; count++) cast.push(invent('present'));
+  if (random.chance(isOpening ? 0.5 : 0.2)) cast.push(invent('mentioned'));
+  for (const member of cast) if (member.goal === '') member.goal = goalOf(member.name, flavour);
   // A given name shared by two people in the scene would be ambiguous: use full names then.
   for (const member of cast) {
     if (cast.some((other) => other !== member && other.callName === member.callName)) member.callName = member.name;

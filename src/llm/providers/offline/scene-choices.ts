@@ -27,7 +27,7 @@ export function offerChoices(plan: ScenePlan, members: AnimatedMember[], random:
   const present = members.filter((member) => member.role === 'present');
   const mentioned = members.find((member) => member.role === 'mentioned');
   const [first, second] = present;
-  const topic = plan.settingNouns.length > 0 ? random.pick(plan.settingNouns) : definite(plan.featuredObject);
+  const topic = random.pick(plan.topics);
   const [nearPlace, farPlace] = plan.elsewhere;
 
   const lead = followUpOnInstruction(plan, first);
@@ -43,7 +43,7 @@ export function offerChoices(plan: ScenePlan, members: AnimatedMember[], random:
   if (nearPlace) candidates.push({ kind: 'go', text: `Head for ${nearPlace}` });
   if (farPlace) candidates.push({ kind: 'sneak', text: `Slip away toward ${farPlace} while no one is watching` });
   candidates.push({ kind: 'watch', text: `Stay out of sight and watch what happens at ${plan.place}` });
-  const otherNoun = plan.settingNouns.find((noun) => noun !== topic);
+  const otherNoun = plan.topics.find((noun) => noun !== topic);
   if (otherNoun) candidates.push({ kind: 'learn', text: `Learn what you can about ${otherNoun}` });
 
   const fallbacks: Candidate[] = [

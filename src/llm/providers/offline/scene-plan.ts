@@ -2,7 +2,10 @@ import type { StoryTask } from '../../provider.js';
 import { chooseCast, type CastMember } from './scene-cast.js';
 import { readPlayerIntent, type PlayerIntent } from './player-intent.js';
 import type { SeededRandom } from './seeded-random.js';
-import { detectFlavour, extractSettingNouns, type SettingFlavour } from './setting-flavours.js';
+import { detectFlavour, type SettingFlavour } from './setting-flavours.js';
+import { readSetting, type SettingProfile } from './setting-profile.js';
+import { createVariety, type Variety } from './variety.js';
+import { definite } from './phrasing.js';
 
 export type SceneTask = Extract<StoryTask, { kind: 'scene' }>;
 
@@ -14,16 +17,18 @@ export interface ScenePlan {
   place: string;
   /** Places not yet visited in this scene, for leads and choices. */
   elsewhere: string[];
-  /** Noun phrases from the author's setting ("the lighthouse"). */
-  settingNouns: string[];
+  /** What the author's setting names: places, people, things, period, mood. */
+  profile: SettingProfile;
+  /** Things worth talking about, the setting's own first ("the lamp", "the wreckers"). */
+  topics: string[];
   /** Something found or noticed in this scene ("a brass spyglass"). */
   featuredObject: string;
   action?: PlayerIntent;
   instruction?: PlayerIntent;
   cast: CastMember[];
   isOpening: boolean;
-  /** The last scene's prose, so that templates it used are not repeated straight away. */
-  previousScene: string;
+  /** Picks the wording of each sentence so that none recurs along the path. */
+  variety: Variety;
 }
 
 export function planScene(task: SceneTask, random: SeededRandom): ScenePlan {
@@ -33,30 +38,31 @@ export function planScene(task: SceneTask, random: SeededRandom): ScenePlan {
   const instruction = task.playerInstruction?.trim() ? readPlayerIntent(task.playerInstruction, knownNames) : undefined;
   const isOpening = action === undefined && task.recentScenes.length === 0;
 
-  const places = random.shuffle(flavour.places);
+  const profile = readSetting(task.setting);
+  // A lighthouse story happens at the lighthouse: the setting's own places come first.
+  const settingPlaces = profile.places;
+  const places = [...random.shuffle(settingPlaces), ...random.shuffle(flavour.places)];
   const playerWords = `${task.chosenAction ?? ''} ${task.playerInstruction ?? ''}`.toLowerCase();
   // "Head for the fish market" takes the player to the fish market.
   const visited = places.find((place) => playerWords.includes(place.toLowerCase().replace(/^the /, '')));
-  const place = visited ?? (action?.kind === 'move' && action.target && !/^(your|her|his|their)\b/.test(action.target) ? action.target : places[0]!);
+  const moveTarget = action?.kind === 'move' && action.target && !/^(your|her|his|their)\b/.test(action.target) ? action.target : undefined;
+  const usual = settingPlaces.length > 0 && (isOpening || random.chance(0.75)) ? (isOpening ? settingPlaces[0]! : random.pick(settingPlaces)) : random.pick(flavour.places);
+  const place = visited ?? moveTarget ?? usual;
+  const topics = [...profile.things, ...settingPlaces.filter((candidate) => candidate !== place)];
 
   const plan: ScenePlan = {
     task,
     flavour,
     place,
     elsewhere: places.filter((candidate) => candidate !== place),
-    settingNouns: extractSettingNouns(task.setting),
+    profile,
+    topics: topics.length > 0 ? topics : flavour.objects.map(definite),
     featuredObject: random.pick(flavour.objects),
-    cast: chooseCast(random, flavour, task.characters, `${task.chosenAction ?? ''} ${task.playerInstruction ?? ''}`.trim(), isOpening),
+    cast: chooseCast(random, flavour, profile, task.characters, `${task.chosenAction ?? ''} ${task.playerInstruction ?? ''}`.trim(), isOpening),
     isOpening,
-    previousScene: task.recentScenes.at(-1) ?? '',
+    variety: createVariety(`${task.storyTitle}\u0000${task.setting}`, task.sceneNumber, task.recentScenes),
   };
   if (action) plan.action = action;
   if (instruction) plan.instruction = instruction;
   return plan;
-}
-
-/** A template whose opening words the previous scene did not already use, so turns read differently. */
-export function pickFresh(random: SeededRandom, options: readonly string[], previousScene: string): string {
-  const shuffled = random.shuffle(options);
-  return shuffled.find((option) => !previousScene.includes(option.slice(0, 32))) ?? shuffled[0]!;
 }

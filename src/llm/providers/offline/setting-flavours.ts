@@ -159,37 +159,3 @@ export function detectFlavour(setting: string): SettingFlavour {
   }
   return best;
 }
-
-const determiners = new Set(['a', 'an', 'the', 'this', 'that', 'its', 'their', 'his', 'her', 'some', 'old', 'of', 'in', 'on', 'at', 'near', 'beyond']);
-// Words that end a noun phrase: verbs, conjunctions and other glue the setting text uses.
-const phraseBreakers = new Set([
-  'a', 'an', 'the', 'and', 'or', 'but', 'where', 'which', 'who', 'whose', 'that', 'is', 'are', 'was', 'were', 'be',
-  'of', 'in', 'on', 'at', 'to', 'for', 'with', 'from', 'by', 'as', 'near', 'beyond', 'under', 'over', 'has', 'have',
-  'had', 'its', 'their', 'his', 'her', 'this', 'these', 'those', 'some', 'all', 'every', 'no', 'not', 'while', 'when',
-  'you', 'your', 'it', 'they', 'there', 'here', 'after', 'before', 'into', 'than', 'so', 'if', 'then', 'yet',
-]);
-
-/**
- * Noun phrases from the setting text ("a foggy harbour town where ships vanish" → "the foggy
- * harbour town"), so that scenes reuse the author's own words and not only stock vocabulary.
- */
-export function extractSettingNouns(setting: string): string[] {
-  const words = setting.replace(/[^\p{L}\p{N}'\s-]/gu, ' , ').split(/\s+/).filter(Boolean);
-  const phrases: string[] = [];
-  for (let index = 0; index < words.length; index++) {
-    if (!determiners.has(words[index]!.toLowerCase())) continue;
-    const phrase: string[] = [];
-    for (let next = index + 1; next < words.length && phrase.length < 3; next++) {
-      const word = words[next]!;
-      if (word === ',' || phraseBreakers.has(word.toLowerCase())) break;
-      phrase.push(word);
-    }
-    // Skip adverbs and participles left on their own ("the slowly", "the whispering"), not "the king".
-    const last = phrase.at(-1)?.toLowerCase() ?? '';
-    const dangling = /ly$/.test(last) || (last.length > 6 && /(?:ing|ed)$/.test(last));
-    if (phrase.length === 0 || dangling || last.length < 3) continue;
-    const text = `the ${phrase.join(' ')}`;
-    if (!phrases.some((existing) => existing.toLowerCase() === text.toLowerCase())) phrases.push(text);
-  }
-  return phrases.slice(0, 8);
-}

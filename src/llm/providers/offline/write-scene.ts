@@ -1,8 +1,8 @@
 import type { SceneCharacter } from '../../../story/scene-output.js';
-import { capitalise, definite, mentionsName } from './phrasing.js';
+import { capitalise } from './phrasing.js';
 import { animateCast, describeCharacters, type AnimatedMember } from './scene-characters.js';
 import { offerChoices } from './scene-choices.js';
-import { pickFresh, planScene, type ScenePlan, type SceneTask } from './scene-plan.js';
+import { planScene, type ScenePlan, type SceneTask } from './scene-plan.js';
 import type { SeededRandom } from './seeded-random.js';
 
 export interface WrittenScene {
@@ -11,187 +11,250 @@ export interface WrittenScene {
   characters: SceneCharacter[];
 }
 
-/** "This is a foggy harbour town where ships vanish." when the setting reads as a description. */
-function settingSentence(plan: ScenePlan): string {
-  const firstSentence = (plan.task.setting.trim().split(/(?<=[.!?])\s/)[0] ?? '').replace(/[.!?]+$/, '');
-  if (/^(a|an|the)\s/i.test(firstSentence) && firstSentence.length <= 200) {
-    return `This is ${firstSentence.charAt(0).toLowerCase()}${firstSentence.slice(1)}.`;
-  }
-  const noun = plan.settingNouns[0];
-  return noun ? `Everyone here seems to have an opinion about ${noun}.` : '';
+/**
+ * The facts a scene's sentences are filled with. Every sentence comes from a bank of at least
+ * eleven through `plan.variety`, so that none recurs within ten scenes of a path; the prose
+ * is made only of these, the player's own words and the setting's nouns, never of memories,
+ * thoughts or prompt text.
+ */
+interface Fills {
+  place: string;
+  Place: string;
+  other: string;
+  topic: string;
+  sight: string;
+  sound: string;
+  smell: string;
+  object: string;
+  mood: string;
+  weather: string;
+  period: string;
 }
 
-function openingParagraph(plan: ScenePlan, random: SeededRandom): string {
-  const { flavour, place } = plan;
-  const sight = random.pick(flavour.sights);
-  const sound = random.pick(flavour.sounds);
-  const smell = random.pick(flavour.smells);
-  const lead = pickFresh(random, [
-    `You arrive at ${place} as ${sight}. ${capitalise(sound)} follows you wherever you go.`,
-    `The first thing you notice about ${place} is the smell of ${smell}; the second is that ${sight}.`,
-    `You stand at ${place}, listening to ${sound}, while ${sight}.`,
-    `${capitalise(sight)} when you first set foot in ${place}. Over ${sound}, you can hear your own heartbeat.`,
-  ], plan.previousScene);
-  return [lead, settingSentence(plan)].filter(Boolean).join(' ');
+const weatherWords = /^(storm|storms|wind|rain|fog|mist|snow|ice)$/;
+const defaultMoods = ['quiet', 'uneasy', 'watchful', 'strange', 'still'];
+
+function fillsFor(plan: ScenePlan, random: SeededRandom, topic: string): Fills {
+  const { flavour, profile, place } = plan;
+  const moods = profile.moods.filter((word) => !weatherWords.test(word));
+  const weather = profile.moods.find((word) => weatherWords.test(word))?.replace(/s$/, '');
+  const period = profile.period === undefined ? '' : /^\d/.test(profile.period) ? `In ${profile.period}` : `In these ${profile.period} days`;
+  return {
+    place,
+    Place: capitalise(place),
+    other: plan.elsewhere.find((candidate) => plan.profile.places.includes(candidate)) ?? plan.elsewhere[0] ?? 'the way you came',
+    topic,
+    sight: random.pick(flavour.sights),
+    sound: random.pick(flavour.sounds),
+    smell: random.pick(flavour.smells),
+    object: plan.featuredObject,
+    mood: random.pick(moods.length > 0 ? moods : defaultMoods),
+    weather: weather ?? 'wind',
+    period,
+  };
 }
 
-function addressee(plan: ScenePlan, members: AnimatedMember[]): AnimatedMember | undefined {
+const deedLeads = [
+  '', 'Without wasting any more time,', 'It is not an easy decision, but', 'Your mind made up,', 'Before anyone can stop you,',
+  'Taking a slow breath,', 'Quietly,', 'Not waiting to be asked twice,', 'With your heart beating a little faster,',
+  'Choosing your moment,', 'At last', 'Steadying yourself,', 'Almost before you have decided,',
+];
+const secondDeedLeads = [
+  'Then', 'And while you are at it,', 'Before the moment passes,', 'As you meant to all along,', 'Next', 'That done,',
+  'Not forgetting why you came,', 'In the same breath', 'Once that is settled,', 'Without losing your nerve,', 'After that',
+  'Seizing the chance,',
+];
+
+function withLead(lead: string, deed: string): string {
+  const stop = /[.!?]["”]?$/.test(deed) ? '' : '.';
+  return lead === '' ? `${capitalise(deed)}${stop}` : `${lead} ${deed}${stop}`;
+}
+
+function helperOf(members: AnimatedMember[]): AnimatedMember | undefined {
   const present = members.filter((member) => member.role === 'present');
   return present.find((member) => member.addressed) ?? present[0];
 }
 
-function actionParagraph(plan: ScenePlan, members: AnimatedMember[], random: SeededRandom): string {
-  const action = plan.action!;
-  const { flavour, place } = plan;
-  const clause = action.clause;
-  const lead = action.verbFirst
-    ? pickFresh(random, [
-        `You ${clause}.`,
-        `Without wasting any more time, you ${clause}.`,
-        `It is not an easy decision, but you ${clause}.`,
-        `You make up your mind and ${clause}.`,
-        `Before anyone can stop you, you ${clause}.`,
-      ], plan.previousScene)
-    : `You go with your choice: ${clause}.`;
-  const helper = addressee(plan, members);
-  const name = helper?.callName;
-  const topic = action.target ?? random.pick(plan.settingNouns.length > 0 ? plan.settingNouns : [definite(plan.featuredObject)]);
-  const sight = random.pick(flavour.sights);
-  const outcomes: Record<typeof action.kind, string[]> = {
-    social: name
-      ? [
-          `${name} hears you out, and answers more than you expected about ${topic}.`,
-          `${name} takes a long moment before answering, and when the words come they are about ${topic}.`,
-          `The answer is guarded: ${name} knows something about ${topic} and is not ready to share all of it.`,
-        ]
-      : [`Nobody answers at first; then a voice from the shadows mutters something about ${topic}.`],
-    search: [
-      `It takes a while, but near ${place} you find ${plan.featuredObject}.`,
-      `Your search turns up ${plan.featuredObject}, half hidden where nobody would think to look.`,
-      `You find little at first. Then, just as ${sight}, you spot ${plan.featuredObject}.`,
-    ],
-    move: [
-      `The way to ${place} is longer than it looked, and by the time you arrive ${sight}.`,
-      `You reach ${place} just as ${sight}.`,
-      `${capitalise(place)} is quieter than you expected; nothing breaks the silence but ${random.pick(flavour.sounds)}.`,
-    ],
-    fight: [
-      name ? `${name} steps back, hands raised, and for a heartbeat the moment hangs.` : `For a heartbeat the moment hangs, and nobody breathes.`,
-      `The air goes tight. It could go either way, and everyone at ${place} knows it.`,
-      `Your boldness earns a moment of shocked silence and more than one hostile stare.`,
-    ],
-    wait: [
-      `You keep still and watch. Before long ${sight}, and you notice what others miss: ${plan.featuredObject}.`,
-      `Patience pays. Hidden by ${random.pick(flavour.sounds)}, you see far more than anyone intends.`,
-    ],
-    other: [
-      `What follows is not quite what you expected: ${sight}.`,
-      `It changes things, though not all at once. Around you, ${sight}.`,
-      `The consequences arrive quickly. At ${place}, ${sight}.`,
-    ],
-  };
-  return `${lead} ${random.pick(outcomes[action.kind])}`;
-}
-
-function instructionParagraph(plan: ScenePlan, members: AnimatedMember[], random: SeededRandom): string {
-  const instruction = plan.instruction!;
-  const lead = instruction.verbFirst
-    ? pickFresh(random, [
-        `Above all, you mean to ${instruction.clause}.`,
-        `You set out to ${instruction.clause}.`,
-        `You have not forgotten your purpose: to ${instruction.clause}.`,
-        `Your mind is made up: you will ${instruction.clause}.`,
-      ], plan.previousScene)
-    : `You keep one thing firmly in mind: ${instruction.clause}.`;
-  const helper = addressee(plan, members);
-  const target = instruction.target;
-  const somewhere = plan.elsewhere[1] ?? plan.elsewhere[0] ?? 'somewhere close';
-  const aboutSomeoneOrSomething = target && !/^(your|her|his|their)\b/.test(target) && instruction.kind !== 'fight';
-  let follow: string;
-  if (aboutSomeoneOrSomething && helper) {
-    follow = random.pick([
-      `"${capitalise(target)}?" ${helper.callName} repeats. "Last anyone heard, ${target} was somewhere near ${somewhere}."`,
-      `Asking after ${target} earns you a few odd looks, but ${helper.callName} finally points you toward ${somewhere}.`,
-      `Nobody at ${plan.place} wants to talk about ${target}, and ${helper.callName}'s silence tells you more than words would.`,
+function outcome(plan: ScenePlan, f: Fills, helper: AnimatedMember | undefined): string {
+  const kind = (plan.action ?? plan.instruction)?.kind;
+  if (helper && (kind === 'social' || kind === 'fight')) {
+    const n = helper.callName;
+    return plan.variety.pick('outcome-person', [
+      `${n} hears you out, and answers more than you expected about ${f.topic}.`,
+      `${n} takes a long moment before answering, and when the words come they are about ${f.topic}.`,
+      `The answer is guarded: ${n} knows something about ${f.topic} and is not ready to share all of it.`,
+      `${n} looks at you as if deciding how far you can be trusted with ${f.topic}.`,
+      `For a heartbeat ${n} says nothing at all, and ${f.sight}.`,
+      `${n} glances toward ${f.other}, and that glance says more about ${f.topic} than words would.`,
+      `Whatever ${n} expected from you, it was not this.`,
+      `${n} lets out a breath and begins, haltingly, to talk about ${f.topic}.`,
+      `It is enough to make ${n} forget, for a moment, to be careful.`,
+      `${n} answers with a question of their own, about ${f.topic}.`,
+      `You catch ${n} weighing every word before it is spoken.`,
+      `${n} does not argue, which is somehow worse than an argument.`,
     ]);
-  } else if (aboutSomeoneOrSomething) {
-    follow = `There is no sign of ${target} here yet, but a trail of small clues leads toward ${somewhere}.`;
-  } else {
-    follow = helper
-      ? `${helper.callName} watches you, and says nothing for a long moment.`
-      : `It is not long before everyone at ${plan.place} knows what you intend.`;
   }
-  return `${lead} ${follow}`;
+  return plan.variety.pick('outcome-world', [
+    `It takes a while, but near ${f.place} you find ${f.object}.`,
+    `At ${f.place} nobody pays you much mind, and ${f.sight}.`,
+    `${f.Place} is quieter than you expected; nothing breaks the silence but ${f.sound}.`,
+    `By the time you are done, ${f.sight}.`,
+    `The smell of ${f.smell} hangs over ${f.place} while you are at it.`,
+    `You notice ${f.object}, half hidden where nobody would think to look.`,
+    `It changes things, though not all at once, and ${f.sight}.`,
+    `Nobody at ${f.place} tries to stop you, though more than one person watches.`,
+    `For a while there is only ${f.sound} and the sense of being watched.`,
+    `When you look up again, ${f.sight}.`,
+    `What turns up is not what you came for: ${f.object}.`,
+    `Somewhere behind you, ${f.sound} stops all at once.`,
+  ]);
 }
 
-function castParagraph(plan: ScenePlan, members: AnimatedMember[], random: SeededRandom): string {
+/** What the player does, in their own words, first: the choice, then the instruction. */
+function deedParagraph(plan: ScenePlan, f: Fills, members: AnimatedMember[]): string {
+  const { action, instruction, variety } = plan;
   const sentences: string[] = [];
-  const intent = plan.action ?? plan.instruction;
-  const usedLines = new Set<number>();
+  if (action) sentences.push(withLead(variety.pick('deed', deedLeads), action.deed));
+  if (instruction) sentences.push(withLead(variety.pick(action ? 'second-deed' : 'deed', action ? secondDeedLeads : deedLeads), instruction.deed));
+  sentences.push(outcome(plan, f, helperOf(members)));
+  return sentences.join(' ');
+}
+
+function openingParagraph(plan: ScenePlan, f: Fills): string {
+  const { variety, profile } = plan;
+  const arrival = variety.pick('arrival', [
+    `You arrive at ${f.place} as ${f.sight}.`,
+    `The first thing you notice about ${f.place} is the smell of ${f.smell}.`,
+    `You stand at ${f.place}, listening to ${f.sound}.`,
+    `You reach ${f.place} at last, and ${f.sight}.`,
+    `It is late when you come to ${f.place}, and ${f.sight}.`,
+    `You come to ${f.place} with the ${f.weather} at your back.`,
+    `Your first sight of ${f.place} is not a welcoming one: ${f.sight}.`,
+    `You set foot in ${f.place} to the sound of ${f.sound}.`,
+    `By the time you find ${f.place}, ${f.sight}.`,
+    `You come to ${f.place} alone, as you were told to.`,
+    `The road ends at ${f.place}, and so, for now, does your journey.`,
+  ]);
+  const role = profile.roles[0];
+  const people = role
+    ? `Everyone you pass seems to have an opinion about the ${role}, and nobody wants to share it.`
+    : `People glance at you and then away, the way people do when a stranger arrives.`;
+  return [arrival, `${f.period ? `${f.period}, few` : 'Few'} people come to ${f.place} without a reason, and everyone seems to be whispering about ${f.topic}.`, people].join(' ');
+}
+
+function placeSentence(plan: ScenePlan, f: Fills): string {
+  return plan.variety.pick('place', [
+    `${f.Place} is every bit as ${f.mood} as you were warned.`,
+    `Here at ${f.place}, ${f.sight}.`,
+    `Even ${f.place} feels ${f.mood} today.`,
+    `Beyond ${f.place} you can just make out ${f.other}.`,
+    `The smell of ${f.smell} clings to everything at ${f.place}.`,
+    `From ${f.place} you can hear ${f.sound}.`,
+    `Nothing about ${f.place} feels safe this evening.`,
+    `${f.Place} seems to be holding its breath.`,
+    `The ${f.weather} has followed you all the way to ${f.place}.`,
+    `Every path here seems to lead back to ${f.other} in the end.`,
+    `${f.period ? `${f.period}, few` : 'Few'} people linger at ${f.place} by choice.`,
+    `You would not have thought ${f.place} could feel so ${f.mood}.`,
+    `Some of the locals say ${f.other} has not been the same since the last ${f.weather}.`,
+  ]);
+}
+
+const lines = (f: Fills): string[] => [
+  `You ask a lot of questions`,
+  `If it's ${f.topic} you're after, start at ${f.other}`,
+  `Nobody comes to ${f.place} without a reason`,
+  `Keep your voice down; there are ears everywhere`,
+  `I've said more to you than to anyone this year`,
+  `You're not the first stranger to come asking`,
+  `There's more to ${f.topic} than anyone here admits`,
+  `Don't believe what they tell you about ${f.other}`,
+  `I'd leave ${f.topic} alone, if I were you`,
+  `Whatever you're planning, leave me out of it`,
+  `We don't see many like you around ${f.place}`,
+  `Things were quieter before you came`,
+  `Ask the right person and you might learn something`,
+  `Some doors here are better left shut`,
+];
+
+function introduction(plan: ScenePlan, member: AnimatedMember): string {
+  const n = member.name;
+  const who = member.introduction;
+  return plan.variety.pick(`intro/${n}`, [
+    `${n}, ${who}, ${member.activity}.`,
+    `Nearby, ${who} introduces themself as ${n}.`,
+    `You are not alone here: ${n}, ${who}, is here too.`,
+    `A newcomer catches your eye: ${n}, ${who}.`,
+    `${n} is ${who}, and does not seem pleased to see you.`,
+    `Someone steps out to meet you: ${n}, ${who}.`,
+    `Among the few people about is ${n}, ${who}.`,
+    `${n}, ${who}, has clearly been waiting for someone.`,
+    `You first notice ${n}, ${who}, watching you.`,
+    `There is ${who} here, who gives the name ${n}.`,
+    `${n} turns out to be ${who}.`,
+  ]);
+}
+
+function mention(plan: ScenePlan, f: Fills, member: AnimatedMember): string {
+  const n = member.name;
+  return plan.variety.pick('mentioned', [
+    `More than one person mentions ${n}, whom nobody has seen for days.`,
+    `The name ${n} comes up twice, and both times the speaker lowers their voice.`,
+    `Someone asks whether you have seen ${n}.`,
+    `You hear ${n} spoken of, and never kindly.`,
+    `Nobody has seen ${n} at ${f.place} since the week began.`,
+    `Twice you hear a whispered question about ${n}.`,
+    `Nobody will say where ${n} went.`,
+    `A scrawled note by the door asks after ${n}.`,
+    `It seems ${n} left ${f.place} in a hurry.`,
+    `People change the subject whenever ${n} is mentioned.`,
+    `There is talk of ${n}, who owes money to half of ${f.place}.`,
+  ]);
+}
+
+/** Each person once: who they are when new, then a line in their own voice and manner. */
+function castParagraph(plan: ScenePlan, f: Fills, members: AnimatedMember[]): string {
+  const sentences: string[] = [];
   for (const member of members) {
     if (member.role === 'mentioned') {
-      sentences.push(random.pick([
-        `More than one person mentions ${member.name}, ${member.introduction.replace(/ with .*/, '')} nobody has seen for days.`,
-        `The name ${member.name} comes up twice, and both times the speaker lowers their voice.`,
-      ]));
+      sentences.push(mention(plan, f, member));
       continue;
     }
-    if (member.isNew) {
-      sentences.push(random.pick([
-        `${member.name}, ${member.introduction}, ${member.activity}.`,
-        `Nearby, ${member.introduction} introduces themself as ${member.name}.`,
-        `You are not alone: ${member.name}, ${member.introduction}, ${member.activity}.`,
-      ]));
-    } else {
-      sentences.push(`${member.callName} ${member.activity}, looking ${member.mood}.`);
-      const memory = member.memories[0];
-      if (memory && random.chance(0.4)) sentences.push(`${member.callName} has clearly not forgotten: ${memory.replace(/[.!?]*$/, '.')}`);
-    }
-    const selfMentioned = intent ? mentionsName(intent.clause, member.name) : false;
-    const noun = random.pick(plan.settingNouns.length > 0 ? plan.settingNouns : [definite(plan.featuredObject)]);
-    const name = member.callName;
-    const kindLines: Record<string, string> = {
-      social: `"You ask a lot of questions," ${name} says.`,
-      search: `"Find anything interesting?" ${name} asks.`,
-      move: `"Didn't expect to see you here," ${name} says.`,
-      wait: `"You've been watching a while," ${name} says. "I noticed."`,
-      fight: `"Put that away," ${name} says. "Nobody needs to get hurt."`,
-      other: `"That's one way to get noticed," ${name} says.`,
-    };
-    const lines = !intent
-      ? [
-          `"You're not from around here," ${name} says. "Nobody comes to ${plan.place} without a reason."`,
-          `"If you're here about ${noun}, you're late," ${name} says.`,
-          `"Keep your voice down," ${name} says. "There are ears everywhere."`,
-        ]
-      : [
-          kindLines[intent.kind] ?? kindLines['other']!,
-          `"I didn't think you'd actually do it," ${name} says.`,
-          `"Careful," ${name} says quietly. "Not everyone here will like that."`,
-          selfMentioned
-            ? `"You came to me," ${name} says. "That was either brave or foolish."`
-            : `"If it's ${noun} you're after, you'll need more than luck," ${name} says.`,
-        ];
-    // Two people in one scene do not say the same line.
-    const fresh = lines.map((_, index) => index).filter((index) => !usedLines.has(index));
-    const chosen = fresh.length > 0 ? random.pick(fresh) : random.int(lines.length);
-    usedLines.add(chosen);
-    sentences.push(lines[chosen]!);
+    if (member.isNew) sentences.push(introduction(plan, member));
+    // Each person walks through the lines on their own, so that nobody repeats themself.
+    const verb = member.mood === 'angry' || member.mood === 'defiant' ? 'snaps' : 'says';
+    sentences.push(plan.variety.pick(`line/${member.name}`, lines(f).map((line) => `"${line}," ${member.callName} ${verb} ${member.voice}, ${member.manner}.`)));
   }
   return sentences.join(' ');
 }
 
-function closingParagraph(plan: ScenePlan, random: SeededRandom, objectAlreadyShown: boolean): string {
-  const event = random.pick(plan.flavour.events);
-  const noun = plan.settingNouns[random.int(Math.max(1, plan.settingNouns.length))];
-  const tension = objectAlreadyShown
-    ? noun
-      ? random.pick([`Whatever is happening here, ${noun} is at the heart of it.`, `You have the feeling that ${noun} matters more than anyone admits.`])
-      : `Something here is not what it seems.`
-    : random.pick([
-        `In the confusion you notice ${plan.featuredObject} lying where it should not be.`,
-        `Someone has left ${plan.featuredObject} at ${plan.place}, and it was not there a moment ago.`,
-      ]);
+const genericEvents = [
+  'A door bangs somewhere out of sight, and nobody goes to see why.',
+  'Somewhere close, someone laughs, and then stops too suddenly.',
+  'A dog starts barking and will not be quieted.',
+  'For a moment every voice around you falls silent at once.',
+  'Footsteps hurry past and fade before you can turn.',
+  'A light goes out in a window, then another.',
+  'Someone calls a name you do not know, twice, and gets no answer.',
+  'The air turns colder, as if a door had opened onto the night.',
+];
+
+function closingParagraph(plan: ScenePlan, f: Fills): string {
+  const event = plan.variety.pick('event', [...plan.flavour.events, ...genericEvents]);
+  const tension = plan.variety.pick('tension', [
+    `Whatever is happening here, it all comes back to ${f.topic}.`,
+    `You have the feeling that ${f.topic} matters more than anyone admits.`,
+    `In the confusion you notice ${f.object} lying where it should not be.`,
+    `Someone has left ${f.object} at ${f.place}, and it was not there a moment ago.`,
+    `Every answer you get only makes ${f.topic} stranger.`,
+    `You are sure now that ${f.topic} and ${f.other} are connected.`,
+    `One thing is clear: you have not heard the last of ${f.topic}.`,
+    `If anyone knows the truth about ${f.topic}, they are not saying.`,
+    `It is hard to shake the sense that ${f.other} is where this ends.`,
+    `You make a note to find out more about ${f.topic}.`,
+    `Something about ${f.topic} does not add up.`,
+    `The answer, you suspect, lies somewhere near ${f.other}.`,
+  ]);
   return `${event} ${tension}`;
 }
 
@@ -199,12 +262,14 @@ function closingParagraph(plan: ScenePlan, random: SeededRandom, objectAlreadySh
 export function writeScene(task: SceneTask, random: SeededRandom): WrittenScene {
   const plan = planScene(task, random);
   const members = animateCast(plan, random);
+  const intent = plan.instruction ?? plan.action;
+  const topic = intent?.target && /^(the|a|an)\s/i.test(intent.target) ? intent.target : random.pick(plan.topics);
+  const f = fillsFor(plan, random, topic);
   const paragraphs: string[] = [];
-  paragraphs.push(plan.action ? actionParagraph(plan, members, random) : openingParagraph(plan, random));
-  if (plan.instruction) paragraphs.push(instructionParagraph(plan, members, random));
-  if (members.length > 0) paragraphs.push(castParagraph(plan, members, random));
-  const objectShown = paragraphs.some((paragraph) => paragraph.includes(plan.featuredObject));
-  paragraphs.push(closingParagraph(plan, random, objectShown));
+  paragraphs.push(plan.action || plan.instruction ? deedParagraph(plan, f, members) : openingParagraph(plan, f));
+  const cast = castParagraph(plan, f, members);
+  paragraphs.push([placeSentence(plan, f), cast].filter(Boolean).join(' '));
+  paragraphs.push(closingParagraph(plan, f));
   return {
     scene: paragraphs.join('\n\n'),
     choices: offerChoices(plan, members, random),
