@@ -267,10 +267,9 @@ async function writeScene(path, body, { taken, replacesHead }) {
         follow.update();
       },
     });
-    state.busy = false;
+    // Still busy while the page catches up, so that this turn's own event is not news.
     if (generation === state.generation) await loadStory(state.storyId, { keepScroll: true });
   } catch (error) {
-    state.busy = false;
     if (generation !== state.generation) return;
     if (error instanceof ApiError && error.code === 'turn_conflict') {
       await loadStory(state.storyId, { keepScroll: true });
@@ -316,7 +315,6 @@ async function moveHead(path, body) {
   setBusy(true);
   try {
     await api('POST', path, body);
-    state.busy = false;
     await loadStory(state.storyId, { scrollToHead: true });
     showNotice('');
   } catch (error) {

@@ -10,7 +10,7 @@ export function renderChoices(list, choices, { onTake }) {
       const input = el('input', {
         class: 'choice-instruction-input',
         maxlength: 2000,
-        placeholder: 'How you do it, e.g. ask her name quietly',
+        placeholder: 'e.g. ask her name quietly',
         'aria-label': `Instruction for choice ${choice.number}`,
       });
       const form = el(

@@ -1,6 +1,7 @@
 import { api, streamTurn } from './api.js';
 import { confirmAction } from './confirm.js';
 import { el } from './dom.js';
+import { loadPreferences } from './preferences.js';
 import { uploadFile } from './story-files.js';
 
 const $ = (id) => document.getElementById(id);
@@ -108,6 +109,41 @@ export function installHome({ describeError, pacedPath, openStoryAt }) {
     }
   }
 
+  /** A story opened by a character card (DESIGN §3): JSON cards go in the body, PNG and CHARX files to /api/cards. */
+  async function createStoryFromCard(event) {
+    event.preventDefault();
+    const file = $('card-file').files?.[0];
+    if (!file) return;
+    const button = $('create-card-story');
+    button.disabled = true;
+    notice(`Reading ${file.name}…`);
+    try {
+      const isJson = /\.json$/i.test(file.name) || file.type === 'application/json';
+      const playerName = loadPreferences().playerName;
+      const result = isJson
+        ? await streamTurn(pacedPath('/api/stories'), { card: JSON.parse(await file.text()), ...(playerName ? { playerName } : {}) }, {})
+        : await uploadFile(`/api/cards?filename=${encodeURIComponent(file.name)}`, file);
+      $('card-story-form').reset();
+      notice('');
+      openStoryAt(result.story.id);
+    } catch (error) {
+      notice(`${file.name}: ${error instanceof SyntaxError ? 'this is not a JSON card.' : describeError(error)}`, 'error');
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  const chooseSource = (source) => {
+    $('new-story-form').hidden = source !== 'setting';
+    $('card-story-form').hidden = source !== 'card';
+    for (const [id, name] of [['source-setting', 'setting'], ['source-card', 'card']]) {
+      $(id).classList.toggle('active', source === name);
+      $(id).setAttribute('aria-selected', String(source === name));
+    }
+  };
+  $('source-setting').addEventListener('click', () => chooseSource('setting'));
+  $('source-card').addEventListener('click', () => chooseSource('card'));
+  $('card-story-form').addEventListener('submit', createStoryFromCard);
   $('new-story-form').addEventListener('submit', createStory);
   $('import-file').addEventListener('change', importStory);
   $('import-form').addEventListener('submit', (event) => event.preventDefault());

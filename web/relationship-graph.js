@@ -149,5 +149,18 @@ export function renderRelationshipPanel(panel, graph) {
   };
   slider.addEventListener('input', draw);
   draw();
-  panel.replaceChildren(el('label', { class: 'graph-filter' }, 'Hide weak ties', slider, count), holder, legend());
+  const enlarge = el('button', { type: 'button', class: 'small secondary enlarge-graph', onclick: () => showLarge(graph, Number(slider.value)) }, 'Enlarge');
+  panel.replaceChildren(el('div', { class: 'graph-filter' }, el('label', {}, 'Hide weak ties ', slider), count, enlarge), holder, legend());
+}
+
+/** The same graph across most of the window, for a crowded story. */
+function showLarge(graph, minFamiliarity) {
+  const dialog = el(
+    'dialog',
+    { class: 'dialog graph-dialog', 'aria-label': 'Relationships' },
+    el('form', { method: 'dialog' }, el('div', { class: 'menu-row' }, el('h2', {}, 'Relationships'), el('button', { type: 'submit', class: 'secondary close-graph' }, 'Close')), drawRelationshipGraph(graph, { minFamiliarity }), legend()),
+  );
+  dialog.addEventListener('close', () => dialog.remove());
+  document.body.append(dialog);
+  dialog.showModal();
 }

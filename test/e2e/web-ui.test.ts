@@ -272,6 +272,11 @@ describe('web UI in Chromium against a running `livingworld serve`', () => {
     await page.locator('.weak-ties').fill('0');
     await page.locator('#graph-panel').scrollIntoViewIfNeeded();
     await shot('web-1280-relationships-15');
+    await page.click('.enlarge-graph');
+    await page.locator('dialog.graph-dialog[open] svg.relationship-graph').waitFor();
+    await shot('web-1280-relationships-15-enlarged');
+    await page.click('.close-graph');
+    await page.locator('dialog.graph-dialog').waitFor({ state: 'detached' });
 
     // Lore: add, edit, delete; the API has each change.
     await page.click('#show-lore');
