@@ -1,14 +1,13 @@
 import { api, ApiError, setToken, streamTurn, takeTokenFromAddress, watchStory } from './api.js';
-import { renderChoices } from './choices.js';
-import { confirmAction } from './confirm.js';
+import { installChoiceKeys, renderChoices } from './choices.js';
 import { hideContinueOffer, installContinueOffer, offerContinue } from './continue-offer.js';
 import { el } from './dom.js';
 import { installHome } from './home.js';
 import { loadPreferences } from './preferences.js';
 import { installSettings } from './settings-dialog.js';
 import { clearSidePanel, showSideTab } from './side-panel.js';
-import { downloadFile } from './story-files.js';
-import { renderTranscript, streamingArticle, takenLine } from './transcript.js';
+import { installStoryMenu, loadMembers } from './story-menu.js';
+import { followWhileReading, renderTranscript, streamingArticle, takenLine } from './transcript.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -55,12 +54,15 @@ async function start() {
   });
   $('regenerate').addEventListener('click', regenerate);
   $('undo').addEventListener('click', undo);
-  $('share-form').addEventListener('submit', invite);
-  $('archive-story').addEventListener('click', toggleArchived);
-  $('delete-story').addEventListener('click', deleteStory);
-  for (const button of document.querySelectorAll('[data-export]')) button.addEventListener('click', () => exportStory(button.dataset.export));
+  installStoryMenu({
+    current: () => ({ storyId: state.storyId, story: state.story }),
+    reload: () => loadStory(state.storyId, { keepScroll: true }),
+    showNotice,
+    goHome,
+    describeError,
+  });
   for (const button of document.querySelectorAll('.tabs button')) button.addEventListener('click', () => showTab(button.dataset.tab));
-  document.addEventListener('keydown', takeChoiceByKey);
+  installChoiceKeys(() => !$('story').hidden && !state.busy);
   window.addEventListener('hashchange', route);
   try {
     const info = await api('GET', '/api/info');
@@ -119,6 +121,7 @@ function resetStoryView() {
   $('archived-badge').hidden = true;
   $('story-error').hidden = true;
   $('turn').hidden = false;
+  $('story').classList.remove('missing');
   $('story-menu').hidden = true;
   $('story-menu').open = false;
   $('share').hidden = true;
@@ -130,6 +133,7 @@ function resetStoryView() {
 function showStoryError(message) {
   resetStoryView();
   $('turn').hidden = true;
+  $('story').classList.add('missing');
   document.querySelector('#story .side').hidden = true;
   $('story-error').replaceChildren(el('p', {}, message), el('a', { href: '#/' }, 'Back to your stories'));
   $('story-error').hidden = false;
@@ -165,7 +169,7 @@ async function loadStory(storyId, { scrollToHead = false, keepScroll = false } =
     $('story-menu').hidden = false;
     $('archive-story').hidden = $('delete-story').hidden = view.role !== 'owner';
     $('share').hidden = !state.auth || view.role !== 'owner';
-    if (!$('share').hidden) loadMembers();
+    if (!$('share').hidden) loadMembers(storyId);
     state.path = renderTranscript($('transcript'), tree, { onPick: (scene) => offerContinue(scene, { onHeadPath: true, onConfirm: () => rewindTo(scene.id) }) });
     showHead(view.scene, view.thoughts);
     // An opening cut off (its process stopped mid-way) is written again by Regenerate.
@@ -213,27 +217,6 @@ function onStoryEvent(name, data) {
     if (shown && name !== 'ready') showNotice(name === 'scene' ? 'A new scene was written.' : 'The story moved to another scene.');
     if (shown) showTab(state.tab);
   });
-}
-
-/** Keeps a growing scene in view while the reader stays at the bottom; reading up stops it. */
-function followWhileReading(article) {
-  let following = true;
-  let lastY = window.scrollY;
-  const onScroll = () => {
-    if (window.scrollY < lastY - 4) following = false;
-    lastY = window.scrollY;
-  };
-  window.addEventListener('scroll', onScroll, { passive: true });
-  return {
-    update() {
-      const overflow = article.getBoundingClientRect().bottom - window.innerHeight + 16;
-      if (following && overflow > 0) {
-        window.scrollBy(0, overflow);
-        lastY = window.scrollY;
-      }
-    },
-    stop: () => window.removeEventListener('scroll', onScroll),
-  };
 }
 
 /** Runs a scene-writing request, streaming its prose into a new scene at the bottom of the transcript. */
@@ -300,16 +283,6 @@ function regenerate() {
   return writeScene(`/api/stories/${state.storyId}/regenerate`, { fromSceneId: state.head?.id }, { replacesHead: true });
 }
 
-function takeChoiceByKey(event) {
-  if ($('story').hidden || state.busy || event.ctrlKey || event.metaKey || event.altKey) return;
-  if (event.target.closest?.('input, textarea, select, [contenteditable], dialog')) return;
-  if (!/^[1-9]$/.test(event.key)) return;
-  const button = document.querySelector(`#choices .choice[data-choice="${event.key}"]`);
-  if (!button || button.disabled) return;
-  event.preventDefault();
-  button.click();
-}
-
 async function moveHead(path, body) {
   if (state.busy) return;
   setBusy(true);
@@ -331,61 +304,6 @@ function undo() {
 
 function rewindTo(sceneId) {
   return moveHead(`/api/stories/${state.storyId}/rewind`, { toSceneId: sceneId });
-}
-
-// ---------- story management ----------
-
-async function exportStory(format) {
-  $('story-menu').open = false;
-  try {
-    const name = await downloadFile(`/api/stories/${state.storyId}/export?format=${format}`, `story.${format}`);
-    showNotice(`Exported as ${name}.`);
-  } catch (error) {
-    showNotice(describeError(error), 'error');
-  }
-}
-
-async function toggleArchived() {
-  $('story-menu').open = false;
-  const archive = state.story?.status !== 'archived';
-  try {
-    await api('PATCH', `/api/stories/${state.storyId}`, { status: archive ? 'archived' : 'active' });
-    await loadStory(state.storyId, { keepScroll: true });
-    if (!archive) showNotice('The story can be played again.');
-  } catch (error) {
-    showNotice(describeError(error), 'error');
-  }
-}
-
-async function deleteStory() {
-  $('story-menu').open = false;
-  const title = state.story?.title ?? 'this story';
-  if (!(await confirmAction(`Delete “${title}” with all its scenes, characters and lore? This cannot be undone.`, 'Delete story'))) return;
-  try {
-    await api('DELETE', `/api/stories/${state.storyId}`);
-    goHome(`Deleted “${title}”.`);
-  } catch (error) {
-    showNotice(describeError(error), 'error');
-  }
-}
-
-// ---------- sharing ----------
-
-async function loadMembers() {
-  const { members } = await api('GET', `/api/stories/${state.storyId}/members`);
-  $('members').replaceChildren(...members.map((m) => el('li', {}, `${m.user} · ${m.role}`)));
-}
-
-async function invite(event) {
-  event.preventDefault();
-  try {
-    await api('POST', `/api/stories/${state.storyId}/members`, { user: $('share-user').value.trim(), role: $('share-role').value });
-    $('share-user').value = '';
-    await loadMembers();
-    showNotice('');
-  } catch (error) {
-    showNotice(describeError(error), 'error');
-  }
 }
 
 // ---------- side panel ----------

@@ -58,3 +58,16 @@ export function renderChoices(list, choices, { onTake }) {
     }),
   );
 }
+
+/** Keys 1–9 take that choice, unless the reader is typing or the page is busy (`isIdle()` false). */
+export function installChoiceKeys(isIdle) {
+  document.addEventListener('keydown', (event) => {
+    if (!isIdle() || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.target.closest?.('input, textarea, select, [contenteditable], dialog')) return;
+    if (!/^[1-9]$/.test(event.key)) return;
+    const button = document.querySelector(`#choices .choice[data-choice="${event.key}"]`);
+    if (!button || button.disabled) return;
+    event.preventDefault();
+    button.click();
+  });
+}

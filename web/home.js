@@ -1,8 +1,8 @@
 import { api, streamTurn } from './api.js';
-import { confirmAction } from './confirm.js';
 import { el } from './dom.js';
 import { loadPreferences } from './preferences.js';
 import { uploadFile } from './story-files.js';
+import { deleteStoryAfterAsking } from './story-menu.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -52,9 +52,8 @@ export function installHome({ describeError, pacedPath, openStoryAt }) {
   }
 
   async function deleteStory(story) {
-    if (!(await confirmAction(`Delete “${story.title}” with all its scenes, characters and lore? This cannot be undone.`, 'Delete story'))) return;
     try {
-      await api('DELETE', `/api/stories/${story.id}`);
+      if (!(await deleteStoryAfterAsking(story.id, story.title))) return;
       notice(`Deleted “${story.title}”.`);
     } catch (error) {
       notice(describeError(error), 'error');

@@ -36,7 +36,8 @@ function label(node, { x, y, angle }) {
   const anchor = cos > 0.3 ? 'start' : cos < -0.3 ? 'end' : 'middle';
   const lines = labelLines(node.name);
   const offset = 20;
-  const lx = x + cos * offset;
+  // Clear of the node's circle sideways whatever the angle.
+  const lx = anchor === 'start' ? x + offset : anchor === 'end' ? x - offset : x;
   // Above a node at the top, below one at the bottom, centred beside one at the side.
   const firstY = anchor === 'middle' ? (sin < 0 ? y - offset - (lines.length - 1) * lineHeightPx : y + offset + 10) : y + 5 - ((lines.length - 1) * lineHeightPx) / 2;
   return svg(
@@ -107,7 +108,7 @@ export function drawRelationshipGraph(graph, { minFamiliarity = 0 } = {}) {
     );
   });
   const markers = ['warm', 'cold', 'neutral'].map((kind) =>
-    svg('marker', { id: `arrow-${kind}`, viewBox: '0 0 10 10', refX: 18, refY: 5, markerWidth: 5, markerHeight: 5, orient: 'auto-start-reverse' }, svg('path', { d: 'M0,0 L10,5 L0,10 z', class: `arrow-head ${kind}` })),
+    svg('marker', { id: `arrow-${kind}`, viewBox: '0 0 10 10', refX: 23, refY: 5, markerWidth: 10, markerHeight: 10, markerUnits: 'userSpaceOnUse', orient: 'auto-start-reverse' }, svg('path', { d: 'M0,0 L10,5 L0,10 z', class: `arrow-head ${kind}` })),
   );
   const box = bounds(graph.nodes, positions, radius);
   return svg(

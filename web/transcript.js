@@ -74,3 +74,24 @@ export function streamingArticle(sceneNumber) {
     },
   };
 }
+
+/** Keeps a growing scene in view while the reader stays at the bottom; reading up stops it. */
+export function followWhileReading(article) {
+  let following = true;
+  let lastY = window.scrollY;
+  const onScroll = () => {
+    if (window.scrollY < lastY - 4) following = false;
+    lastY = window.scrollY;
+  };
+  window.addEventListener('scroll', onScroll, { passive: true });
+  return {
+    update() {
+      const overflow = article.getBoundingClientRect().bottom - window.innerHeight + 16;
+      if (following && overflow > 0) {
+        window.scrollBy(0, overflow);
+        lastY = window.scrollY;
+      }
+    },
+    stop: () => window.removeEventListener('scroll', onScroll),
+  };
+}
