@@ -170,7 +170,7 @@ async function loadStory(storyId, { scrollToHead = false, keepScroll = false } =
     $('archive-story').hidden = $('delete-story').hidden = view.role !== 'owner';
     $('share').hidden = !state.auth || view.role !== 'owner';
     if (!$('share').hidden) loadMembers(storyId);
-    state.path = renderTranscript($('transcript'), tree, { onPick: (scene) => offerContinue(scene, { onHeadPath: true, onConfirm: () => rewindTo(scene.id) }) });
+    state.path = renderTranscript($('transcript'), tree, { onPick: (scene) => offerToContinue(scene, true) });
     showHead(view.scene, view.thoughts);
     // An opening cut off (its process stopped mid-way) is written again by Regenerate.
     if (!view.scene) showNotice('This story has no opening scene yet: press Regenerate to write it.');
@@ -298,6 +298,12 @@ async function moveHead(path, body) {
   }
 }
 
+/** Only someone who may play on, with no scene being written, is offered to continue from elsewhere. */
+function offerToContinue(scene, onHeadPath) {
+  if (state.busy || state.role === 'reader' || state.story?.status === 'archived') return;
+  offerContinue(scene, { onHeadPath, onConfirm: () => rewindTo(scene.id) });
+}
+
 function undo() {
   return moveHead(`/api/stories/${state.storyId}/undo`, {});
 }
@@ -319,7 +325,7 @@ function showTab(tab) {
       if (scene.id === state.head?.id) return;
       const inTranscript = state.path.find((s) => s.id === scene.id);
       if (inTranscript) $('transcript').querySelector(`.scene[data-scene-id="${scene.id}"]`)?.scrollIntoView({ block: 'start', behavior: 'smooth' });
-      offerContinue(inTranscript ?? scene, { onHeadPath, onConfirm: () => rewindTo(scene.id) });
+      offerToContinue(inTranscript ?? scene, onHeadPath);
     },
   });
 }

@@ -170,6 +170,38 @@ describe('web UI in Chromium against a running `livingworld serve`', () => {
     expect(problems).toEqual([]);
   });
 
+  it('regenerates the last scene in place, undoes, and talks to a character', async () => {
+    const storyId = await newStoryFromForm('Salt Road', 'A caravan road across salt flats; you guard the last wagon.');
+    await page.keyboard.press('3');
+    await waitForHead(2);
+    const before = await headPath(storyId);
+    await page.click('#regenerate');
+    await page.locator('#transcript .scene.streaming').waitFor({ state: 'detached', timeout: 30_000 });
+    await waitForHead(2);
+    const after = await headPath(storyId);
+    expect(after).toHaveLength(2);
+    expect(after[1]!.id).not.toBe(before[1]!.id);
+    // The new version replaced the old one: still two scenes and one choice line, no leftover.
+    expect(await page.locator('#transcript .scene').count()).toBe(2);
+    expect(await page.locator('#transcript .taken').count()).toBe(1);
+    expect(await page.locator('#transcript .scene.head').getAttribute('data-scene-id')).toBe(after[1]!.id);
+    await page.click('#undo');
+    await waitForHead(1);
+    expect((await headPath(storyId)).map((s) => s.id)).toEqual([before[0]!.id]);
+    expect(await page.locator('#transcript .taken').count()).toBe(0);
+
+    await page.click('#show-characters');
+    const character = page.locator('#characters-panel .character').first();
+    await character.waitFor();
+    expect(await character.locator('.avatar').textContent()).toMatch(/^\p{Lu}$/u);
+    await character.locator('.talk-input').fill('What happened to the <i>lamp</i>?');
+    await character.locator('.talk button').click();
+    await character.locator('.talk-replies .reply').waitFor();
+    expect(await character.locator('.talk-replies i').count()).toBe(0);
+    await shot('web-1280-characters');
+    expect(problems).toEqual([]);
+  });
+
   it('streams the scene into the page at the pace chosen in the settings, with the thoughts shown once', async () => {
     await newStoryFromForm('Slow Tide', 'A tidal island cut off twice a day; you keep its only inn.');
     await setPreferences({ pace: 'Slow (8 words a second)', thoughts: true });
