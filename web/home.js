@@ -74,6 +74,8 @@ export function installHome({ describeError, pacedPath, openStoryAt }) {
     try {
       const body = { title: $('new-title').value, setting: $('new-setting').value };
       if ($('new-instructions').value.trim()) body.instructions = $('new-instructions').value;
+      const { playerName } = loadPreferences();
+      if (playerName) body.playerName = playerName;
       const result = await streamTurn(pacedPath('/api/stories'), body, {
         onText: (chunk) => {
           text += chunk;

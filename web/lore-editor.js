@@ -1,6 +1,7 @@
 import { api } from './api.js';
 import { confirmAction } from './confirm.js';
 import { el } from './dom.js';
+import { downloadFile, uploadFile } from './story-files.js';
 
 const keywordList = (text) => text.split(',').map((k) => k.trim()).filter(Boolean);
 
@@ -90,10 +91,32 @@ export async function renderLoreEditor(panel, { storyId, readOnly, describeError
     );
   };
 
+  // SillyTavern World Info in and out, so that a lorebook can come from (and go back to) other tools.
+  const bookFile = el('input', { type: 'file', accept: '.json', class: 'lore-import-file', 'aria-label': 'Import a World Info file' });
+  bookFile.addEventListener('change', async () => {
+    const file = bookFile.files?.[0];
+    if (!file) return;
+    try {
+      await uploadFile(`/api/stories/${storyId}/lore/import`, file);
+      await rerender();
+    } catch (error) {
+      bookFile.value = '';
+      fail(error);
+    }
+  });
+  const exportBook = () => downloadFile(`/api/stories/${storyId}/lore/export`, 'lorebook.json').catch(fail);
+  const worldInfo = el(
+    'div',
+    { class: 'menu-row lore-files' },
+    el('button', { type: 'button', class: 'small secondary lore-export', onclick: exportBook, disabled: entries.length === 0 }, 'Export World Info'),
+    readOnly ? null : el('label', { class: 'small-file' }, 'Import World Info ', bookFile),
+  );
+
   panel.replaceChildren(
     el('p', { class: 'hint' }, 'Lore is what the storyteller should know about this world: places, customs, history. An entry is given to it when the story mentions one of its keywords.'),
     problem,
     readOnly ? null : create(),
     items.length ? el('div', { class: 'lore-list' }, ...items) : el('p', { class: 'empty-state' }, 'No lore yet.'),
+    worldInfo,
   );
 }

@@ -295,6 +295,17 @@ describe('web UI in Chromium against a running `livingworld serve`', () => {
       }).map((label) => label.textContent);
     })()`);
     expect(clipped).toEqual([]);
+    // And no name lies over another.
+    const overlapping = await page.evaluate<string[]>(`(() => {
+      const boxes = [...document.querySelectorAll('svg.relationship-graph .graph-label')].map((label) => ({ name: label.textContent, b: label.getBBox() }));
+      const hits = [];
+      boxes.forEach((one, i) => boxes.slice(i + 1).forEach((other) => {
+        const a = one.b, b = other.b;
+        if (a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height) hits.push(one.name + ' / ' + other.name);
+      }));
+      return hits;
+    })()`);
+    expect(overlapping).toEqual([]);
     expect(await page.locator('.graph-legend li').count()).toBeGreaterThanOrEqual(4);
     const allTies = await page.locator('svg.relationship-graph .graph-edge').count();
     await page.locator('.weak-ties').fill('0.5');
