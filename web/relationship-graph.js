@@ -120,6 +120,12 @@ export function drawRelationshipGraph(graph, { minFamiliarity = 0 } = {}) {
   );
 }
 
+/** Once on screen, the drawing is cropped to what it really holds: the width estimates above are generous. */
+function fitToDrawing(graphSvg) {
+  const box = graphSvg.getBBox();
+  if (box.width > 0 && box.height > 0) graphSvg.setAttribute('viewBox', `${box.x - 8} ${box.y - 8} ${box.width + 16} ${box.height + 16}`);
+}
+
 function legend() {
   const swatch = (kind, text) => el('li', {}, el('span', { class: `legend-line ${kind}` }), text);
   return el(
@@ -144,14 +150,16 @@ export function renderRelationshipPanel(panel, graph) {
   const slider = el('input', { type: 'range', min: 0, max: 0.9, step: 0.1, value: 0, class: 'weak-ties', 'aria-label': 'Hide ties weaker than' });
   const draw = () => {
     const minFamiliarity = Number(slider.value);
-    holder.replaceChildren(drawRelationshipGraph(graph, { minFamiliarity }));
+    const drawing = drawRelationshipGraph(graph, { minFamiliarity });
+    holder.replaceChildren(drawing);
+    if (holder.isConnected) fitToDrawing(drawing);
     const shown = graph.edges.filter((e) => e.familiarity >= minFamiliarity).length;
     count.textContent = `${shown} of ${graph.edges.length} ties`;
   };
   slider.addEventListener('input', draw);
-  draw();
   const enlarge = el('button', { type: 'button', class: 'small secondary enlarge-graph', onclick: () => showLarge(graph, Number(slider.value)) }, 'Enlarge');
   panel.replaceChildren(el('div', { class: 'graph-filter' }, el('label', {}, 'Hide weak ties ', slider), count, enlarge), holder, legend());
+  draw();
 }
 
 /** The same graph across most of the window, for a crowded story. */
@@ -164,4 +172,5 @@ function showLarge(graph, minFamiliarity) {
   dialog.addEventListener('close', () => dialog.remove());
   document.body.append(dialog);
   dialog.showModal();
+  fitToDrawing(dialog.querySelector('svg.relationship-graph'));
 }
