@@ -369,7 +369,7 @@ describe('web UI in Chromium against a running `livingworld serve`', () => {
     expect(problems).toEqual([]);
   });
 
-  it('replaces what was on screen with an empty or error state', async () => {
+  it('replaces what was on screen with an empty or error state, and shows turns taken in the terminal', async () => {
     const storyId = await newStoryFromForm('Quiet Orchard', 'An orchard at the edge of a sleeping village; you are the new keeper.');
     expect(await page.locator('#transcript .scene').count()).toBe(1);
     await page.goto(`${serve.url}/#/story/00000000-0000-4000-8000-000000000000`);
@@ -386,6 +386,14 @@ describe('web UI in Chromium against a running `livingworld serve`', () => {
     expect(await page.locator('#story-error').isHidden()).toBe(true);
     expect(await page.locator('#story-title').textContent()).toBe('Quiet Orchard');
     problems.splice(0);
+
+    // A turn taken in the terminal appears on the open page, below what was there.
+    const advanced = await cli('advance', storyId, '2', '--instruction', 'knock twice');
+    await waitForHead(2);
+    expect(await page.locator('#transcript .scene.head').getAttribute('data-scene-id')).toBe(advanced.scene.id);
+    expect(await page.locator('#transcript .taken').innerText()).toContain('knock twice');
+    expect(await page.locator('#notice').innerText()).toContain('A new scene was written');
+    expect(problems).toEqual([]);
   });
 
   it('fits a 375 px phone: nothing runs off the side, and a number key takes a choice', async () => {
