@@ -244,7 +244,6 @@ async function writeScene(path, body, { taken, replacesHead }) {
   const generation = state.generation;
   try {
     await streamTurn(pacedPath(path), body, {
-      idempotencyKey: crypto.randomUUID(),
       onText: (chunk) => {
         stream.append(chunk);
         follow.update();
