@@ -87,7 +87,8 @@ async function newStoryFromForm(title: string, setting: string): Promise<string>
 const inViewport = (selector: string) =>
   page.evaluate<boolean>(`(() => { const r = document.querySelector(${JSON.stringify(selector)}).getBoundingClientRect(); return r.top >= 0 && r.top < window.innerHeight; })()`);
 
-describe('web UI in Chromium against a running `livingworld serve`', () => {
+// Each test is a whole journey through the page; on a loaded 2-core machine one can take minutes.
+describe('web UI in Chromium against a running `livingworld serve`', { timeout: 240_000 }, () => {
   it('plays 12 turns that read top to bottom as a transcript, and reading back never moves the head', async () => {
     await setPreferences({ pace: 'As fast as it is written' });
     const title = 'The <b>Lantern</b> <img src=x onerror="window.pwned=1"> Keeper';
