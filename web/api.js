@@ -16,7 +16,7 @@ export function setToken(token) {
   else localStorage.removeItem(tokenKey);
 }
 
-function headers(extra = {}) {
+export function headers(extra = {}) {
   const token = localStorage.getItem(tokenKey);
   return { ...(token ? { authorization: `Bearer ${token}` } : {}), ...extra };
 }

@@ -1,4 +1,5 @@
 import { api } from './api.js';
+import { avatar } from './avatar.js';
 import { el } from './dom.js';
 
 function percent(value) {
@@ -8,19 +9,19 @@ function percent(value) {
 let charactersRender = 0;
 
 /**
- * The characters of a story: mood, trust, relationships, thoughts when asked for, and a talk
- * box each. Renders overlap (a new scene, the thoughts toggle): only the newest fills the panel.
+ * The characters of a story: mood, trust, relationships and a talk box each (their thoughts
+ * are shown once, with the scene they were had in). Renders overlap (a new scene): only the
+ * newest fills the panel.
  */
-export async function renderCharacters(panel, { storyId, thoughts, readOnly, describeError }) {
+export async function renderCharacters(panel, { storyId, readOnly, describeError }) {
   const render = ++charactersRender;
-  const { characters } = await api('GET', `/api/stories/${storyId}/characters${thoughts ? '?thoughts=1' : ''}`);
+  const { characters } = await api('GET', `/api/stories/${storyId}/characters`);
   if (render !== charactersRender) return;
-  panel.dataset.thoughts = String(thoughts);
   if (characters.length === 0) {
-    panel.replaceChildren(el('p', { class: 'muted' }, 'No characters yet.'));
+    panel.replaceChildren(el('p', { class: 'empty-state' }, 'Nobody has been met yet: the people of the story appear here as you meet them.'));
     return;
   }
-  const details = await Promise.all(characters.map((c) => api('GET', `/api/characters/${c.id}${thoughts ? '?thoughts=1' : ''}`).catch(() => null)));
+  const details = await Promise.all(characters.map((c) => api('GET', `/api/characters/${c.id}`).catch(() => null)));
   if (render !== charactersRender) return;
   panel.replaceChildren(
     ...characters.map((character, index) => {
@@ -39,11 +40,10 @@ export async function renderCharacters(panel, { storyId, thoughts, readOnly, des
       return el(
         'section',
         { class: 'character', 'data-character-id': character.id },
-        el('h3', {}, character.name),
+        el('header', { class: 'character-head' }, avatar(character), el('h3', {}, character.name)),
         el('p', { class: 'mood' }, `Mood: ${character.mood || 'unknown'} · trusts you ${percent(character.playerTrust)}`),
         character.description ? el('p', { class: 'muted' }, character.description) : null,
         relationships.length ? el('ul', { class: 'relationships' }, ...relationships) : null,
-        thoughts && character.thoughts?.length ? el('p', { class: 'thought' }, `Thinks: ${character.thoughts.join(' ')}`) : null,
         form,
         replies,
       );

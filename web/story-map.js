@@ -1,12 +1,12 @@
 import { svg } from './dom.js';
 
-const columnWidth = 64;
+const columnWidth = 44;
 const rowHeight = 34;
 const margin = 22;
 
 /**
  * The scene tree as SVG: one column per depth, branches on their own rows, the head path
- * highlighted. Clicking a scene calls onSelect(sceneId) (the app rewinds there).
+ * highlighted. Clicking a scene calls onSelect(scene) (the app offers to continue from there).
  */
 export function drawStoryMap(tree, onSelect) {
   const children = new Map();
@@ -52,7 +52,7 @@ export function drawStoryMap(tree, onSelect) {
     const label = `Scene ${scene.sceneNumber}${scene.choiceNumber ? ` (choice ${scene.choiceNumber})` : ''}: ${scene.excerpt}`;
     return svg(
       'g',
-      { class: classes, 'data-scene-id': scene.id, 'data-scene-number': scene.sceneNumber, tabindex: 0, role: 'button', 'aria-label': label, onclick: () => onSelect(scene.id), onkeydown: (e) => e.key === 'Enter' && onSelect(scene.id) },
+      { class: classes, 'data-scene-id': scene.id, 'data-scene-number': scene.sceneNumber, tabindex: 0, role: 'button', 'aria-label': label, onclick: () => onSelect(scene), onkeydown: (e) => e.key === 'Enter' && onSelect(scene) },
       svg('title', {}, label),
       svg('circle', { cx: x, cy: y, r: 11 }),
       svg('text', { x, y: y + 4, 'text-anchor': 'middle' }, String(scene.sceneNumber)),

@@ -1,6 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody, toHttpError } from './error-response.js';
 import { openSse, wantsEventStream } from './sse.js';
+import { createTextPacer } from './paced-text.js';
+import { parseInput } from './parse-input.js';
+import { paceQuery } from './routes/route-inputs.js';
 import type { ServerContext } from './server-context.js';
 
 export interface TurnHooks {
@@ -8,10 +11,14 @@ export interface TurnHooks {
   onText?: (text: string) => void;
 }
 
+// However slow the reader's pace, the scene event follows the end of the writing by at most this.
+const maxPacedDrainMs = 60_000;
+
 /**
  * Answers a request that writes a scene: 201 with JSON, or, when the client accepts
  * `text/event-stream`, `event: text` chunks as the prose is written and then `event: scene`
- * (the same body as the JSON answer) or `event: error`. A client that goes away aborts the
+ * (the same body as the JSON answer) or `event: error`; `?pace=N` releases the prose at no more
+ * than N words a second (the whole scene is written before it reaches the reader). A client that goes away aborts the
  * turn through its signal, so that nothing is written for nobody.
  */
 export async function respondWithTurn(
@@ -20,6 +27,7 @@ export async function respondWithTurn(
   reply: FastifyReply,
   run: (hooks: TurnHooks) => Promise<object>,
 ): Promise<FastifyReply> {
+  const { pace } = parseInput(paceQuery, request.query, 'query');
   const clientGone = new AbortController();
   const onClose = () => {
     if (!reply.raw.writableFinished) clientGone.abort();
@@ -31,10 +39,15 @@ export async function respondWithTurn(
       return await reply.status(201).send(body);
     }
     const stream = openSse(request, reply, { heartbeatMs: ctx.config.sseHeartbeatMs });
+    const sendText = (text: string) => stream.send('text', { text });
+    const pacer = pace ? createTextPacer(sendText, { wordsPerSecond: pace, maxDrainMs: maxPacedDrainMs }) : undefined;
+    stream.onClose(() => pacer?.stop());
     try {
-      const body = await ctx.turns.run(clientGone.signal, (signal) => run({ signal, onText: (text) => stream.send('text', { text }) }));
+      const body = await ctx.turns.run(clientGone.signal, (signal) => run({ signal, onText: pacer ? (text) => pacer.push(text) : sendText }));
+      await pacer?.drain();
       stream.send('scene', body);
     } catch (error) {
+      pacer?.stop();
       const { appError, status } = toHttpError(error);
       if (status >= 500 && appError.code === 'internal') request.log.error({ err: error }, 'turn failed');
       stream.send('error', { ...errorBody(appError), status });

@@ -33,7 +33,7 @@ async function openAs(name: string, storyId: string): Promise<Page> {
 
 const sceneOf = (page: Page) =>
   page.evaluate<{ id: string; number: string; notice: string; noticeHidden: boolean; busy: string }>(`(() => ({
-    id: document.getElementById('scene').dataset.sceneId,
+    id: document.querySelector('#transcript .scene.head').dataset.sceneId,
     number: document.getElementById('scene-number').textContent,
     notice: document.getElementById('notice').textContent,
     noticeHidden: document.getElementById('notice').hidden,

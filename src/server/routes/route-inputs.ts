@@ -15,6 +15,15 @@ export const worldQuery = thoughtsQuery.extend({
   at: z.string({ error: 'at must be a scene id' }).max(100, 'at is too long').optional(),
 });
 
+/** `?pace=N`: a streamed scene's prose reaches the reader at no more than N words a second (0: as written). */
+export const paceQuery = z.object({
+  pace: z.coerce
+    .number({ error: 'pace must be a number of words a second' })
+    .min(0, 'pace must be 0 (as written) or more')
+    .max(100, 'pace is at most 100 words a second')
+    .optional(),
+});
+
 export function wantsThoughts(query: z.output<typeof thoughtsQuery>): boolean {
   return query.thoughts === '1' || query.thoughts === 'true';
 }

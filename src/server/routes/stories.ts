@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import { createStory, newStorySchema } from '../../story/create-story.js';
 import { getStory, listStories } from '../../story/story-repo.js';
 import { getSceneView } from '../../story/scene-view.js';
+import { setStoryStatus } from '../../story/set-story-status.js';
 import { sceneThoughts } from '../../characters/character-views.js';
 import { listVisibleStoryIds } from '../access/access-repo.js';
 import { authorizeStory } from '../auth.js';
@@ -11,6 +13,10 @@ import { respondWithTurn } from '../turn-response.js';
 import type { ServerContext } from '../server-context.js';
 import { idParams, thoughtsQuery, wantsThoughts } from './route-inputs.js';
 import { toStoryJson } from './story-json.js';
+
+const storyPatchBody = z.strictObject({
+  status: z.enum(['active', 'archived'], { error: 'status must be "active" or "archived"' }),
+});
 
 export function registerStoryRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const { db } = ctx.runtime;
@@ -38,5 +44,14 @@ export function registerStoryRoutes(app: FastifyInstance, ctx: ServerContext): v
     const scene = story.headSceneId ? await getSceneView(db, id, story.headSceneId) : null;
     const thoughts = wantsThoughts(query) && scene ? await sceneThoughts(db, id, scene.id) : undefined;
     return { story: toStoryJson(story), scene, role, ...(thoughts ? { thoughts } : {}) };
+  });
+
+  /** Archives a story (readable and exportable, not playable) or makes it playable again: its owner's call. */
+  app.patch('/api/stories/:id', async (request) => {
+    const { id } = parseInput(idParams, request.params, 'params');
+    await authorizeStory(db, request.user, id, 'own');
+    const body = parseInput(storyPatchBody, request.body);
+    await setStoryStatus(db, id, body.status);
+    return { story: toStoryJson(await getStory(db, id)) };
   });
 }
