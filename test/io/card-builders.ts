@@ -42,7 +42,7 @@ export function storyCardV3(assets: unknown[] = []) {
 }
 
 /** A PNG card with art, a V2 chara chunk, a ccv3 chunk and V3 embedded assets. */
-export function pngCardWithAssets(): { png: Buffer; assetBytes: Buffer[] } {
+export function pngCardWithAssets(): { png: Buffer; assetBytes: Buffer[]; card: ReturnType<typeof storyCardV3> } {
   const assetBytes = [writeArtPng([], 8), Buffer.from('ID3 not really audio \u0000\u0001\u00ff', 'latin1')];
   const card = storyCardV3([
     { type: 'icon', uri: 'ccdefault:', name: 'main', ext: 'png' },
@@ -58,7 +58,7 @@ export function pngCardWithAssets(): { png: Buffer; assetBytes: Buffer[] } {
     ['chara-ext-asset_:0', assetBytes[0]!.toString('base64')],
     ['chara-ext-asset_:1', assetBytes[1]!.toString('base64')],
   ]);
-  return { png, assetBytes };
+  return { png, assetBytes, card };
 }
 
 /** A CHARX zip: card.json plus assets under assets/, referenced as embeded://. */
