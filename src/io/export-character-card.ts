@@ -125,14 +125,15 @@ export function cardDocument(data: JsonObject, stored: StoredCharacterCard | und
     : { ...(stored?.other_fields ?? {}), spec: 'chara_card_v2', spec_version: '2.0', data: completed };
 }
 
-function fileStem(name: string): string {
+/** A file name stem from any title: ASCII letters, digits and dashes. */
+export function fileStem(name: string, fallback = 'character'): string {
   return (
     name
       .normalize('NFKD')
       .replace(/[^\p{L}\p{N}]+/gu, '-')
       .replace(/^-+|-+$/g, '')
       .toLowerCase()
-      .slice(0, 60) || 'character'
+      .slice(0, 60) || fallback
   );
 }
 

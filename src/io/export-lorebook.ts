@@ -1,6 +1,7 @@
 import type { Queryable } from '../db/index.js';
 import { listLoreEntries, type LoreEntry } from '../memory/lore-repo.js';
 import { getStory } from '../story/story-repo.js';
+import { fileStem } from './export-character-card.js';
 import { exportLoreEntry, loreFieldsOf, worldInfoCodec } from './lore-codecs.js';
 import { isPlainObject, type JsonObject } from './validation.js';
 
@@ -80,6 +81,5 @@ export async function exportLorebook(db: Queryable, storyId: string): Promise<Ex
   }
   const lastBook = [...books].reverse().find((book) => book.format === 'world_info');
   const document: JsonObject = { ...(lastBook?.fields ?? { name: story.title }), entries };
-  const stem = story.title.normalize('NFKD').replace(/[^\p{L}\p{N}]+/gu, '-').replace(/^-+|-+$/g, '').toLowerCase().slice(0, 60) || 'lore';
-  return { filename: `${stem}.world-info.json`, document };
+  return { filename: `${fileStem(story.title, 'lore')}.world-info.json`, document };
 }
