@@ -72,6 +72,15 @@ describe('SillyTavern World Info over HTTP', () => {
     // Imported entries are embedded at once: every one has a vector.
     const { rows } = await db.query<{ missing: string }>('SELECT count(*) AS missing FROM lore_entries WHERE story_id = $1 AND embedding IS NULL', [storyId]);
     expect(Number(rows[0]!.missing)).toBe(0);
+
+    // A story archive carries the options and the player name: its copy exports the same book.
+    await call(server.url, 'PATCH', `/api/stories/${storyId}`, { playerName: 'Ada' });
+    const archive = await call(server.url, 'GET', `/api/stories/${storyId}/export?format=json`);
+    const copy = await postRaw('/api/import', Buffer.from(JSON.stringify(archive.body)), 'application/json');
+    expect(copy.status, JSON.stringify(copy.body)).toBe(201);
+    const copied = await call(server.url, 'GET', `/api/stories/${copy.body.storyId}`);
+    expect(copied.body.story.playerName).toBe('Ada');
+    expect((await call(server.url, 'GET', `/api/stories/${copy.body.storyId}/lore/export`)).body).toEqual(worldInfo);
   });
 
   it('writes back only what was edited, and adds hand-made lore as complete entries', async () => {
