@@ -219,6 +219,13 @@ describe('stories from character cards over HTTP', () => {
     expect(prompt).not.toContain('CARD-GULL');
     expect(prompt).not.toMatch(/\{\{(char|user|original)\}\}|<BOT>|<USER>/i);
     expect(prompt).toContain("The player's character is Ada");
+
+    // Talking to the card's character: its description's macros are replaced there too.
+    const talk = await call(server.url, 'POST', `/api/characters/${maren.id}/talk`, { message: 'Hello there.' });
+    expect(talk.status, JSON.stringify(talk.body)).toBe(200);
+    const talkPrompt = chatPrompts().at(-1)!;
+    expect(talkPrompt).toContain('Maren Vos keeps the lighthouse on Vell point; she calls Ada "the visitor".');
+    expect(talkPrompt).not.toMatch(/\{\{(char|user)\}\}|<BOT>|<USER>/i);
   });
 
   it('exports a PNG card with the same image data and assets, and serves the art as the avatar', async () => {
