@@ -7,6 +7,7 @@ import { ensureEmbeddingSettings } from '../memory/embedding-settings.js';
 import { insertCharacterMemories } from '../memory/memory-repo.js';
 import { retrieveMemories } from '../memory/retrieve-memories.js';
 import { buildTalkRequest } from '../story/prompts.js';
+import { replaceMacrosInRequest } from '../story/macros.js';
 import { getCharacter } from './character-repo.js';
 import { adjustRelationship, playerRelationships } from './relationship-repo.js';
 import { lockHeadForWorldWrite, meetCharacters, readCharactersAt } from '../world/index.js';
@@ -52,8 +53,8 @@ export async function talkToCharacter(deps: TalkDeps, input: TalkInput): Promise
     throw new AppError('not_found', `No character with id ${input.characterId} in this story.`);
   }
   const storyId = base.storyId;
-  const { rows } = await deps.db.query<{ title: string; setting: string; seed: number | string; head_scene_id: string | null; status: string }>(
-    `SELECT title, setting, seed, head_scene_id, status FROM stories WHERE id = $1`,
+  const { rows } = await deps.db.query<{ title: string; setting: string; seed: number | string; head_scene_id: string | null; status: string; player_name: string }>(
+    `SELECT title, setting, seed, head_scene_id, status, player_name FROM stories WHERE id = $1`,
     [storyId],
   );
   const story = rows[0];
@@ -81,13 +82,17 @@ export async function talkToCharacter(deps: TalkDeps, input: TalkInput): Promise
     ...(character.personality ? { personality: character.personality } : {}),
     ...(relationship ? { trust: relationship.trust, sentiment: relationship.sentiment } : {}),
   };
-  const request = buildTalkRequest({
-    storyTitle: story.title,
-    setting: story.setting,
-    character: taskCharacter,
-    message,
-    seed: seedOf(`${story.seed}:${character.id}:${message}`),
-  });
+  // A card's text speaks of {{char}} and {{user}}: here the character talked to, and the player.
+  const request = replaceMacrosInRequest(
+    buildTalkRequest({
+      storyTitle: story.title,
+      setting: story.setting,
+      character: taskCharacter,
+      message,
+      seed: seedOf(`${story.seed}:${character.id}:${message}`),
+    }),
+    { char: character.name, user: story.player_name },
+  );
 
   const completion = await deps.provider.complete(request, input.signal);
   const reply = completion.text.trim().slice(0, maxReplyLength);

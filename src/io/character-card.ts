@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 import { isPng, readPngTextChunks } from './card-png.js';
+import { assetsListOf, isZip, readCharx, readPngAssets, type CardAsset } from './card-assets.js';
 import { importValidationError, isPlainObject, issuesFromZod, jsonValueProblem, formatJsonPath, text, type JsonObject } from './validation.js';
 
 /**
@@ -63,6 +64,12 @@ export interface CharacterCard {
 export interface ParsedCharacterCard {
   card: CharacterCard;
   warnings: string[];
+  /** What the card came in. */
+  source: 'json' | 'png' | 'charx';
+  /** The PNG file itself when the card came as one: its art, kept byte for byte. */
+  image?: Buffer;
+  /** Embedded files (V3 PNG asset chunks, CHARX files). */
+  assets: CardAsset[];
 }
 
 const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -108,8 +115,13 @@ function readCardJson(content: Buffer | string, warnings: string[]): unknown {
   }
 }
 
-/** Reads a V1, V2 or V3 card from JSON text or a PNG, and checks the fields we use. */
+/** Reads a V1, V2 or V3 card from JSON text, a PNG or a CHARX zip, and checks the fields we use. */
 export function parseCharacterCard(content: Buffer | string): ParsedCharacterCard {
+  if (typeof content !== 'string' && isZip(content)) {
+    const charx = readCharx(content);
+    const parsed = parseCharacterCard(charx.cardJson);
+    return { ...parsed, source: 'charx', assets: charx.assets };
+  }
   const size = typeof content === 'string' ? Buffer.byteLength(content, 'utf8') : content.length;
   if (size > MAX_CARD_FILE_BYTES) throw new AppError('validation', `The card file is ${size} bytes; the largest accepted is ${MAX_CARD_FILE_BYTES}.`);
   const warnings: string[] = [];
@@ -149,5 +161,8 @@ export function parseCharacterCard(content: Buffer | string): ParsedCharacterCar
       issuesFromZod(checked.error).map((issue) => ({ ...issue, path: card.data === raw ? issue.path : `data.${issue.path}` })),
     );
   }
-  return { card, warnings };
+  if (typeof content !== 'string' && isPng(content)) {
+    return { card, warnings, source: 'png', image: content, assets: readPngAssets(content, assetsListOf(card.data)) };
+  }
+  return { card, warnings, source: 'json', assets: [] };
 }

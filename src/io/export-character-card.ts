@@ -1,18 +1,22 @@
 import type { Queryable } from '../db/index.js';
 import { AppError } from '../errors.js';
 import { writePngWithText } from './card-png.js';
-import { cardColumnLimits, fitToColumn, loreKeywordsOf, loreTitleOf, type StoredCharacterCard } from './import-character-card.js';
+import { charxUri, pngAssetPrefix, pngAssetUri, rewritePngText, writeCharx } from './card-assets.js';
+import { cardColumnLimits, fitToColumn, type StoredCharacterCard } from './import-character-card.js';
+import { cardBookCodec, exportLoreEntry, loreFieldsOf } from './lore-codecs.js';
+import { loreColumns, toLoreEntry, type LoreEntry, type LoreRow as StoredLoreRow } from '../memory/lore-repo.js';
 import { isPlainObject, isUuid, type JsonObject, type JsonValue } from './validation.js';
 
 export interface ExportCharacterCardOptions {
-  format: 'json' | 'png';
+  format: 'json' | 'png' | 'charx';
   /** JSON only: 3 (default) or 2. A PNG always carries both. */
   version?: 2 | 3;
 }
 
 export type ExportedCharacterCard =
   | { format: 'json'; mediaType: 'application/json'; filename: string; content: string }
-  | { format: 'png'; mediaType: 'image/png'; filename: string; content: Buffer };
+  | { format: 'png'; mediaType: 'image/png'; filename: string; content: Buffer }
+  | { format: 'charx'; mediaType: 'application/zip'; filename: string; content: Buffer };
 
 interface CharacterRow {
   name: string;
@@ -24,13 +28,7 @@ interface CharacterRow {
   metadata: unknown;
 }
 
-interface LoreRow {
-  title: string;
-  keywords: string[];
-  content: string;
-  enabled: boolean;
-  metadata: unknown;
-}
+type LoreRow = LoreEntry;
 
 /**
  * The column's value, unless it is still exactly what the import derived from the card's
@@ -39,8 +37,6 @@ interface LoreRow {
 function currentOrOriginal(current: string, original: JsonValue | undefined, derive: (original: string) => string): JsonValue {
   return typeof original === 'string' && derive(original) === current ? original : current;
 }
-
-const sameKeywords = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((k, i) => k === b[i]);
 
 function storedCardOf(metadata: unknown): StoredCharacterCard | undefined {
   const stored = isPlainObject(metadata) ? metadata['character_card'] : undefined;
@@ -53,18 +49,6 @@ function storedCardOf(metadata: unknown): StoredCharacterCard | undefined {
     data: stored['data'] as JsonObject,
     unimported_book_entries: Array.isArray(stored['unimported_book_entries']) ? (stored['unimported_book_entries'] as StoredCharacterCard['unimported_book_entries']) : [],
   };
-}
-
-function bookEntryFromLore(row: LoreRow, original: JsonObject, index: number, nameAtImport: string): JsonObject {
-  const entry: JsonObject = { ...original };
-  if (!sameKeywords(row.keywords, loreKeywordsOf(original))) entry['keys'] = row.keywords;
-  entry['content'] = currentOrOriginal(row.content, original['content'], (c) => fitToColumn(c, cardColumnLimits.loreContent));
-  if ((original['enabled'] !== false) !== row.enabled || typeof original['enabled'] !== 'boolean') entry['enabled'] = row.enabled;
-  if (row.title !== loreTitleOf(original, index, nameAtImport)) {
-    const titleKey = typeof original['name'] === 'string' && original['name'].trim() !== '' ? 'name' : typeof original['comment'] === 'string' && original['comment'].trim() !== '' ? 'comment' : 'name';
-    entry[titleKey] = row.title;
-  }
-  return entry;
 }
 
 /** Fills what the spec requires of an entry and a card's data, without touching what is there. */
@@ -109,6 +93,7 @@ export function buildCardData(character: CharacterRow, lore: readonly LoreRow[])
   const stored = storedCardOf(character.metadata);
   const original = stored?.data ?? {};
   const nameAtImport = typeof original['name'] === 'string' ? original['name'].trim() : '';
+  const fallbackTitle = (index: number) => `${nameAtImport}: entry ${index + 1}`;
   const data: JsonObject = { ...original };
   data['name'] = currentOrOriginal(character.name, original['name'], (n) => n.trim());
   data['description'] = currentOrOriginal(character.description, original['description'], (d) => fitToColumn(d, cardColumnLimits.description));
@@ -123,7 +108,7 @@ export function buildCardData(character: CharacterRow, lore: readonly LoreRow[])
   for (const row of lore) {
     const link = isPlainObject(row.metadata) ? row.metadata['character_card'] : undefined;
     if (!isPlainObject(link) || typeof link['index'] !== 'number' || !isPlainObject(link['entry'])) continue;
-    entries.push({ index: link['index'], entry: bookEntryFromLore(row, link['entry'] as JsonObject, link['index'], nameAtImport) });
+    entries.push({ index: link['index'], entry: exportLoreEntry(cardBookCodec, loreFieldsOf(row), link['entry'] as JsonObject, fallbackTitle(link['index']), link['index']) });
   }
   entries.sort((a, b) => a.index - b.index);
   const storedBook = original['character_book'];
@@ -140,20 +125,107 @@ export function cardDocument(data: JsonObject, stored: StoredCharacterCard | und
     : { ...(stored?.other_fields ?? {}), spec: 'chara_card_v2', spec_version: '2.0', data: completed };
 }
 
-function fileStem(name: string): string {
+/** A file name stem from any title: ASCII letters, digits and dashes. */
+export function fileStem(name: string, fallback = 'character'): string {
   return (
     name
       .normalize('NFKD')
       .replace(/[^\p{L}\p{N}]+/gu, '-')
       .replace(/^-+|-+$/g, '')
       .toLowerCase()
-      .slice(0, 60) || 'character'
+      .slice(0, 60) || fallback
   );
 }
 
+interface StoredAsset {
+  kind: string;
+  uri: string;
+  name: string;
+  ext: string;
+  data: Buffer;
+}
+
+async function loadAssets(db: Queryable, storyId: string, characterId: string): Promise<StoredAsset[]> {
+  const { rows } = await db.query<{ kind: string; uri: string; name: string; ext: string; data: Uint8Array }>(
+    `SELECT kind, uri, name, ext, data FROM character_assets WHERE story_id = $1 AND character_id = $2 ORDER BY position, created_at, id`,
+    [storyId, characterId],
+  );
+  return rows.map((row) => ({ ...row, data: Buffer.from(row.data) }));
+}
+
+/** The card's assets list with each uri moved to where this export puts the file. */
+function withAssetUris(data: JsonObject, uris: ReadonlyMap<string, string>, addIcon?: string): JsonObject {
+  const listed = Array.isArray(data['assets']) ? (data['assets'] as JsonValue[]) : undefined;
+  if (!listed && !addIcon) return data;
+  const assets = (listed ?? []).map((asset) =>
+    isPlainObject(asset) && typeof asset['uri'] === 'string' && uris.has(asset['uri']) ? { ...asset, uri: uris.get(asset['uri'])! } : asset,
+  );
+  if (addIcon && !assets.some((asset) => isPlainObject(asset) && asset['type'] === 'icon')) assets.unshift({ type: 'icon', uri: addIcon, name: 'main', ext: 'png' });
+  return { ...data, assets };
+}
+
+const safeSegment = (text: string) => text.normalize('NFKD').replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 80) || 'file';
+
 /**
- * A character as a Character Card: JSON (V3 `spec_version: "3.0"` by default, V2 on request)
- * or a 64×64 PNG carrying both a `chara` (V2) and a `ccv3` (V3) tEXt chunk.
+ * The card's own PNG (its image data untouched) with fresh chara/ccv3 chunks and its assets
+ * as `chara-ext-asset_:PATH` chunks; a generated square only for a card that had no art.
+ */
+function exportPng(data: JsonObject, stored: StoredCharacterCard | undefined, assets: StoredAsset[], name: string): Buffer {
+  const image = assets.find((a) => a.kind === 'card_image') ?? assets.find((a) => a.kind === 'icon' && a.ext.toLowerCase() === 'png');
+  const embedded = assets.filter((a) => a.kind !== 'card_image');
+  const used = new Set(embedded.filter((a) => a.uri.startsWith(pngAssetUri)).map((a) => a.uri.slice(pngAssetUri.length)));
+  const uris = new Map<string, string>();
+  const chunks: [string, string][] = [];
+  let next = 0;
+  for (const asset of embedded) {
+    let path = asset.uri.startsWith(pngAssetUri) ? asset.uri.slice(pngAssetUri.length) : undefined;
+    if (path === undefined) {
+      while (used.has(String(next))) next++;
+      path = String(next);
+      used.add(path);
+    }
+    uris.set(asset.uri, `${pngAssetUri}${path}`);
+    chunks.push([`${pngAssetPrefix}${path}`, asset.data.toString('base64')]);
+  }
+  const withUris = withAssetUris(data, uris);
+  const base64 = (card: JsonObject) => Buffer.from(JSON.stringify(card), 'utf8').toString('base64');
+  const texts: [string, string][] = [['chara', base64(cardDocument(withUris, stored, 2))], ['ccv3', base64(cardDocument(withUris, stored, 3))], ...chunks];
+  return image ? rewritePngText(image.data, texts) : writePngWithText(texts, name);
+}
+
+/** A CHARX zip: the V3 card.json and every file under the path its `embeded://` uri names. */
+function exportCharx(data: JsonObject, stored: StoredCharacterCard | undefined, assets: StoredAsset[]): Buffer {
+  const files: { path: string; data: Buffer }[] = [];
+  const uris = new Map<string, string>();
+  const taken = new Set<string>();
+  const place = (wanted: string) => {
+    let path = wanted;
+    for (let n = 2; taken.has(path); n++) path = wanted.replace(/(\.[^./]*)?$/, `-${n}$1`);
+    taken.add(path);
+    return path;
+  };
+  for (const asset of assets.filter((a) => a.uri.startsWith(charxUri))) {
+    const path = place(asset.uri.slice(charxUri.length));
+    files.push({ path, data: asset.data });
+    uris.set(asset.uri, `${charxUri}${path}`);
+  }
+  let icon: string | undefined;
+  for (const asset of assets.filter((a) => !a.uri.startsWith(charxUri))) {
+    const folder = asset.kind === 'card_image' ? 'icon' : safeSegment(asset.kind);
+    const path = place(`assets/${folder}/${asset.kind === 'card_image' ? 'images' : 'files'}/${safeSegment(asset.name)}${asset.ext ? `.${safeSegment(asset.ext)}` : ''}`);
+    files.push({ path, data: asset.data });
+    if (asset.kind === 'card_image') {
+      icon = `${charxUri}${path}`;
+      uris.set('ccdefault:', icon);
+    } else uris.set(asset.uri, `${charxUri}${path}`);
+  }
+  return writeCharx(cardDocument(withAssetUris(data, uris, icon), stored, 3), files);
+}
+
+/**
+ * A character as a Character Card: JSON (V3 `spec_version: "3.0"` by default, V2 on request),
+ * a PNG carrying both a `chara` (V2) and a `ccv3` (V3) tEXt chunk — the card's own art when
+ * it came with one — or a CHARX zip with its files.
  */
 export async function exportCharacterCard(
   db: Queryable,
@@ -166,28 +238,25 @@ export async function exportCharacterCard(
   const { rows } = await db.query<{ character: string | null; lore: string }>(
     `SELECT (SELECT row_to_json(c)::text FROM (SELECT name, description, personality, goals, background, mood, metadata
                                                FROM characters WHERE story_id = $1 AND id = $2) c) AS character,
-            (SELECT coalesce(json_agg(json_build_object('title', e.title, 'keywords', to_json(e.keywords), 'content', e.content,
-                                                        'enabled', e.enabled, 'metadata', e.metadata) ORDER BY e.created_at, e.id), '[]'::json)::text
-             FROM lore_entries e, characters ch
-             WHERE ch.story_id = $1 AND ch.id = $2 AND e.story_id = $1
-               AND e.metadata -> 'character_card' ->> 'link_id' = ch.metadata -> 'character_card' ->> 'link_id') AS lore`,
+            (SELECT coalesce(json_agg(row_to_json(e) ORDER BY e.created_at, e.id), '[]'::json)::text
+             FROM (SELECT ${loreColumns.split(', ').map((c) => `l.${c}`).join(', ')} FROM lore_entries l, characters ch
+                   WHERE ch.story_id = $1 AND ch.id = $2 AND l.story_id = $1
+                     AND l.metadata -> 'character_card' ->> 'link_id' = ch.metadata -> 'character_card' ->> 'link_id') e) AS lore`,
     [storyId, characterId],
   );
   const characterJson = rows[0]?.character;
   if (!characterJson) throw new AppError('not_found', `Character ${characterId} does not exist in story ${storyId}.`);
   const character = JSON.parse(characterJson) as CharacterRow;
-  const { data, stored } = buildCardData(character, JSON.parse(rows[0]!.lore) as LoreRow[]);
+  const lore = (JSON.parse(rows[0]!.lore) as StoredLoreRow[]).map(toLoreEntry);
+  const { data, stored } = buildCardData(character, lore);
   const stem = fileStem(character.name);
   if (options.format === 'png') {
-    const base64 = (card: JsonObject) => Buffer.from(JSON.stringify(card), 'utf8').toString('base64');
-    const png = writePngWithText(
-      [
-        ['chara', base64(cardDocument(data, stored, 2))],
-        ['ccv3', base64(cardDocument(data, stored, 3))],
-      ],
-      character.name,
-    );
+    const png = exportPng(data, stored, await loadAssets(db, storyId, characterId), character.name);
     return { format: 'png', mediaType: 'image/png', filename: `${stem}.png`, content: png };
+  }
+  if (options.format === 'charx') {
+    const charx = exportCharx(data, stored, await loadAssets(db, storyId, characterId));
+    return { format: 'charx', mediaType: 'application/zip', filename: `${stem}.charx`, content: charx };
   }
   const version = options.version ?? 3;
   return {
@@ -196,4 +265,15 @@ export async function exportCharacterCard(
     filename: `${stem}.card.json`,
     content: `${JSON.stringify(cardDocument(data, stored, version), null, 2)}\n`,
   };
+}
+
+/** The character's picture: the card's PNG as imported, else its main icon asset. */
+export async function loadCharacterAvatar(db: Queryable, storyId: string, characterId: string): Promise<{ mediaType: string; data: Buffer } | undefined> {
+  const { rows } = await db.query<{ media_type: string; data: Uint8Array }>(
+    `SELECT media_type, data FROM character_assets
+     WHERE story_id = $1 AND character_id = $2 AND (kind = 'card_image' OR (kind = 'icon' AND media_type LIKE 'image/%'))
+     ORDER BY kind = 'card_image' DESC, name = 'main' DESC, position LIMIT 1`,
+    [storyId, characterId],
+  );
+  return rows[0] ? { mediaType: rows[0].media_type, data: Buffer.from(rows[0].data) } : undefined;
 }

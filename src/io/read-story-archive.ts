@@ -16,7 +16,7 @@ const exportSql = `
 SELECT json_build_object(
   'story', (SELECT json_build_object(
       'id', s.id, 'title', s.title, 'setting', s.setting, 'instructions', s.instructions,
-      'system_prompt', s.system_prompt, 'status', s.status, 'seed', s.seed::text, 'settings', s.settings,
+      'system_prompt', s.system_prompt, 'status', s.status, 'seed', s.seed::text, 'settings', s.settings, 'player_name', s.player_name,
       'head_scene_id', s.head_scene_id, 'created_at', ${iso('s.created_at')}, 'updated_at', ${iso('s.updated_at')})
     FROM stories s WHERE s.id = $1),
   'scenes', (SELECT coalesce(json_agg(json_build_object(
@@ -79,6 +79,10 @@ SELECT json_build_object(
   'lore_entries', (SELECT coalesce(json_agg(json_build_object(
       'id', e.id, 'title', e.title, 'keywords', to_json(e.keywords), 'content', e.content, 'enabled', e.enabled,
       'metadata', e.metadata, 'version', e.version::text,
+      'options', json_build_object('secondary_keywords', to_json(e.secondary_keywords), 'selective_logic', e.selective_logic,
+        'constant', e.constant, 'insertion_order', e.insertion_order, 'position', e.position, 'depth', e.depth,
+        'probability', e.probability, 'case_sensitive', e.case_sensitive, 'match_whole_words', e.match_whole_words,
+        'scan_depth', e.scan_depth),
       'created_at', ${iso('e.created_at')}, 'updated_at', ${iso('e.updated_at')})
     ORDER BY e.created_at, e.title, e.content, e.id), '[]'::json)
     FROM lore_entries e WHERE e.story_id = $1),

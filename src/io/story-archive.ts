@@ -53,6 +53,7 @@
  * may contain control characters other than \n, \r and \t.
  */
 import { z } from 'zod';
+import { lorePositions, selectiveLogics } from '../memory/lore-options.js';
 import { importValidationError, issuesFromZod, jsonObject, jsonValue, text, timestamp, type JsonObject, type JsonValue } from './validation.js';
 import { findArchiveReferenceIssues } from './check-archive-references.js';
 
@@ -119,6 +120,8 @@ const storySchema = z.object({
   status: z.enum(['active', 'archived']),
   seed: bigintLike,
   settings: jsonObject(MAX_METADATA_CHARS),
+  /** Absent in archives from before player names: "you". */
+  player_name: text({ min: 1, max: 100, trimmedMin: true }).optional(),
   head_scene_id: nullable(fileId),
   created_at: timestamp,
   updated_at: timestamp,
@@ -193,11 +196,27 @@ const relationshipSchema = z.object({
 const loreEntrySchema = z.object({
   id: fileId,
   title: text({ min: 1, max: 200 }),
-  keywords: z.array(text({ max: 200 })).max(MAX_KEYWORDS_PER_LORE_ENTRY, `must have at most ${MAX_KEYWORDS_PER_LORE_ENTRY} keywords`),
+  keywords: z.array(text({ max: 400 })).max(MAX_KEYWORDS_PER_LORE_ENTRY, `must have at most ${MAX_KEYWORDS_PER_LORE_ENTRY} keywords`),
   content: text({ min: 1, max: 8000 }),
   enabled: z.boolean(),
   metadata: jsonValue(MAX_METADATA_CHARS),
   version,
+  /** World Info options (lore-options.ts); absent in older archives, which get the defaults. */
+  options: z
+    .object({
+      secondary_keywords: z.array(text({ max: 400 })).max(MAX_KEYWORDS_PER_LORE_ENTRY),
+      selective_logic: z.enum(selectiveLogics),
+      constant: z.boolean(),
+      insertion_order: z.number().int().min(-1_000_000).max(1_000_000),
+      position: z.enum(lorePositions),
+      depth: z.number().int().min(0).max(1000),
+      probability: z.number().int().min(0).max(100),
+      case_sensitive: z.boolean(),
+      match_whole_words: z.boolean(),
+      scan_depth: z.number().int().min(0).max(1000).nullable(),
+    })
+    .partial()
+    .optional(),
   created_at: timestamp,
   updated_at: timestamp,
 });

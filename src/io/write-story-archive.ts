@@ -4,6 +4,8 @@ import { pgErrorOf, sqlStateOf, withTransaction } from '../db/index.js';
 import { AppError } from '../errors.js';
 import { parseStoryArchive, type StoryArchive } from './story-archive.js';
 import { importValidationError, text } from './validation.js';
+import { defaultLoreOptions } from '../memory/lore-options.js';
+import { defaultPlayerName } from '../story/macros.js';
 
 export interface ImportStoryArchiveOptions {
   /** Replaces the archive's title (e.g. "… (copy)"). */
@@ -54,7 +56,18 @@ function buildRows(archive: StoryArchive) {
 
   return {
     storyId,
-    story: [storyId, story.title, story.setting, story.instructions, story.system_prompt, story.status, String(story.seed), JSON.stringify(story.settings), scene(story.head_scene_id)],
+    story: [
+      storyId,
+      story.title,
+      story.setting,
+      story.instructions,
+      story.system_prompt,
+      story.status,
+      String(story.seed),
+      JSON.stringify(story.settings),
+      scene(story.head_scene_id),
+      story.player_name ?? defaultPlayerName,
+    ],
     // Parents first, though the foreign key is checked at the end of the statement anyway.
     scenes: [...archive.scenes]
       .sort((a, b) => a.scene_number - b.scene_number)
@@ -133,6 +146,16 @@ function buildRows(archive: StoryArchive) {
       enabled: e.enabled,
       metadata: e.metadata,
       version: e.version,
+      secondary_keywords: e.options?.secondary_keywords ?? defaultLoreOptions.secondaryKeywords,
+      selective_logic: e.options?.selective_logic ?? defaultLoreOptions.selectiveLogic,
+      constant: e.options?.constant ?? defaultLoreOptions.constant,
+      insertion_order: e.options?.insertion_order ?? defaultLoreOptions.insertionOrder,
+      position: e.options?.position ?? defaultLoreOptions.position,
+      depth: e.options?.depth ?? defaultLoreOptions.depth,
+      probability: e.options?.probability ?? defaultLoreOptions.probability,
+      case_sensitive: e.options?.case_sensitive ?? defaultLoreOptions.caseSensitive,
+      match_whole_words: e.options?.match_whole_words ?? defaultLoreOptions.matchWholeWords,
+      scan_depth: e.options?.scan_depth ?? defaultLoreOptions.scanDepth,
       created_at: e.created_at,
       updated_at: e.updated_at,
     })),
@@ -161,8 +184,8 @@ async function insertRows(tx: Queryable, rows: Rows): Promise<void> {
   const { storyId } = rows;
   // The head's foreign key is deferred to commit, so the story can name it before the scenes exist.
   await tx.query(
-    `INSERT INTO stories (id, title, setting, instructions, system_prompt, status, seed, settings, head_scene_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7::bigint, $8::jsonb, $9)`,
+    `INSERT INTO stories (id, title, setting, instructions, system_prompt, status, seed, settings, head_scene_id, player_name)
+     VALUES ($1, $2, $3, $4, $5, $6, $7::bigint, $8::jsonb, $9, $10)`,
     rows.story,
   );
   await insertMany(
@@ -211,7 +234,9 @@ async function insertRows(tx: Queryable, rows: Rows): Promise<void> {
   await insertMany(
     tx,
     'lore_entries',
-    'id uuid, title text, keywords text[], content text, enabled boolean, metadata jsonb, version bigint, created_at timestamptz, updated_at timestamptz',
+    `id uuid, title text, keywords text[], content text, enabled boolean, metadata jsonb, version bigint, secondary_keywords text[],
+     selective_logic text, constant boolean, insertion_order int, position text, depth int, probability int, case_sensitive boolean,
+     match_whole_words boolean, scan_depth int, created_at timestamptz, updated_at timestamptz`,
     rows.loreEntries,
     storyId,
   );

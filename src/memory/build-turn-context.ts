@@ -5,7 +5,7 @@ import type { Embedder } from './embedder.js';
 import { ensureEmbeddingSettings } from './embedding-settings.js';
 import { loadRecentScenes } from '../world/scene-path.js';
 import { readCharactersAt, readRelationshipsAt } from '../world/world-state-repo.js';
-import { matchLore } from './lore-repo.js';
+import { defaultLoreScanDepth, defaultLoreTokenBudget, selectLore } from './select-lore.js';
 import { digestScene } from './prepare-scene-memories.js';
 import { findRelevantInstructions, findRelevantStoryMemories, findSimilarScenes, retrieveMemories } from './retrieve-memories.js';
 import { loadLatestSummary } from './summarise.js';
@@ -17,7 +17,12 @@ export interface TurnContext {
   summary?: string;
   /** Story-wide memories (scene digests, facts) relevant to the query. */
   memories: string[];
+  /** Activated lore placed before the character definitions. */
   lore: string[];
+  /** Activated lore placed after the character definitions. */
+  loreAfterCharacters?: string[];
+  /** Activated lore placed among the recent scenes, `depth` scenes from the end. */
+  loreAtDepth?: { depth: number; text: string }[];
   similarScenes: string[];
   /** The player's earlier instructions relevant to the query. */
   instructions: string[];
@@ -37,6 +42,12 @@ export interface BuildTurnContextInput {
   /** Characters included at most, most relevant first (named by the player, then present lately). */
   maxCharacters?: number;
   memoriesPerCharacter?: number;
+  /** The turn's seed, so that lore probabilities roll the same for the same turn. */
+  loreSeed?: number;
+  /** Recent scenes searched for lore keywords (entries may override it). */
+  loreScanDepth?: number;
+  /** Tokens activated lore may take in all. */
+  loreTokenBudget?: number;
 }
 
 /** A rough token count (about four characters a token for English prose). */
@@ -54,9 +65,10 @@ export function estimateContextTokens(context: Omit<TurnContext, 'estimatedToken
   let tokens = 0;
   for (const scene of context.recentScenes) tokens += estimateTokens(scene.content) + 4;
   if (context.summary) tokens += estimateTokens(context.summary);
-  for (const list of [context.memories, context.lore, context.similarScenes, context.instructions]) {
+  for (const list of [context.memories, context.lore, context.loreAfterCharacters ?? [], context.similarScenes, context.instructions]) {
     for (const item of list) tokens += estimateTokens(item) + 2;
   }
+  for (const item of context.loreAtDepth ?? []) tokens += estimateTokens(item.text) + 2;
   for (const character of context.characters) tokens += characterTokens(character);
   return tokens;
 }
@@ -71,8 +83,34 @@ export async function buildTurnContext(db: Database, embedder: Embedder, input: 
   const tokenBudget = input.tokenBudget ?? 3000;
   const recentWindow = input.recentWindow ?? 4;
   await ensureEmbeddingSettings(db, embedder);
+  const loreFor = (recentScenes: string[], queryText: string, queryEmbedding: number[] | undefined) =>
+    selectLore(db, {
+      storyId: input.storyId,
+      recentScenes,
+      queryText,
+      ...(queryEmbedding ? { queryEmbedding } : {}),
+      seed: input.loreSeed ?? 0,
+      scanDepth: input.loreScanDepth ?? defaultLoreScanDepth,
+      tokenBudget: input.loreTokenBudget ?? defaultLoreTokenBudget,
+    });
   if (input.headSceneId === null) {
-    return { recentScenes: [], memories: [], lore: [], similarScenes: [], instructions: [], characters: [], estimatedTokens: 0 };
+    // Before the opening scene only lore can apply (constant entries, or ones the setting names).
+    const queryText = input.queryText?.trim() ?? '';
+    const [queryEmbedding] = queryText === '' ? [] : await embedder.embed([queryText]);
+    const lore = await loreFor([], queryText, queryEmbedding);
+    return fitToBudget(
+      {
+        recentScenes: [],
+        memories: [],
+        lore: lore.beforeCharacters.map((item) => item.text),
+        loreAfterCharacters: lore.afterCharacters.map((item) => item.text),
+        loreAtDepth: lore.atDepth.map((item) => ({ depth: item.depth, text: item.text })),
+        similarScenes: [],
+        instructions: [],
+        characters: [],
+      },
+      tokenBudget,
+    );
   }
   const headSceneId = input.headSceneId;
 
@@ -85,14 +123,17 @@ export async function buildTurnContext(db: Database, embedder: Embedder, input: 
   if (!queryEmbedding) throw new AppError('internal', 'The embedder returned no vector.');
 
   const scope = { storyId: input.storyId, headSceneId, queryEmbedding };
-  const recentText = [...recent.map((scene) => scene.content), queryText].join('\n');
   // Independent reads: on a server pool they run side by side (PGlite queues them anyway).
   const [summary, storyMemories, similar, instructions, lore, characters] = await Promise.all([
     loadLatestSummary(db, input.storyId, { atMostThrough: windowStart - 1 }),
     findRelevantStoryMemories(db, { ...scope, beforeSceneNumber: windowStart, limit: 5, minSimilarity: 0.1 }),
     findSimilarScenes(db, { ...scope, beforeSceneNumber: windowStart, limit: 2, minSimilarity: 0.2 }),
     findRelevantInstructions(db, { ...scope, limit: 3, minSimilarity: 0.1 }),
-    matchLore(db, { storyId: input.storyId, recentText, queryEmbedding, limit: 5 }),
+    loreFor(
+      recent.map((scene) => scene.content),
+      queryText,
+      queryEmbedding,
+    ),
     loadContextCharacters(db, {
       ...scope,
       queryText,
@@ -106,7 +147,9 @@ export async function buildTurnContext(db: Database, embedder: Embedder, input: 
     recentScenes: recent.map((scene) => ({ sceneNumber: scene.sceneNumber, content: scene.content })),
     ...(summary ? { summary: summary.content } : {}),
     memories: storyMemories.map((memory) => memory.content),
-    lore: lore.map((match) => `${match.entry.title}: ${match.entry.content}`),
+    lore: lore.beforeCharacters.map((item) => item.text),
+    loreAfterCharacters: lore.afterCharacters.map((item) => item.text),
+    loreAtDepth: lore.atDepth.map((item) => ({ depth: item.depth, text: item.text })),
     similarScenes: similar.map((scene) => `Scene ${scene.sceneNumber}: ${digestScene(scene.content, 600)}`),
     instructions: instructions.map((instruction) => instruction.content),
     characters,
@@ -121,6 +164,8 @@ export function fitToBudget(context: Omit<TurnContext, 'estimatedTokens'>, token
     while (!fits() && list.length > 0) list.pop();
   };
   dropFrom(context.similarScenes);
+  dropFrom(context.loreAtDepth ?? []);
+  dropFrom(context.loreAfterCharacters ?? []);
   dropFrom(context.lore);
   dropFrom(context.memories);
   // Characters' own memories, fewest-relevant (last) first, round robin across characters.

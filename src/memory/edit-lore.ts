@@ -1,7 +1,8 @@
 import type { Database } from '../db/index.js';
 import type { Embedder } from './embedder.js';
 import { getStory } from '../story/story-repo.js';
-import { createLoreEntry, listLoreEntries, loreEmbeddingText, updateLoreEntry, type LoreEntry, type LorePatch } from './lore-repo.js';
+import { createLoreEntry, getLoreEntry, loreEmbeddingText, updateLoreEntry, type LoreEntry, type LorePatch } from './lore-repo.js';
+import type { LoreOptionsInput } from './lore-options.js';
 
 interface LoreDeps {
   db: Database;
@@ -11,11 +12,12 @@ interface LoreDeps {
 /** Adds a world-info entry; its embedding is computed first, with no transaction open. */
 export async function addLoreEntry(
   deps: LoreDeps,
-  input: { storyId: string; title: string; content: string; keywords?: string[]; enabled?: boolean },
+  input: { storyId: string; title: string; content: string; keywords?: string[]; enabled?: boolean } & LoreOptionsInput,
 ): Promise<LoreEntry> {
   await getStory(deps.db, input.storyId);
   const [embedding] = await deps.embedder.embed([loreEmbeddingText(input)]);
-  return createLoreEntry(deps.db, { ...input, embedding: embedding ?? null });
+  const { scanDepth, ...rest } = input;
+  return createLoreEntry(deps.db, { ...rest, ...(scanDepth === undefined ? {} : { scanDepth }), embedding: embedding ?? null });
 }
 
 /** Edits an entry at the version the caller saw (stale → version_conflict). */
@@ -25,8 +27,8 @@ export async function editLoreEntry(
 ): Promise<LoreEntry> {
   let patch: LorePatch = input.patch;
   if (patch.title !== undefined || patch.content !== undefined) {
-    const current = (await listLoreEntries(deps.db, input.storyId)).find((entry) => entry.id === input.id);
-    const text = loreEmbeddingText({ title: patch.title ?? current?.title ?? '', content: patch.content ?? current?.content ?? '' });
+    const current = await getLoreEntry(deps.db, input.storyId, input.id);
+    const text = loreEmbeddingText({ title: patch.title ?? current.title, content: patch.content ?? current.content });
     const [embedding] = await deps.embedder.embed([text]);
     patch = { ...patch, embedding: embedding! };
   }

@@ -44,13 +44,14 @@ export {
   listLoreEntries,
   updateLoreEntry,
   deleteLoreEntry,
-  matchLore,
-  keywordAppears,
+  getLoreEntry,
+  insertLoreEntries,
   loreEmbeddingText,
-  defaultLoreSimilarityThreshold,
   type LoreEntry,
-  type MatchedLore,
 } from './lore-repo.js';
+export { selectLore, chooseLore, loreText, defaultLoreSimilarityThreshold, type SelectedLore, type PlacedLore } from './select-lore.js';
+export { keywordMatches, describeKeywordProblem, isRegexKeyword } from './lore-keys.js';
+export { defaultLoreOptions, loreOptionsInput, type LoreOptions, type LoreOptionsInput } from './lore-options.js';
 export { planSummaryUpdate, storeSummary, loadLatestSummary, summariseScenesLocally, type SummaryPlan } from './summarise.js';
 export { buildTurnContext, estimateTokens, fitToBudget, type TurnContext, type BuildTurnContextInput } from './build-turn-context.js';
 export { loadRecentScenes } from '../world/scene-path.js';

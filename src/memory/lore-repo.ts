@@ -1,9 +1,9 @@
 import type { Queryable } from '../db/index.js';
 import { AppError } from '../errors.js';
-import { loadVectorStore } from './vector-store.js';
+import { cleanKeywords, defaultLoreOptions, type LoreOptions } from './lore-options.js';
 
 /** World info: a fact injected into the context when its keywords appear or it is close in meaning. */
-export interface LoreEntry {
+export interface LoreEntry extends LoreOptions {
   id: string;
   storyId: string;
   title: string;
@@ -27,12 +27,48 @@ interface LoreRow {
   version: number | string;
   created_at: Date | string;
   updated_at: Date | string;
+  secondary_keywords: string[];
+  selective_logic: LoreOptions['selectiveLogic'];
+  constant: boolean;
+  insertion_order: number;
+  position: LoreOptions['position'];
+  depth: number;
+  probability: number;
+  case_sensitive: boolean;
+  match_whole_words: boolean;
+  scan_depth: number | null;
 }
 
-const loreColumns = 'id, story_id, title, keywords, content, enabled, metadata, version, created_at, updated_at';
+export const loreColumns =
+  'id, story_id, title, keywords, content, enabled, metadata, version, created_at, updated_at, secondary_keywords, selective_logic, ' +
+  'constant, insertion_order, position, depth, probability, case_sensitive, match_whole_words, scan_depth';
 
-function toLoreEntry(row: LoreRow): LoreEntry {
+/** Option fields → their columns, in the order the SQL below binds them. */
+const optionColumns: readonly [keyof LoreOptions, string, string][] = [
+  ['secondaryKeywords', 'secondary_keywords', 'text[]'],
+  ['selectiveLogic', 'selective_logic', 'text'],
+  ['constant', 'constant', 'boolean'],
+  ['insertionOrder', 'insertion_order', 'integer'],
+  ['position', 'position', 'text'],
+  ['depth', 'depth', 'integer'],
+  ['probability', 'probability', 'integer'],
+  ['caseSensitive', 'case_sensitive', 'boolean'],
+  ['matchWholeWords', 'match_whole_words', 'boolean'],
+  ['scanDepth', 'scan_depth', 'integer'],
+];
+
+export function toLoreEntry(row: LoreRow): LoreEntry {
   return {
+    secondaryKeywords: row.secondary_keywords,
+    selectiveLogic: row.selective_logic,
+    constant: row.constant,
+    insertionOrder: Number(row.insertion_order),
+    position: row.position,
+    depth: Number(row.depth),
+    probability: Number(row.probability),
+    caseSensitive: row.case_sensitive,
+    matchWholeWords: row.match_whole_words,
+    scanDepth: row.scan_depth === null ? null : Number(row.scan_depth),
     id: row.id,
     storyId: row.story_id,
     title: row.title,
@@ -51,10 +87,7 @@ export function loreEmbeddingText(entry: { title: string; content: string }): st
   return `${entry.title}\n${entry.content}`;
 }
 
-function cleanKeywords(keywords: readonly string[] | undefined): string[] {
-  const clean = (keywords ?? []).map((k) => (typeof k === 'string' ? k.trim() : '')).filter((k) => k.length > 0 && k.length <= 100);
-  return [...new Set(clean)].slice(0, 50);
-}
+export type { LoreRow };
 
 function validateLore(fields: { title?: string; content?: string }): void {
   if (fields.title !== undefined && (fields.title.trim().length === 0 || fields.title.length > 200)) {
@@ -65,24 +98,60 @@ function validateLore(fields: { title?: string; content?: string }): void {
   }
 }
 
-export interface NewLoreEntry {
+export interface NewLoreEntry extends Partial<LoreOptions> {
   storyId: string;
+  /** Chosen by the caller when other rows refer to the entry before it is written. */
+  id?: string;
   title: string;
   keywords?: string[];
   content: string;
   enabled?: boolean;
+  metadata?: Record<string, unknown>;
   /** Of `loreEmbeddingText(entry)`, computed before the call. */
   embedding: number[] | null;
 }
 
-export async function createLoreEntry(db: Queryable, entry: NewLoreEntry): Promise<LoreEntry> {
-  validateLore(entry);
+/** The option values to store, defaults filled and keyword lists cleaned. */
+function optionValues(entry: Partial<LoreOptions>): unknown[] {
+  const options = { ...defaultLoreOptions, ...entry };
+  return optionColumns.map(([field]) => (field === 'secondaryKeywords' ? cleanKeywords(options.secondaryKeywords) : options[field]));
+}
+
+/** Inserts entries in one statement (a whole imported book commits together or not at all). */
+export async function insertLoreEntries(db: Queryable, entries: readonly NewLoreEntry[]): Promise<LoreEntry[]> {
+  if (entries.length === 0) return [];
+  entries.forEach(validateLore);
+  const records = entries.map((entry) => {
+    const record: Record<string, unknown> = {
+      id: entry.id ?? null,
+      story_id: entry.storyId,
+      title: entry.title.trim(),
+      keywords: cleanKeywords(entry.keywords),
+      content: entry.content,
+      enabled: entry.enabled ?? true,
+      metadata: entry.metadata ?? {},
+      embedding: entry.embedding,
+    };
+    const values = optionValues(entry);
+    optionColumns.forEach(([, column], index) => (record[column] = values[index]));
+    return record;
+  });
+  const recordColumns = optionColumns.map(([, column, type]) => `${column} ${type}`).join(', ');
   const { rows } = await db.query<LoreRow>(
-    `INSERT INTO lore_entries (story_id, title, keywords, content, enabled, embedding)
-     VALUES ($1, $2, $3::text[], $4, $5, $6::real[]) RETURNING ${loreColumns}`,
-    [entry.storyId, entry.title.trim(), cleanKeywords(entry.keywords), entry.content, entry.enabled ?? true, entry.embedding],
+    `INSERT INTO lore_entries (story_id, id, title, keywords, content, enabled, metadata, embedding, ${optionColumns.map(([, c]) => c).join(', ')})
+     SELECT r.story_id, coalesce(r.id, gen_random_uuid()), r.title, r.keywords, r.content, r.enabled, r.metadata, r.embedding,
+            ${optionColumns.map(([, c]) => `r.${c}`).join(', ')}
+     FROM jsonb_to_recordset($1::jsonb) AS r(story_id uuid, id uuid, title text, keywords text[], content text, enabled boolean, metadata jsonb,
+                                            embedding real[], ${recordColumns})
+     RETURNING ${loreColumns}`,
+    [JSON.stringify(records)],
   );
-  return toLoreEntry(rows[0]!);
+  return rows.map(toLoreEntry);
+}
+
+export async function createLoreEntry(db: Queryable, entry: NewLoreEntry): Promise<LoreEntry> {
+  const [created] = await insertLoreEntries(db, [entry]);
+  return created!;
 }
 
 export async function listLoreEntries(db: Queryable, storyId: string): Promise<LoreEntry[]> {
@@ -90,7 +159,13 @@ export async function listLoreEntries(db: Queryable, storyId: string): Promise<L
   return rows.map(toLoreEntry);
 }
 
-export interface LorePatch {
+export async function getLoreEntry(db: Queryable, storyId: string, id: string): Promise<LoreEntry> {
+  const { rows } = await db.query<LoreRow>(`SELECT ${loreColumns} FROM lore_entries WHERE story_id = $1 AND id = $2`, [storyId, id]);
+  if (!rows[0]) throw new AppError('not_found', `No lore entry with id ${id}.`);
+  return toLoreEntry(rows[0]);
+}
+
+export interface LorePatch extends Partial<LoreOptions> {
   title?: string;
   keywords?: string[];
   content?: string;
@@ -109,28 +184,39 @@ export async function updateLoreEntry(
   if ((patch.title !== undefined || patch.content !== undefined) && patch.embedding === undefined) {
     throw new AppError('internal', 'Changing lore text needs its new embedding.');
   }
-  // The embedding is set only when given: COALESCE cannot mix real[] with a vector column.
+  // Only the fields given are set (scan_depth may be set to NULL, so COALESCE will not do);
+  // the embedding likewise, as COALESCE cannot mix real[] with a vector column.
+  const params: unknown[] = [
+    input.storyId,
+    input.id,
+    input.expectedVersion,
+    patch.title?.trim() ?? null,
+    patch.keywords === undefined ? null : cleanKeywords(patch.keywords),
+    patch.content ?? null,
+    patch.enabled ?? null,
+  ];
+  const sets: string[] = [];
+  for (const [field, column, type] of optionColumns) {
+    if (patch[field] === undefined) continue;
+    params.push(field === 'secondaryKeywords' ? cleanKeywords(patch.secondaryKeywords) : patch[field]);
+    sets.push(`${column} = $${params.length}::${type},`);
+  }
+  if (patch.embedding !== undefined) {
+    params.push(patch.embedding);
+    sets.push(`embedding = $${params.length}::real[],`);
+  }
   const { rows } = await db.query<LoreRow>(
     `UPDATE lore_entries SET
        title = COALESCE($4, title),
        keywords = COALESCE($5::text[], keywords),
        content = COALESCE($6, content),
        enabled = COALESCE($7, enabled),
-       ${patch.embedding === undefined ? '' : 'embedding = $8::real[],'}
+       ${sets.join('\n       ')}
        version = version + 1,
        updated_at = now()
      WHERE story_id = $1 AND id = $2 AND version = $3
      RETURNING ${loreColumns}`,
-    [
-      input.storyId,
-      input.id,
-      input.expectedVersion,
-      patch.title?.trim() ?? null,
-      patch.keywords === undefined ? null : cleanKeywords(patch.keywords),
-      patch.content ?? null,
-      patch.enabled ?? null,
-      ...(patch.embedding === undefined ? [] : [patch.embedding]),
-    ],
+    params,
   );
   if (rows[0]) return toLoreEntry(rows[0]);
   const { rows: current } = await db.query<{ version: number | string }>(`SELECT version FROM lore_entries WHERE story_id = $1 AND id = $2`, [
@@ -148,64 +234,3 @@ export async function deleteLoreEntry(db: Queryable, storyId: string, id: string
   if (rowCount === 0) throw new AppError('not_found', `No lore entry with id ${id}.`);
 }
 
-export interface MatchedLore {
-  entry: LoreEntry;
-  matchedBy: 'keyword' | 'meaning';
-  similarity: number | null;
-}
-
-/** Cosine similarity above which an entry counts as close in meaning without a keyword. */
-export const defaultLoreSimilarityThreshold = 0.5;
-
-function escapeRegex(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/** Keyword match, case-insensitive, on word boundaries ("sword" matches "Sword!" but not "swordfish"). */
-export function keywordAppears(keyword: string, text: string): boolean {
-  const pattern = new RegExp(`(?<![\\p{L}\\p{N}_])${escapeRegex(keyword)}(?![\\p{L}\\p{N}_])`, 'iu');
-  return pattern.test(text);
-}
-
-/**
- * Enabled entries whose keywords appear in the recent text, then entries close in meaning to
- * the query (above `threshold`), at most `limit` in all, keyword matches first.
- */
-export async function matchLore(
-  db: Queryable,
-  input: { storyId: string; recentText: string; queryEmbedding?: number[]; limit?: number; threshold?: number },
-): Promise<MatchedLore[]> {
-  const limit = input.limit ?? 5;
-  // Keywords are few per story; matching in process keeps word boundaries Unicode-aware.
-  const { rows } = await db.query<LoreRow>(
-    `SELECT ${loreColumns} FROM lore_entries WHERE story_id = $1 AND enabled AND cardinality(keywords) > 0`,
-    [input.storyId],
-  );
-  const matched: MatchedLore[] = [];
-  for (const row of rows) {
-    if (row.keywords.some((keyword) => keywordAppears(keyword, input.recentText))) {
-      matched.push({ entry: toLoreEntry(row), matchedBy: 'keyword', similarity: null });
-    }
-  }
-  if (input.queryEmbedding && matched.length < limit) {
-    const store = await loadVectorStore(db);
-    const query = store.nearestSql({
-      from: 'lore_entries l',
-      column: 'l.embedding',
-      select: loreColumns.split(', ').map((c) => `l.${c}`).join(', '),
-      where: 'l.story_id = $1 AND l.enabled',
-      params: [input.storyId],
-      queryEmbedding: input.queryEmbedding,
-      dimension: input.queryEmbedding.length,
-      limit,
-    });
-    const { rows: near } = await db.query<LoreRow & { similarity: number | string }>(query.sql, query.params);
-    const seen = new Set(matched.map((m) => m.entry.id));
-    for (const row of near) {
-      const similarity = Number(row.similarity);
-      if (similarity < (input.threshold ?? defaultLoreSimilarityThreshold) || seen.has(row.id)) continue;
-      matched.push({ entry: toLoreEntry(row), matchedBy: 'meaning', similarity });
-    }
-  }
-  return matched.slice(0, limit);
-}

@@ -18,6 +18,7 @@ import { registerEventRoutes } from './routes/events.js';
 import { registerIoRoutes } from './routes/io.js';
 import { registerOperationRoutes } from './routes/operations.js';
 import { registerLoreRoutes } from './routes/lore.js';
+import { registerCardRoutes } from './routes/cards.js';
 
 // src/server and dist/server are both two levels below the package root, where web/ lives.
 export const webDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web');
@@ -83,6 +84,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   registerEventRoutes(app, ctx);
   registerIoRoutes(app, ctx);
   registerLoreRoutes(app, ctx);
+  registerCardRoutes(app, ctx);
   await app.register(fastifyStatic, { root: webDir, prefix: '/', index: 'index.html', maxAge: 0 });
   return app;
 }

@@ -19,6 +19,8 @@ export const newStorySchema = z.object({
   instructions: text('instructions', 4000).optional(),
   systemPrompt: text('systemPrompt', 20000).optional(),
   seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+  /** Who {{user}} is; "you" (the default) keeps the second person. */
+  playerName: text('playerName', 100).pipe(z.string().min(1, 'playerName must not be empty')).optional(),
 });
 
 export type NewStory = z.input<typeof newStorySchema>;
@@ -48,6 +50,7 @@ export async function createStory(
       seed: fields.seed ?? deps.defaultSeed,
       ...(options.settings ? { settings: options.settings } : {}),
       ownerId: options.ownerId,
+      playerName: fields.playerName,
     }),
   );
   const opening = await takeTurn(deps, {

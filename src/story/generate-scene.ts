@@ -8,10 +8,15 @@ import { createSceneTextStream } from './scene-text-stream.js';
 import { seedFor } from './request-hash.js';
 import type { SceneOutput } from './scene-output.js';
 import { buildTurnContext } from '../memory/build-turn-context.js';
+import { defaultPlayerName, replaceMacrosInRequest } from './macros.js';
+import { cardOpeningScene, loadStoryCard } from './story-card.js';
+import { storyLoreSettings } from './story-lore-settings.js';
 
 export interface GeneratedScene {
   output: SceneOutput;
   rawOutput: string;
+  /** Set when no model wrote the scene (a card's greeting): recorded as the scene's provider. */
+  writtenBy?: { provider: string; model: string };
 }
 
 /** Calls the model, streaming when someone is watching; the result is the whole text either way. */
@@ -40,12 +45,25 @@ export async function generateScene(
   options: { signal: AbortSignal; onText?: (text: string) => void; modelCalls: { count: number } },
 ): Promise<GeneratedScene> {
   const { story } = plan;
+  const card = await loadStoryCard(deps.db, story);
+  const seed = seedFor(story.seed, plan.parentSceneId ?? 'root', plan.choiceNumber, plan.instruction, plan.siblingIndex);
+  if (card && plan.parentSceneId === null && card.greetings.length > 0) {
+    // A card's opening is its greeting, exactly; a regeneration steps to the next alternate.
+    const output = cardOpeningScene(card, plan.siblingIndex, { char: card.characterName, user: story.playerName }, deps.choiceCount);
+    const greeting = plan.siblingIndex % card.greetings.length;
+    return { output, rawOutput: output.scene, writtenBy: { provider: 'card', model: `greeting ${greeting + 1} of ${card.greetings.length}` } };
+  }
+  const lore = storyLoreSettings(story);
   const context = await buildTurnContext(deps.db, deps.embedder, {
     storyId: story.id,
     headSceneId: plan.parentSceneId,
     queryText: [plan.chosenAction, plan.instruction].filter(Boolean).join('. ') || story.setting,
+    loreSeed: seed,
+    loreScanDepth: lore.scanDepth,
+    loreTokenBudget: lore.tokenBudget,
   });
-  const request = buildSceneRequest({
+  const names = { char: card?.characterName ?? context.characters[0]?.name ?? 'the narrator', user: story.playerName };
+  const request = replaceMacrosInRequest(buildSceneRequest({
     storyTitle: story.title,
     setting: story.setting,
     ...(story.instructions ? { instructions: story.instructions } : {}),
@@ -55,12 +73,25 @@ export async function generateScene(
     ...(context.summary ? { summary: context.summary } : {}),
     memories: [...context.memories, ...context.similarScenes, ...context.instructions],
     lore: context.lore,
+    ...(context.loreAfterCharacters ? { loreAfterCharacters: context.loreAfterCharacters } : {}),
+    ...(context.loreAtDepth ? { loreAtDepth: context.loreAtDepth } : {}),
+    ...(story.playerName !== defaultPlayerName ? { playerName: story.playerName } : {}),
+    ...(card
+      ? {
+          card: {
+            characterName: card.characterName,
+            systemPrompt: card.systemPrompt,
+            postHistoryInstructions: card.postHistoryInstructions,
+            exampleMessages: card.exampleMessages,
+          },
+        }
+      : {}),
     ...(plan.chosenAction ? { chosenAction: plan.chosenAction } : {}),
     ...(plan.instruction ? { playerInstruction: plan.instruction } : {}),
     characters: context.characters,
-    seed: seedFor(story.seed, plan.parentSceneId ?? 'root', plan.choiceNumber, plan.instruction, plan.siblingIndex),
+    seed,
     choiceCount: deps.choiceCount,
-  });
+  }), names);
 
   const stream = options.onText ? createSceneTextStream(options.onText) : undefined;
   options.modelCalls.count++;

@@ -30,13 +30,67 @@ export interface SceneContext {
   /** Rolling summary of the scenes before the recent window. */
   summary?: string;
   memories?: string[];
+  /** Activated lore placed before the character definitions. */
   lore?: string[];
+  /** Activated lore placed after the character definitions. */
+  loreAfterCharacters?: string[];
+  /** Activated lore placed among the recent scenes, `depth` scenes from the end. */
+  loreAtDepth?: { depth: number; text: string }[];
+  /** The player's name when it is not the default "you". */
+  playerName?: string;
+  /** What a character card asks of the prompt (Character Card V2). */
+  card?: CardPromptParts;
   /** The text of the option the player took; absent for the opening scene. */
   chosenAction?: string;
   playerInstruction?: string;
   characters: TaskCharacter[];
   seed: number;
   choiceCount: number;
+}
+
+/** A card's prompt fields, macros not yet replaced (replaceMacrosInRequest does that last). */
+export interface CardPromptParts {
+  characterName: string;
+  /** Replaces the storyteller's system prompt; `{{original}}` in it stands for that prompt. */
+  systemPrompt?: string;
+  /** Given after the story so far; `{{original}}` stands for nothing (there is no global one). */
+  postHistoryInstructions?: string;
+  /** mes_example: dialogue showing the character's voice. */
+  exampleMessages?: string;
+}
+
+const originalMacro = /\{\{original\}\}/gi;
+
+/** The V2 rule: a card's non-empty system_prompt replaces ours, with {{original}} standing for ours. */
+function cardSystemPrompt(ours: string, card: CardPromptParts | undefined): string {
+  const theirs = card?.systemPrompt?.trim();
+  return theirs ? theirs.replace(originalMacro, () => ours) : ours;
+}
+
+/** mes_example as SillyTavern writes it: blocks that each start with a <START> line. */
+function exampleDialogue(examples: string | undefined): string | undefined {
+  const blocks = (examples ?? '')
+    .split(/^\s*<START>\s*$/im)
+    .map((block) => block.trim())
+    .filter(Boolean);
+  return blocks.length > 0 ? blocks.map((block) => clip(block, 2000)).join('\n---\n') : undefined;
+}
+
+/** The recent scenes, with lore placed at its depth (0: after the newest scene). */
+function recentScenesWithLore(scenes: readonly { sceneNumber: number; content: string }[], loreAtDepth: SceneContext['loreAtDepth']): string {
+  const parts = scenes.map((scene) => `### Scene ${scene.sceneNumber}\n${clip(scene.content, maxSceneChars)}`);
+  const byPlace = new Map<number, string[]>();
+  for (const item of loreAtDepth ?? []) {
+    const place = Math.max(0, parts.length - item.depth);
+    byPlace.set(place, [...(byPlace.get(place) ?? []), `- ${clip(item.text, maxItemChars)}`]);
+  }
+  const out: string[] = [];
+  for (let place = 0; place <= parts.length; place++) {
+    const lore = byPlace.get(place);
+    if (lore) out.push(`### Lore\n${lore.join('\n')}`);
+    if (place < parts.length) out.push(parts[place]!);
+  }
+  return out.join('\n\n');
 }
 
 export interface PromptOptions {
@@ -112,22 +166,28 @@ function describeTurn(input: SceneContext): string {
 
 /** The model call for one scene: messages for real models, the same facts as `task` for the offline storyteller. */
 export function buildSceneRequest(input: SceneContext, options: PromptOptions = {}): CompletionRequest {
-  const systemPrompt = input.systemPromptOverride?.trim() || loadSystemPrompt(options.systemPromptPath);
+  const systemPrompt = cardSystemPrompt(input.systemPromptOverride?.trim() || loadSystemPrompt(options.systemPromptPath), input.card);
   const recentScenes = [...input.recentScenes].sort((a, b) => a.sceneNumber - b.sceneNumber);
+  const player = input.playerName?.trim();
   const story = [
-    section('Story', `Title: ${input.storyTitle}\nSetting: ${input.setting}`),
+    section(
+      'Story',
+      [`Title: ${input.storyTitle}`, `Setting: ${input.setting}`, player ? `The player's character is ${player}; address them as "you".` : undefined]
+        .filter(Boolean)
+        .join('\n'),
+    ),
     section("Author's instructions", input.instructions),
+    input.card ? section(`How ${input.card.characterName} speaks (examples of voice, not events of this story)`, exampleDialogue(input.card.exampleMessages)) : undefined,
   ];
   const context = [
     section('The story so far (summary)', input.summary),
     section('Relevant memories', bulletList(input.memories)),
     section('Lore', bulletList(input.lore)),
     section('Characters in the story', input.characters.length > 0 ? input.characters.map(describeCharacter).join('\n') : undefined),
-    section(
-      'Recent scenes, oldest first',
-      recentScenes.map((scene) => `### Scene ${scene.sceneNumber}\n${clip(scene.content, maxSceneChars)}`).join('\n\n'),
-    ),
+    section('More lore', bulletList(input.loreAfterCharacters)),
+    section('Recent scenes, oldest first', recentScenesWithLore(recentScenes, input.loreAtDepth)),
     section('This turn', describeTurn(input)),
+    section('Instructions', input.card?.postHistoryInstructions?.replace(originalMacro, '')),
     answerFormat(input.choiceCount),
   ];
   const messages: ChatMessage[] = [

@@ -14,6 +14,8 @@ export interface StoryRow {
   version: number;
   seed: number;
   settings: Record<string, unknown>;
+  /** Who {{user}} is in prompts; "you" (the default) keeps the second person. */
+  playerName: string;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -40,7 +42,7 @@ export interface SceneRow {
   choices: ChoiceRow[];
 }
 
-const storyColumns = `id, title, setting, instructions, system_prompt, status, head_scene_id, version, seed, settings, created_at, updated_at`;
+const storyColumns = `id, title, setting, instructions, system_prompt, status, head_scene_id, version, seed, settings, player_name, created_at, updated_at`;
 
 interface StoryRecord {
   id: string;
@@ -53,6 +55,7 @@ interface StoryRecord {
   version: number;
   seed: number;
   settings: Record<string, unknown>;
+  player_name: string;
   created_at: Date;
   updated_at: Date;
 }
@@ -69,6 +72,7 @@ function toStory(row: StoryRecord): StoryRow {
     version: Number(row.version),
     seed: Number(row.seed),
     settings: row.settings,
+    playerName: row.player_name,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -96,14 +100,26 @@ export async function insertStory(
     settings?: Record<string, unknown>;
     /** The owning user; NULL reads as the built-in local user. */
     ownerId?: string | undefined;
+    playerName?: string | undefined;
   },
 ): Promise<StoryRow> {
   const { rows } = await db.query<StoryRecord>(
-    `INSERT INTO stories (title, setting, instructions, system_prompt, seed, settings, owner_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${storyColumns}`,
-    [fields.title, fields.setting, fields.instructions ?? null, fields.systemPrompt ?? null, fields.seed, fields.settings ?? {}, fields.ownerId ?? null],
+    `INSERT INTO stories (title, setting, instructions, system_prompt, seed, settings, owner_id, player_name)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8, 'you')) RETURNING ${storyColumns}`,
+    [fields.title, fields.setting, fields.instructions ?? null, fields.systemPrompt ?? null, fields.seed, fields.settings ?? {}, fields.ownerId ?? null, fields.playerName ?? null],
   );
   return toStory(rows[0]!);
+}
+
+/** Renames the player; bumps the story version so that open views refresh. */
+export async function setPlayerName(db: Queryable, storyId: string, playerName: string): Promise<StoryRow> {
+  if (!isUuid(storyId)) throw storyNotFound(storyId);
+  const { rows } = await db.query<StoryRecord>(
+    `UPDATE stories SET player_name = $2, version = version + 1, updated_at = now() WHERE id = $1 RETURNING ${storyColumns}`,
+    [storyId, playerName],
+  );
+  if (!rows[0]) throw storyNotFound(storyId);
+  return toStory(rows[0]);
 }
 
 export async function findStory(db: Queryable, storyId: string): Promise<StoryRow | undefined> {

@@ -115,8 +115,8 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
         instruction: plan.instruction,
         content: generated.output.scene,
         rawOutput: generated.rawOutput,
-        provider: deps.provider.name,
-        model: deps.provider.model,
+        provider: generated.writtenBy?.provider ?? deps.provider.name,
+        model: generated.writtenBy?.model ?? deps.provider.model,
         choices: generated.output.choices,
       });
       await writeSceneMemories(tx, {

@@ -5,6 +5,9 @@ import { exportCharacterCard, importCharacterCard, parseCharacterCard } from '..
 import { createServerTestDatabase, type TestServerDatabase } from '../helpers/db.js';
 import { insertStory } from '../helpers/fixtures.js';
 import { countRows } from './builders.js';
+import { createTestEmbedder } from '../helpers/test-embedder.js';
+
+const embedder = createTestEmbedder();
 import { decodeText, imageOf, readChunks, writeTestPng } from './png-reader.js';
 
 const base64Json = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8').toString('base64');
@@ -57,7 +60,7 @@ describe('character cards', () => {
   it('imports a V2 card from a PNG as a character with its description, personality and scenario, and its book as lore', async () => {
     const storyId = await insertStory(db);
     const png = writeTestPng([['chara', base64Json(v2Card())]]);
-    const result = await importCharacterCard(db, storyId, png);
+    const result = await importCharacterCard(db, storyId, png, embedder);
     expect(result.loreEntryIds).toHaveLength(3);
     const { rows } = await db.query<{ name: string; description: string; personality: string; background: string; metadata: { character_card: { data: Record<string, unknown> } } }>(
       'SELECT name, description, personality, background, metadata FROM characters WHERE story_id = $1 AND id = $2',
@@ -86,7 +89,7 @@ describe('character cards', () => {
 
   it('exports a PNG with both chunks that an independent reader accepts, unknown fields and extensions intact', async () => {
     const storyId = await insertStory(db);
-    const { characterId } = await importCharacterCard(db, storyId, JSON.stringify(v2Card()));
+    const { characterId } = await importCharacterCard(db, storyId, JSON.stringify(v2Card()), embedder);
     const exported = await exportCharacterCard(db, storyId, characterId, { format: 'png' });
     expect(exported).toMatchObject({ format: 'png', mediaType: 'image/png', filename: 'maren-vos.png' });
     const chunks = readChunks(exported.content as Buffer);
@@ -120,7 +123,7 @@ describe('character cards', () => {
     expect(v3.data.character_book.entries.every((e: { use_regex: unknown }) => e.use_regex === false)).toBe(true);
 
     // And it reads back through our own import, into another story.
-    const again = await importCharacterCard(db, await insertStory(db), exported.content);
+    const again = await importCharacterCard(db, await insertStory(db), exported.content, embedder);
     expect(again.loreEntryIds).toHaveLength(3);
   });
 
@@ -129,7 +132,7 @@ describe('character cards', () => {
     const long = 'Long. '.repeat(1000); // 6000 characters: cut to 4000 in the column, whole in the card
     const card = v2Card('Jonas');
     card.data.description = long;
-    const { characterId } = await importCharacterCard(db, storyId, JSON.stringify(card));
+    const { characterId } = await importCharacterCard(db, storyId, JSON.stringify(card), embedder);
     const stored = await db.query<{ description: string }>('SELECT description FROM characters WHERE id = $1', [characterId]);
     expect(stored.rows[0]!.description).toHaveLength(4000);
     const v3 = JSON.parse((await exportCharacterCard(db, storyId, characterId, { format: 'json' })).content as string);
@@ -183,18 +186,18 @@ describe('character cards', () => {
       ['not json', /neither a PNG nor valid JSON/],
     ];
     for (const [content, message] of cases) {
-      const error = await importCharacterCard(db, storyId, content).catch((e: unknown) => e);
+      const error = await importCharacterCard(db, storyId, content, embedder).catch((e: unknown) => e);
       expect(isAppError(error, 'validation'), String(message)).toBe(true);
       expect((error as Error).message).toMatch(message);
     }
-    await expect(importCharacterCard(db, '00000000-0000-4000-8000-000000000000', JSON.stringify(v2Card()))).rejects.toMatchObject({ code: 'not_found' });
+    await expect(importCharacterCard(db, '00000000-0000-4000-8000-000000000000', JSON.stringify(v2Card()), embedder)).rejects.toMatchObject({ code: 'not_found' });
     expect(await countRows(db)).toEqual(before);
   });
 
   it('refuses a character of the same normalised name, also when several imports race', async () => {
     const storyId = await insertStory(db);
     const attempts = await Promise.allSettled(
-      ['Maren Vos', 'maren vos', ' MAREN  VOS!', 'Maren Vos'].map((name) => importCharacterCard(db, storyId, JSON.stringify(v2Card(name)))),
+      ['Maren Vos', 'maren vos', ' MAREN  VOS!', 'Maren Vos'].map((name) => importCharacterCard(db, storyId, JSON.stringify(v2Card(name)), embedder)),
     );
     expect(attempts.filter((a) => a.status === 'fulfilled')).toHaveLength(1);
     const winner = await db.query<{ id: string; name: string }>('SELECT id, name FROM characters WHERE story_id = $1', [storyId]);

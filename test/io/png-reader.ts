@@ -80,3 +80,28 @@ export function writeTestPng(texts: [string, string][]): Buffer {
     chunk('IEND', Buffer.alloc(0)),
   ]);
 }
+
+/**
+ * A card's "art": a width×height RGB gradient with filtered rows and a colour chunk besides
+ * the image data, so that a writer which re-encodes the image (or drops chunks) is caught.
+ */
+export function writeArtPng(texts: [string, string][], size = 24): Buffer {
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(size, 0);
+  header.writeUInt32BE(size, 4);
+  header[8] = 8;
+  header[9] = 2;
+  const rows: number[] = [];
+  for (let y = 0; y < size; y++) {
+    rows.push(y % 5); // every filter type, so the bytes are not a canonical re-encoding
+    for (let x = 0; x < size; x++) rows.push((x * 11) & 0xff, (y * 7) & 0xff, ((x + y) * 5) & 0xff);
+  }
+  return Buffer.concat([
+    signature,
+    chunk('IHDR', header),
+    chunk('gAMA', Buffer.from([0, 0, 0xb1, 0x8f])),
+    ...texts.map(([keyword, text]) => chunk('tEXt', Buffer.concat([Buffer.from(keyword, 'latin1'), Buffer.from([0]), Buffer.from(text, 'latin1')]))),
+    chunk('IDAT', deflateSync(Buffer.from(rows), { level: 1 })),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}

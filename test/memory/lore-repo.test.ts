@@ -3,11 +3,16 @@ import type { Database } from '../../src/db/index.js';
 import type { Embedder } from '../../src/memory/embedder.js';
 import { createOfflineEmbedder } from '../../src/memory/embedders/offline.js';
 import { ensureEmbeddingSettings } from '../../src/memory/embedding-settings.js';
-import { createLoreEntry, deleteLoreEntry, keywordAppears, listLoreEntries, loreEmbeddingText, matchLore, updateLoreEntry } from '../../src/memory/lore-repo.js';
+import { createLoreEntry, deleteLoreEntry, listLoreEntries, loreEmbeddingText, updateLoreEntry } from '../../src/memory/lore-repo.js';
+import { keywordMatches } from '../../src/memory/lore-keys.js';
+import { selectLore } from '../../src/memory/select-lore.js';
 import { createTestDatabase, type BackendName } from '../helpers/db.js';
 import { insertStory } from '../helpers/fixtures.js';
 
-describe('keywordAppears', () => {
+const keywordAppears = (keyword: string, text: string) => keywordMatches(keyword, text, { caseSensitive: false, matchWholeWords: true });
+const scan = { seed: 1, scanDepth: 2, tokenBudget: 1000 };
+
+describe('keywordMatches', () => {
   it('matches whole words case-insensitively', () => {
     expect(keywordAppears('sword', 'She draws her SWORD!')).toBe(true);
     expect(keywordAppears('sword', 'a swordfish leaps')).toBe(false);
@@ -52,8 +57,8 @@ describe.each<BackendName>(['server', 'embedded'])('lore entries on the %s backe
     await addLore(storyId, 'The Old Mill', 'A ruined mill by the river.', ['old mill']);
     const guild = await addLore(storyId, 'Thieves Guild', 'They meet under the bridge.', ['guild']);
     await updateLoreEntry(db, { storyId, id: guild.id, expectedVersion: 0, patch: { enabled: false } });
-    const matches = await matchLore(db, { storyId, recentText: 'You walk past the Old Mill and the guild hall.' });
-    expect(matches.map((m) => [m.entry.title, m.matchedBy])).toEqual([['The Old Mill', 'keyword']]);
+    const matches = await selectLore(db, { storyId, recentScenes: [], queryText: 'You walk past the Old Mill and the guild hall.', ...scan });
+    expect(matches.beforeCharacters.map((m) => m.text)).toEqual(['The Old Mill: A ruined mill by the river.']);
   });
 
   it('matches by meaning when no keyword appears: a blade finds the sword', async () => {
@@ -61,8 +66,14 @@ describe.each<BackendName>(['server', 'embedded'])('lore entries on the %s backe
     await addLore(storyId, 'Dawnbringer', 'An ancient sword forged for the first queen; its steel never dulls.', ['dawnbringer']);
     await addLore(storyId, 'The Harbour Market', 'Fishmongers sell herring and crabs each morning.', ['market']);
     const [queryEmbedding] = await embedder.embed(['She grips the hilt of the blade and swings it at the knight.']);
-    const matches = await matchLore(db, { storyId, recentText: 'She grips the hilt of the blade.', queryEmbedding: queryEmbedding!, threshold: 0.3 });
-    expect(matches.map((m) => [m.entry.title, m.matchedBy])).toEqual([['Dawnbringer', 'meaning']]);
-    expect(matches[0]!.similarity).toBeGreaterThan(0.3);
+    const matches = await selectLore(db, {
+      storyId,
+      recentScenes: [],
+      queryText: 'She grips the hilt of the blade.',
+      queryEmbedding: queryEmbedding!,
+      similarityThreshold: 0.3,
+      ...scan,
+    });
+    expect(matches.beforeCharacters.map((m) => m.text)).toEqual(['Dawnbringer: An ancient sword forged for the first queen; its steel never dulls.']);
   });
 });

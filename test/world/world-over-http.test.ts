@@ -108,7 +108,7 @@ describe('the world over HTTP follows the head', () => {
         mes_example: '',
       },
     };
-    await importCharacterCard(db, storyId, JSON.stringify(card));
+    await importCharacterCard(db, storyId, JSON.stringify(card), server.ctx.runtime.deps.embedder);
     model.script.text = scene('You find her by the spring.', []);
     const response = await call(server.url, 'POST', `/api/stories/${storyId}/turns`, { choice: 2, instruction: 'I ask Seraphina about the Shadowfang beasts' });
     expect(response.status).toBe(201);

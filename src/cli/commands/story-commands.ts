@@ -1,11 +1,14 @@
 import type { Command } from 'commander';
 import { openEngineRuntime, openRuntime } from '../../runtime.js';
+import fs from 'node:fs';
 import { createStory } from '../../story/create-story.js';
+import { checkPlayerName, createStoryFromCard } from '../../io/create-story-from-card.js';
+import { setPlayerName } from '../../story/story-repo.js';
+import { AppError } from '../../errors.js';
 import { takeTurn } from '../../story/take-turn.js';
 import { rewindStory } from '../../story/rewind-story.js';
 import { getPathTo, getStory, listStories } from '../../story/story-repo.js';
 import { readRelationshipsAt, resolveSceneInStory } from '../../world/index.js';
-import { AppError } from '../../errors.js';
 import type { Queryable } from '../../db/index.js';
 import { getSceneView } from '../../story/scene-view.js';
 import { setStoryStatus } from '../../story/set-story-status.js';
@@ -41,26 +44,62 @@ async function turnCommand(request: Omit<TurnRequest, 'signal' | 'onText'>, json
 export function registerStoryCommands(program: Command): void {
   program
     .command('new')
-    .description('create a story and its opening scene')
-    .requiredOption('--title <title>', 'story title')
-    .requiredOption('--setting <setting>', 'where and when the story happens, and who you are')
+    .description('create a story and its opening scene (from --title and --setting, or from a character card)')
+    .option('--title <title>', 'story title')
+    .option('--setting <setting>', 'where and when the story happens, and who you are')
+    .option('--card <file>', 'a character card (V1/V2/V3 JSON, PNG or CHARX): its greeting opens the story')
+    .option('--player <name>', 'your name in the story ({{user}}); default "you"')
     .option('--instructions <text>', 'standing instructions for the storyteller')
     .option('--seed <n>', 'seed for the offline storyteller', (v) => Number.parseInt(v, 10))
     .option('--json', 'print JSON')
-    .action(async (options: { title: string; setting: string; instructions?: string; seed?: number; json?: boolean }) => {
-      await withEngine(async (runtime) => {
-        const { story, opening } = await createStory(runtime.deps, {
-          title: options.title,
-          setting: options.setting,
-          ...(options.instructions ? { instructions: options.instructions } : {}),
-          ...(options.seed !== undefined ? { seed: options.seed } : {}),
-        });
-        if (options.json) {
-          printJson({ story, scene: opening.scene, provider: runtime.providerDescription });
-        } else {
-          process.stdout.write(`${style.bold(story.title)} ${style.dim(`(${story.id}) [${runtime.providerDescription}]`)}\n\n${renderScene(opening.scene)}\n`);
+    .action(
+      async (options: { title?: string; setting?: string; card?: string; player?: string; instructions?: string; seed?: number; json?: boolean }) => {
+        if (options.card === undefined && (options.title === undefined || options.setting === undefined)) {
+          throw new AppError('validation', 'Give --title and --setting, or --card FILE to start from a character card.');
         }
-      });
+        if (options.card !== undefined && !fs.existsSync(options.card)) throw new AppError('not_found', `Cannot read ${options.card}: no such file.`);
+        const playerName = options.player === undefined ? undefined : checkPlayerName(options.player);
+        await withEngine(async (runtime) => {
+          const fromCard = options.card !== undefined ? await createStoryFromCard(runtime.deps, fs.readFileSync(options.card), playerName ? { playerName } : {}) : undefined;
+          const { story, opening } =
+            fromCard ??
+            (await createStory(runtime.deps, {
+              title: options.title!,
+              setting: options.setting!,
+              ...(options.instructions ? { instructions: options.instructions } : {}),
+              ...(options.seed !== undefined ? { seed: options.seed } : {}),
+              ...(playerName ? { playerName } : {}),
+            }));
+          if (options.json) {
+            printJson({
+              story,
+              scene: opening.scene,
+              provider: runtime.providerDescription,
+              ...(fromCard ? { characterId: fromCard.characterId, loreEntryIds: fromCard.loreEntryIds, warnings: fromCard.warnings } : {}),
+            });
+          } else {
+            process.stdout.write(`${style.bold(story.title)} ${style.dim(`(${story.id}) [${runtime.providerDescription}]`)}\n\n${renderScene(opening.scene)}\n`);
+            for (const warning of fromCard?.warnings ?? []) process.stderr.write(`warning: ${warning}\n`);
+          }
+        });
+      },
+    );
+
+  program
+    .command('player')
+    .description("set the player's name in a story ({{user}} in cards and lore)")
+    .argument('<storyId>')
+    .argument('<name>', 'the name, or "you" for the second person')
+    .option('--json', 'print JSON')
+    .action(async (storyId: string, name: string, options: { json?: boolean }) => {
+      const runtime = await openRuntime();
+      try {
+        const story = await setPlayerName(runtime.db, storyId, checkPlayerName(name));
+        if (options.json) printJson({ story });
+        else process.stdout.write(`The player is now ${story.playerName}.\n`);
+      } finally {
+        await runtime.close();
+      }
     });
 
   program

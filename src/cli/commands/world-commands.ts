@@ -6,6 +6,9 @@ import { ensureEmbeddingSettings } from '../../memory/embedding-settings.js';
 import { addLoreEntry, editLoreEntry } from '../../memory/edit-lore.js';
 import { deleteLoreEntry, listLoreEntries } from '../../memory/lore-repo.js';
 import { exportCharacterCard, importCharacterCard } from '../../io/index.js';
+import { importLorebook } from '../../io/import-lorebook.js';
+import { exportLorebook } from '../../io/export-lorebook.js';
+import { loreOptionsInput, type LoreOptionsInput } from '../../memory/lore-options.js';
 import { AppError } from '../../errors.js';
 import { printJson } from '../output.js';
 import { style } from '../format.js';
@@ -27,6 +30,62 @@ async function loreDeps(runtime: Runtime) {
 
 const keywordList = (value: string) => value.split(',').map((k) => k.trim()).filter(Boolean);
 
+interface LoreOptionFlags {
+  secondaryKeywords?: string;
+  logic?: string;
+  constant?: boolean;
+  order?: string;
+  position?: string;
+  depth?: string;
+  probability?: string;
+  caseSensitive?: boolean;
+  wholeWords?: boolean;
+  scanDepth?: string;
+}
+
+/** The same options as the API (lore-options.ts), from flags; bad values get the API's message. */
+function loreOptionsFromFlags(flags: LoreOptionFlags): LoreOptionsInput {
+  const number = (value: string | undefined) => (value === undefined ? undefined : Number(value));
+  const raw = {
+    ...(flags.secondaryKeywords !== undefined ? { secondaryKeywords: keywordList(flags.secondaryKeywords) } : {}),
+    ...(flags.logic !== undefined ? { selectiveLogic: flags.logic.replace(/[\s-]+/g, '_').toLowerCase() } : {}),
+    ...(flags.constant !== undefined ? { constant: flags.constant } : {}),
+    ...(flags.order !== undefined ? { insertionOrder: number(flags.order) } : {}),
+    ...(flags.position !== undefined ? { position: flags.position.replace(/-/g, '_') } : {}),
+    ...(flags.depth !== undefined ? { depth: number(flags.depth) } : {}),
+    ...(flags.probability !== undefined ? { probability: number(flags.probability) } : {}),
+    ...(flags.caseSensitive !== undefined ? { caseSensitive: flags.caseSensitive } : {}),
+    ...(flags.wholeWords !== undefined ? { matchWholeWords: flags.wholeWords } : {}),
+    ...(flags.scanDepth !== undefined ? { scanDepth: flags.scanDepth === 'story' ? null : number(flags.scanDepth) } : {}),
+  };
+  const parsed = loreOptionsInput.safeParse(raw);
+  if (!parsed.success) throw new AppError('validation', parsed.error.issues[0]!.message);
+  return parsed.data;
+}
+
+/** Flags for every lore option, shared by `lore add` and `lore edit`. */
+function withLoreOptionFlags(command: Command): Command {
+  return command
+    .option('--secondary-keywords <list>', 'comma-separated secondary keywords')
+    .option('--logic <logic>', 'how secondary keywords combine: and_any, not_all, not_any, and_all')
+    .option('--constant', 'in every prompt')
+    .option('--no-constant', 'only when it matches')
+    .option('--order <n>', 'insertion order: higher is placed later and kept first under the budget')
+    .option('--position <where>', 'before_characters, after_characters or at_depth')
+    .option('--depth <n>', 'for at_depth: scenes from the end (0: after the newest)')
+    .option('--probability <percent>', 'chance, 0-100, that it is added when it matches')
+    .option('--case-sensitive', 'keywords match only in the same case')
+    .option('--no-case-sensitive', 'keywords match in any case')
+    .option('--whole-words', 'keywords match only as whole words')
+    .option('--no-whole-words', 'keywords match inside words too')
+    .option('--scan-depth <n>', 'recent scenes searched for its keywords, or "story"');
+}
+
+/** Commander sets a negatable flag's default; only flags the user gave count. */
+function givenFlags<T extends object>(command: Command, options: T): T {
+  return Object.fromEntries(Object.entries(options).filter(([key]) => command.getOptionValueSource(key) === 'cli')) as T;
+}
+
 /** Lore entries (world info) and character cards. */
 export function registerWorldCommands(program: Command): void {
   const lore = program.command('lore').description("a story's world info: facts injected when their keywords appear or they are close in meaning");
@@ -46,40 +105,53 @@ export function registerWorldCommands(program: Command): void {
       }),
     );
 
-  lore
-    .command('add')
-    .argument('<storyId>')
-    .requiredOption('--title <title>')
-    .requiredOption('--content <text>')
-    .option('--keywords <list>', 'comma-separated keywords', '')
+  withLoreOptionFlags(
+    lore
+      .command('add')
+      .argument('<storyId>')
+      .requiredOption('--title <title>')
+      .requiredOption('--content <text>')
+      .option('--keywords <list>', 'comma-separated keywords (a keyword written /pattern/flags is a regular expression)', ''),
+  )
     .option('--json', 'print JSON')
-    .action(async (storyId: string, options: { title: string; content: string; keywords: string; json?: boolean }) =>
+    .action(async (storyId: string, options: { title: string; content: string; keywords: string; json?: boolean } & LoreOptionFlags, command: Command) =>
       withRuntime(async (runtime) => {
-        const entry = await addLoreEntry(await loreDeps(runtime), { storyId, title: options.title, content: options.content, keywords: keywordList(options.keywords) });
+        const loreOptions = loreOptionsFromFlags(givenFlags(command, options));
+        const entry = await addLoreEntry(await loreDeps(runtime), {
+          storyId,
+          title: options.title,
+          content: options.content,
+          keywords: keywordList(options.keywords),
+          ...loreOptions,
+        });
         if (options.json) printJson({ entry });
         else process.stdout.write(`Added ${entry.title} (${entry.id}).\n`);
       }),
     );
 
-  lore
-    .command('edit')
-    .argument('<storyId>')
-    .argument('<entryId>')
-    .requiredOption('--version <n>', 'the version you are editing (see lore list)', (v) => Number.parseInt(v, 10))
-    .option('--title <title>')
-    .option('--content <text>')
-    .option('--keywords <list>', 'comma-separated keywords')
-    .option('--enable')
-    .option('--disable')
+  withLoreOptionFlags(
+    lore
+      .command('edit')
+      .argument('<storyId>')
+      .argument('<entryId>')
+      .requiredOption('--version <n>', 'the version you are editing (see lore list)', (v) => Number.parseInt(v, 10))
+      .option('--title <title>')
+      .option('--content <text>')
+      .option('--keywords <list>', 'comma-separated keywords')
+      .option('--enable')
+      .option('--disable'),
+  )
     .option('--json', 'print JSON')
     .action(
       async (
         storyId: string,
         entryId: string,
-        options: { version: number; title?: string; content?: string; keywords?: string; enable?: boolean; disable?: boolean; json?: boolean },
+        options: { version: number; title?: string; content?: string; keywords?: string; enable?: boolean; disable?: boolean; json?: boolean } & LoreOptionFlags,
+        command: Command,
       ) =>
         withRuntime(async (runtime) => {
           if (!Number.isInteger(options.version)) throw new AppError('validation', '--version must be a whole number.');
+          const loreOptions = loreOptionsFromFlags(givenFlags(command, options));
           const entry = await editLoreEntry(await loreDeps(runtime), {
             storyId,
             id: entryId,
@@ -89,6 +161,7 @@ export function registerWorldCommands(program: Command): void {
               ...(options.content !== undefined ? { content: options.content } : {}),
               ...(options.keywords !== undefined ? { keywords: keywordList(options.keywords) } : {}),
               ...(options.enable ? { enabled: true } : options.disable ? { enabled: false } : {}),
+              ...loreOptions,
             },
           });
           if (options.json) printJson({ entry });
@@ -107,6 +180,36 @@ export function registerWorldCommands(program: Command): void {
       }),
     );
 
+  lore
+    .command('import')
+    .description('add a SillyTavern World Info file (or a character_book) to a story')
+    .argument('<storyId>')
+    .argument('<file>', 'a World Info .json file')
+    .option('--json', 'print JSON')
+    .action(async (storyId: string, file: string, options: { json?: boolean }) =>
+      withRuntime(async (runtime) => {
+        if (!fs.existsSync(file)) throw new AppError('not_found', `Cannot read ${file}: no such file.`);
+        const result = await importLorebook(await loreDeps(runtime), storyId, fs.readFileSync(file));
+        if (options.json) return printJson(result);
+        process.stdout.write(`Imported ${result.loreEntryIds.length} lore entries.\n`);
+        for (const note of result.notes) process.stderr.write(`note: ${note}\n`);
+      }),
+    );
+
+  lore
+    .command('export')
+    .description("a story's lore as a SillyTavern World Info file")
+    .argument('<storyId>')
+    .option('--out <file>', 'write to this file instead of stdout')
+    .action(async (storyId: string, options: { out?: string }) =>
+      withRuntime(async (runtime) => {
+        const book = await exportLorebook(runtime.db, storyId);
+        const json = `${JSON.stringify(book.document, null, 2)}\n`;
+        if (options.out) fs.writeFileSync(options.out, json);
+        else process.stdout.write(json);
+      }),
+    );
+
   const card = program.command('card').description('character cards (V2/V3, JSON or PNG)');
 
   card
@@ -117,7 +220,8 @@ export function registerWorldCommands(program: Command): void {
     .action(async (storyId: string, file: string, options: { json?: boolean }) =>
       withRuntime(async (runtime) => {
         if (!fs.existsSync(file)) throw new AppError('not_found', `Cannot read ${file}: no such file.`);
-        const result = await importCharacterCard(runtime.db, storyId, fs.readFileSync(file));
+        const { embedder } = await loreDeps(runtime);
+        const result = await importCharacterCard(runtime.db, storyId, fs.readFileSync(file), embedder);
         if (options.json) return printJson(result);
         process.stdout.write(`Imported character ${result.characterId} with ${result.loreEntryIds.length} lore entries.\n`);
         for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`);
@@ -128,14 +232,14 @@ export function registerWorldCommands(program: Command): void {
     .command('export')
     .argument('<storyId>')
     .argument('<characterId>')
-    .option('--format <format>', 'json or png', 'json')
+    .option('--format <format>', 'json, png or charx', 'json')
     .option('--card-version <n>', '2 or 3', '3')
     .option('--out <file>', 'write to this file (required for png)')
     .action(async (storyId: string, characterId: string, options: { format: string; cardVersion: string; out?: string }) =>
       withRuntime(async (runtime) => {
-        if (options.format !== 'json' && options.format !== 'png') throw new AppError('validation', 'Card format must be json or png.');
+        if (options.format !== 'json' && options.format !== 'png' && options.format !== 'charx') throw new AppError('validation', 'Card format must be json, png or charx.');
         if (options.cardVersion !== '2' && options.cardVersion !== '3') throw new AppError('validation', '--card-version must be 2 or 3.');
-        if (options.format === 'png' && !options.out) throw new AppError('validation', 'A PNG card needs --out FILE.');
+        if (options.format !== 'json' && !options.out) throw new AppError('validation', `A ${options.format.toUpperCase()} card needs --out FILE.`);
         const exported = await exportCharacterCard(runtime.db, storyId, characterId, { format: options.format, version: Number(options.cardVersion) as 2 | 3 });
         if (options.out) fs.writeFileSync(options.out, exported.content);
         else process.stdout.write(`${exported.content as string}\n`);

@@ -36,7 +36,7 @@ const talkBody = z.object({
 });
 
 /** The character, if the user may see its story; anything else is not found. */
-async function visibleCharacter(db: Queryable, user: RequestUser, characterId: string, need: 'read' | 'play'): Promise<Character> {
+export async function visibleCharacter(db: Queryable, user: RequestUser, characterId: string, need: 'read' | 'play'): Promise<Character> {
   const character = isUuid(characterId) ? await findCharacter(db, characterId) : undefined;
   if (!character) throw new AppError('not_found', `No character with id ${characterId}.`);
   try {

@@ -7,15 +7,11 @@ import { authorizeStory } from '../auth.js';
 import { parseInput } from '../parse-input.js';
 import type { ServerContext } from '../server-context.js';
 import { idParams } from './route-inputs.js';
+import { attachment } from './attachment.js';
 
 const exportQuery = z.object({ format: z.enum(['json', 'md', 'twee'], { error: 'format must be json, md or twee' }).default('json') });
 const importQuery = z.object({ filename: z.string().max(200, 'filename is longer than 200 characters').optional() });
 
-/** A download name that survives any title: ASCII fallback plus the RFC 5987 UTF-8 form. */
-function attachment(filename: string): string {
-  const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, '_');
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
-}
 
 export function registerIoRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const { db } = ctx.runtime;

@@ -2,6 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { addLoreEntry, editLoreEntry } from '../../memory/edit-lore.js';
 import { deleteLoreEntry, listLoreEntries, type LoreEntry } from '../../memory/lore-repo.js';
+import { loreOptionsInput } from '../../memory/lore-options.js';
+import { exportLorebook } from '../../io/export-lorebook.js';
+import { importLorebook } from '../../io/import-lorebook.js';
+import { attachment } from './attachment.js';
 import { AppError } from '../../errors.js';
 import { isUuid } from '../../story/story-repo.js';
 import { authorizeStory } from '../auth.js';
@@ -9,11 +13,12 @@ import { parseInput } from '../parse-input.js';
 import type { ServerContext } from '../server-context.js';
 import { idParams, parseIfMatch } from './route-inputs.js';
 
-const keywords = z.array(z.string({ error: 'keywords must be text' }).max(100, 'a keyword is longer than 100 characters'), { error: 'keywords must be a list' }).max(100, 'at most 100 keywords');
+const keywords = z.array(z.string({ error: 'keywords must be text' }).max(400, 'a keyword is longer than 400 characters'), { error: 'keywords must be a list' }).max(100, 'at most 100 keywords');
 const title = z.string({ error: 'title must be text' }).trim().min(1, 'title must not be empty').max(200, 'title is longer than 200 characters');
 const content = z.string({ error: 'content must be text' }).trim().min(1, 'content must not be empty').max(8000, 'content is longer than 8000 characters');
-const newEntryBody = z.object({ title, content, keywords: keywords.optional(), enabled: z.boolean({ error: 'enabled must be true or false' }).optional() });
-const patchEntryBody = z.strictObject({ title: title.optional(), content: content.optional(), keywords: keywords.optional(), enabled: z.boolean().optional() });
+const enabled = z.boolean({ error: 'enabled must be true or false' });
+const newEntryBody = z.object({ title, content, keywords: keywords.optional(), enabled: enabled.optional(), ...loreOptionsInput.shape });
+const patchEntryBody = z.strictObject({ title: title.optional(), content: content.optional(), keywords: keywords.optional(), enabled: enabled.optional(), ...loreOptionsInput.shape });
 const entryParams = idParams.extend({ entryId: z.string().max(100, 'the id is too long') });
 
 function sendEntry(entry: LoreEntry) {
@@ -52,6 +57,28 @@ export function registerLoreRoutes(app: FastifyInstance, ctx: ServerContext): vo
     const patch = parseInput(patchEntryBody, request.body);
     const entry = await editLoreEntry(deps, { storyId: id, id: knownEntryId(entryId), expectedVersion, patch });
     return reply.header('etag', `"${entry.version}"`).send(sendEntry(entry));
+  });
+
+  app.get('/api/stories/:id/lore/export', async (request, reply) => {
+    const { id } = parseInput(idParams, request.params, 'params');
+    await authorizeStory(db, request.user, id, 'read');
+    const book = await exportLorebook(db, id);
+    return reply.type('application/json').header('content-disposition', attachment(book.filename)).send(book.document);
+  });
+
+  // The body is read raw, so that a card, a PNG or broken JSON gets an answer naming it.
+  void app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: ctx.config.importLimitBytes }, (_request, body, done) => done(null, body));
+    scope.post('/api/stories/:id/lore/import', { bodyLimit: ctx.config.importLimitBytes }, async (request, reply) => {
+      const { id } = parseInput(idParams, request.params, 'params');
+      await authorizeStory(db, request.user, id, 'play');
+      if (!Buffer.isBuffer(request.body) || request.body.length === 0) {
+        throw new AppError('validation', 'Send the World Info JSON as the request body.', { details: { field: 'body' } });
+      }
+      const result = await importLorebook(deps, id, request.body);
+      return reply.status(201).send(result);
+    });
   });
 
   app.delete('/api/stories/:id/lore/:entryId', async (request, reply) => {

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { createStory, newStorySchema } from '../../story/create-story.js';
+import { checkPlayerName, createStoryFromCard } from '../../io/create-story-from-card.js';
+import { setPlayerName } from '../../story/story-repo.js';
 import { getStory, listStories } from '../../story/story-repo.js';
 import { getSceneView } from '../../story/scene-view.js';
 import { setStoryStatus } from '../../story/set-story-status.js';
@@ -14,15 +16,47 @@ import type { ServerContext } from '../server-context.js';
 import { idParams, thoughtsQuery, wantsThoughts } from './route-inputs.js';
 import { toStoryJson } from './story-json.js';
 
-const storyPatchBody = z.strictObject({
-  status: z.enum(['active', 'archived'], { error: 'status must be "active" or "archived"' }),
+const cardStoryBody = z.strictObject({
+  card: z.record(z.string(), z.unknown(), { error: 'card must be a character card JSON object' }),
+  playerName: z.string({ error: 'playerName must be text' }).optional(),
 });
+const storyPatchBody = z
+  .strictObject({
+    status: z.enum(['active', 'archived'], { error: 'status must be "active" or "archived"' }).optional(),
+    playerName: z.string({ error: 'playerName must be text' }).optional(),
+  })
+  .refine((body) => body.status !== undefined || body.playerName !== undefined, { error: 'Give status or playerName to change.' });
+
+/** The answer to a story made from a card: the story, its opening, and what the card became. */
+export function cardStoryAnswer(result: Awaited<ReturnType<typeof createStoryFromCard>>) {
+  return {
+    story: toStoryJson(result.story),
+    scene: result.opening.scene,
+    characterId: result.characterId,
+    loreEntryIds: result.loreEntryIds,
+    warnings: result.warnings,
+  };
+}
 
 export function registerStoryRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const { db } = ctx.runtime;
 
   app.post('/api/stories', { config: writingRateLimit(ctx.config) }, async (request, reply) => {
-    const input = parseInput(newStorySchema, request.body);
+    const body = request.body;
+    if (body !== null && typeof body === 'object' && 'card' in body) {
+      // A story opened by a V1/V2/V3 card given as JSON (PNG and CHARX go to POST /api/cards).
+      const { card, playerName } = parseInput(cardStoryBody, body);
+      return respondWithTurn(ctx, request, reply, async ({ signal, onText }) => {
+        const result = await createStoryFromCard(ctx.runtime.deps, JSON.stringify(card), {
+          signal,
+          ownerId: request.user.id,
+          ...(playerName !== undefined ? { playerName } : {}),
+          ...(onText ? { onText } : {}),
+        });
+        return cardStoryAnswer(result);
+      });
+    }
+    const input = parseInput(newStorySchema, body);
     return respondWithTurn(ctx, request, reply, async ({ signal, onText }) => {
       // Owned from the start, so a story whose opening fails is still its creator's alone.
       const { story, opening } = await createStory(ctx.runtime.deps, input, { signal, ownerId: request.user.id, ...(onText ? { onText } : {}) });
@@ -46,12 +80,17 @@ export function registerStoryRoutes(app: FastifyInstance, ctx: ServerContext): v
     return { story: toStoryJson(story), scene, role, ...(thoughts ? { thoughts } : {}) };
   });
 
-  /** Archives a story (readable and exportable, not playable) or makes it playable again: its owner's call. */
+  /**
+   * Archives a story (readable and exportable, not playable) or makes it playable again — its
+   * owner's call — and/or renames the player, which any player may do.
+   */
   app.patch('/api/stories/:id', async (request) => {
     const { id } = parseInput(idParams, request.params, 'params');
-    await authorizeStory(db, request.user, id, 'own');
     const body = parseInput(storyPatchBody, request.body);
-    await setStoryStatus(db, id, body.status);
+    await authorizeStory(db, request.user, id, body.status !== undefined ? 'own' : 'play');
+    const playerName = body.playerName === undefined ? undefined : checkPlayerName(body.playerName);
+    if (body.status !== undefined) await setStoryStatus(db, id, body.status);
+    if (playerName !== undefined) await setPlayerName(db, id, playerName);
     return { story: toStoryJson(await getStory(db, id)) };
   });
 }

@@ -7,6 +7,7 @@ export function toStoryJson(story: StoryRow & { sceneCount?: number; headSceneNu
     title: story.title,
     setting: story.setting,
     instructions: story.instructions,
+    playerName: story.playerName,
     status: story.status,
     headSceneId: story.headSceneId,
     version: story.version,

@@ -1,0 +1,86 @@
+import { withTransaction } from '../db/index.js';
+import { AppError } from '../errors.js';
+import { ensureEmbeddingSettings } from '../memory/embedding-settings.js';
+import type { EngineDeps } from '../story/engine-deps.js';
+import { defaultPlayerName } from '../story/macros.js';
+import { storyCardSetting } from '../story/story-card.js';
+import { insertStory, type StoryRow } from '../story/story-repo.js';
+import { takeTurn, type TurnResult } from '../story/take-turn.js';
+import { parseCharacterCard } from './character-card.js';
+import { bookLimits, embedPlannedLore } from './import-lorebook.js';
+import { planCardCharacter, writeCardCharacter } from './import-character-card.js';
+import { fitToColumn } from './lore-codecs.js';
+import { isPlainObject, textProblem, type JsonObject } from './validation.js';
+
+export interface CreateStoryFromCardResult {
+  story: StoryRow;
+  opening: TurnResult;
+  characterId: string;
+  loreEntryIds: string[];
+  /** What was not kept, or is kept but does not act (assets, lore options). */
+  warnings: string[];
+}
+
+const maxSettingChars = 4000;
+const maxTitleChars = 200;
+
+/** The player's name as given: trimmed, 1–100 characters, no control characters. */
+export function checkPlayerName(name: string | undefined): string {
+  const trimmed = (name ?? defaultPlayerName).trim();
+  if (trimmed.length < 1 || trimmed.length > 100) throw new AppError('validation', 'The player name must have 1 to 100 characters.', { details: { field: 'playerName' } });
+  const problem = textProblem(trimmed);
+  if (problem) throw new AppError('validation', `The player name ${problem}.`, { details: { field: 'playerName' } });
+  return trimmed;
+}
+
+const textOf = (data: JsonObject, key: string) => (typeof data[key] === 'string' ? (data[key] as string).trim() : '');
+
+/**
+ * A new story opened by a character card (V1/V2/V3 JSON, PNG or CHARX): the scenario is the
+ * setting, the character is created from the card (its art and assets kept), the card's book
+ * becomes the story's lore (embedded first), and the opening scene is the card's first_mes
+ * exactly — no model call. The alternate greetings are the openings a regeneration steps to.
+ */
+export async function createStoryFromCard(
+  deps: EngineDeps & { defaultSeed: number },
+  content: Buffer | string,
+  options: { playerName?: string; ownerId?: string; signal?: AbortSignal; onText?: (text: string) => void } = {},
+): Promise<CreateStoryFromCardResult> {
+  const playerName = checkPlayerName(options.playerName);
+  const parsed = parseCharacterCard(content);
+  const data = parsed.card.data;
+  const name = textOf(data, 'name');
+  // The setting keeps the card's macros; prompts replace them, so a renamed player reads right.
+  const setting = fitToColumn(textOf(data, 'scenario') || textOf(data, 'description') || `A story with ${name}.`, maxSettingChars);
+  const book = isPlainObject(data['character_book']) ? (data['character_book'] as JsonObject) : {};
+  // Planned before the story exists (checks and embeddings first); its id is filled in below.
+  const plan = planCardCharacter('00000000-0000-0000-0000-000000000000', parsed);
+  await ensureEmbeddingSettings(deps.db, deps.embedder);
+  await embedPlannedLore(deps.embedder, plan.lore);
+
+  const { story, characterId } = await withTransaction(deps.db, {}, async (tx) => {
+    const inserted = await insertStory(tx, {
+      title: fitToColumn(name, maxTitleChars),
+      setting,
+      seed: deps.defaultSeed,
+      settings: { imported_from: `character_card/${parsed.source}`, [storyCardSetting]: plan.linkId, lore: bookLimits(book) },
+      ownerId: options.ownerId,
+      playerName,
+    });
+    for (const lore of plan.lore) lore.row.storyId = inserted.id;
+    return { story: inserted, characterId: await writeCardCharacter(tx, inserted.id, plan) };
+  });
+  const opening = await takeTurn(deps, {
+    storyId: story.id,
+    kind: 'open',
+    ...(options.onText ? { onText: options.onText } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  return {
+    story: { ...story, headSceneId: opening.scene.id, version: story.version + 1 },
+    opening,
+    characterId,
+    loreEntryIds: plan.lore.map((lore) => lore.row.id),
+    warnings: plan.warnings,
+  };
+}

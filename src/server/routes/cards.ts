@@ -1,0 +1,63 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { AppError } from '../../errors.js';
+import { createStoryFromCard } from '../../io/create-story-from-card.js';
+import { exportCharacterCard, loadCharacterAvatar } from '../../io/export-character-card.js';
+import { parseInput } from '../parse-input.js';
+import { writingRateLimit } from '../rate-limits.js';
+import { respondWithTurn } from '../turn-response.js';
+import type { ServerContext } from '../server-context.js';
+import { attachment } from './attachment.js';
+import { visibleCharacter } from './characters.js';
+import { idParams } from './route-inputs.js';
+import { cardStoryAnswer } from './stories.js';
+
+const cardQuery = z.object({ playerName: z.string({ error: 'playerName must be text' }).optional() });
+const exportQuery = z.object({
+  format: z.enum(['json', 'png', 'charx'], { error: 'format must be json, png or charx' }).default('json'),
+  version: z.enum(['2', '3'], { error: 'version must be 2 or 3' }).default('3'),
+});
+
+/** Character cards: a story from a card file, a character's card and avatar. */
+export function registerCardRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const { db } = ctx.runtime;
+
+  // The card file is the raw body (PNG, CHARX or JSON); the importer tells them apart.
+  void app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: ctx.config.importLimitBytes }, (_request, body, done) => done(null, body));
+    scope.post('/api/cards', { bodyLimit: ctx.config.importLimitBytes, config: writingRateLimit(ctx.config) }, async (request, reply) => {
+      const { playerName } = parseInput(cardQuery, request.query, 'query');
+      if (!Buffer.isBuffer(request.body) || request.body.length === 0) {
+        throw new AppError('validation', 'Send the card file (PNG, CHARX or JSON) as the request body.', { details: { field: 'body' } });
+      }
+      const content = request.body;
+      return respondWithTurn(ctx, request, reply, async ({ signal, onText }) =>
+        cardStoryAnswer(
+          await createStoryFromCard(ctx.runtime.deps, content, {
+            signal,
+            ownerId: request.user.id,
+            ...(playerName !== undefined ? { playerName } : {}),
+            ...(onText ? { onText } : {}),
+          }),
+        ),
+      );
+    });
+  });
+
+  app.get('/api/characters/:id/avatar', async (request, reply) => {
+    const { id } = parseInput(idParams, request.params, 'params');
+    const character = await visibleCharacter(db, request.user, id, 'read');
+    const avatar = await loadCharacterAvatar(db, character.storyId, id);
+    if (!avatar) throw new AppError('not_found', `${character.name} has no picture.`);
+    return reply.type(avatar.mediaType).header('cache-control', 'private, max-age=300').send(avatar.data);
+  });
+
+  app.get('/api/characters/:id/card', async (request, reply) => {
+    const { id } = parseInput(idParams, request.params, 'params');
+    const { format, version } = parseInput(exportQuery, request.query, 'query');
+    const character = await visibleCharacter(db, request.user, id, 'read');
+    const card = await exportCharacterCard(db, character.storyId, id, { format, version: Number(version) as 2 | 3 });
+    return reply.type(card.mediaType).header('content-disposition', attachment(card.filename)).send(card.content);
+  });
+}

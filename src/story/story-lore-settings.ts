@@ -1,0 +1,22 @@
+import { defaultLoreScanDepth, defaultLoreTokenBudget } from '../memory/select-lore.js';
+import type { StoryRow } from './story-repo.js';
+
+/** A story's book-wide lore settings, kept in stories.settings.lore (an imported book sets them). */
+export interface StoryLoreSettings {
+  scanDepth: number;
+  tokenBudget: number;
+}
+
+export const maxLoreTokenBudget = 20_000;
+
+const wholeNumberIn = (value: unknown, min: number, max: number): number | undefined =>
+  typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max ? value : undefined;
+
+export function storyLoreSettings(story: Pick<StoryRow, 'settings'>): StoryLoreSettings {
+  const lore = story.settings['lore'];
+  const stored = lore !== null && typeof lore === 'object' && !Array.isArray(lore) ? (lore as Record<string, unknown>) : {};
+  return {
+    scanDepth: wholeNumberIn(stored['scan_depth'], 0, 1000) ?? defaultLoreScanDepth,
+    tokenBudget: wholeNumberIn(stored['token_budget'], 1, maxLoreTokenBudget) ?? defaultLoreTokenBudget,
+  };
+}
