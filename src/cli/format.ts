@@ -1,5 +1,5 @@
 import { stripVTControlCharacters } from 'node:util';
-import type { SceneView } from '../story/scene-view.js';
+import { OFFLINE_SCENE_LABEL, type SceneView } from '../story/scene-view.js';
 import { WordWrapper } from './word-wrapper.js';
 
 const useColor = process.stdout.isTTY && !process.env['NO_COLOR'];
@@ -42,7 +42,7 @@ export function renderChoices(scene: SceneView): string {
 }
 
 export function renderSceneHeader(scene: SceneView): string {
-  const source = scene.offline ? 'offline storyteller' : `${scene.provider ?? 'model'} ${scene.model ?? ''}`.trim();
+  const source = scene.offline ? OFFLINE_SCENE_LABEL : `${scene.provider ?? 'model'} ${scene.model ?? ''}`.trim();
   return style.dim(`— Scene ${scene.sceneNumber} · ${source} —`);
 }
 

@@ -83,8 +83,8 @@ export async function runMainMenu(runtime: EngineRuntime, reader: LineReader): P
         case 'import': {
           const file = (await reader.ask('File to import: '))?.trim();
           if (!file) break;
-          const { storyId, title } = await importStoryFromFile(runtime.db, file);
-          out.write(`Imported "${title}" (${storyId}).\n`);
+          const imported = await importStoryFromFile(runtime.db, file, { reader });
+          out.write(imported ? `Imported "${imported.title}" (${imported.storyId}).\n` : 'Nothing was imported.\n');
           break;
         }
         case '6':

@@ -1,16 +1,30 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Database, Queryable } from '../db/index.js';
-import { AppError } from '../errors.js';
+import { AppError, isAppError } from '../errors.js';
 import { exportStoryFile, importStoryFile, MAX_ARCHIVE_BYTES } from '../io/index.js';
 import { getStory } from '../story/story-repo.js';
+import { confirm } from './confirm.js';
+import type { LineReader } from './line-reader.js';
 
 /** The story in one of the export formats (json, md, twee), as the text to write. */
 export async function exportStoryAs(db: Queryable, storyId: string, format: string): Promise<string> {
   return (await exportStoryFile(db, storyId, format === 'markdown' ? 'md' : format)).content;
 }
 
-export async function importStoryFromFile(db: Database, file: string): Promise<{ storyId: string; title: string; format: string }> {
+export interface ImportedStory {
+  storyId: string;
+  title: string;
+  format: string;
+  /** The story imported earlier from the same file, when this one is a copy of it. */
+  copyOf?: { storyId: string; title: string };
+}
+
+/**
+ * Imports a story file. A file imported before is named and, unless `yes`, the player is
+ * asked before a copy is made; undefined when they say no.
+ */
+export async function importStoryFromFile(db: Database, file: string, options: { yes?: boolean; reader?: LineReader } = {}): Promise<ImportedStory | undefined> {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(file);
@@ -20,7 +34,16 @@ export async function importStoryFromFile(db: Database, file: string): Promise<{
   if (stat.size > MAX_ARCHIVE_BYTES) {
     throw new AppError('payload_too_large', `${file} is ${stat.size} bytes; the import limit is ${MAX_ARCHIVE_BYTES} bytes.`);
   }
-  const { storyId, format } = await importStoryFile(db, fs.readFileSync(file), path.basename(file));
-  const story = await getStory(db, storyId);
-  return { storyId, title: story.title, format };
+  const content = fs.readFileSync(file);
+  const importAs = (duplicates: 'refuse' | 'copy') => importStoryFile(db, content, path.basename(file), { duplicates });
+  let result;
+  try {
+    result = await importAs(options.yes ? 'copy' : 'refuse');
+  } catch (error) {
+    if (!isAppError(error, 'already_imported')) throw error;
+    if (!(await confirm(`${error.message} Import another copy?`, options))) return undefined;
+    result = await importAs('copy');
+  }
+  const story = await getStory(db, result.storyId);
+  return { storyId: result.storyId, title: story.title, format: result.format, ...(result.copyOf ? { copyOf: result.copyOf } : {}) };
 }

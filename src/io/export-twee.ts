@@ -122,7 +122,7 @@ export function renderStoryTwee(archive: StoryArchive): string {
     column.set(row, col + 1);
     passages.push({
       name,
-      tags: [],
+      tags: scene.provider === 'offline' ? ['offline'] : [],
       metadata: { position: `${col * 150 + 100},${row * 150 + 100}`, size: '100,100' },
       text: lines.join('\n').trimEnd(),
     });
@@ -137,7 +137,7 @@ export function renderStoryTwee(archive: StoryArchive): string {
     format: TWEE_STORY_FORMAT,
     'format-version': TWEE_STORY_FORMAT_VERSION,
     ...(start ? { start: names.get(start.id)! } : {}),
-    'tag-colors': { unwritten: 'red', alternate: 'yellow' },
+    'tag-colors': { unwritten: 'red', alternate: 'yellow', offline: 'blue' },
     zoom: 1,
   };
   const special: Passage[] = [

@@ -67,13 +67,15 @@ export function registerAdminCommands(program: Command): void {
     .command('import')
     .description('import a story file: LivingWorld JSON, the Python LivingWorld 1.0 export, or Markdown')
     .argument('<file>')
+    .option('--yes', 'import a file imported before as another copy without asking')
     .option('--json', 'print JSON')
-    .action(async (file: string, options: { json?: boolean }) => {
+    .action(async (file: string, options: { json?: boolean; yes?: boolean }) => {
       const runtime = await openRuntime();
       try {
-        const result = await importStoryFromFile(runtime.db, file);
-        if (options.json) printJson(result);
-        else process.stdout.write(`Imported "${result.title}" as ${result.storyId}.\n`);
+        const result = await importStoryFromFile(runtime.db, file, { yes: options.yes });
+        if (options.json) printJson(result ?? { imported: false });
+        else if (!result) process.stdout.write('Nothing was imported.\n');
+        else process.stdout.write(`Imported "${result.title}" as ${result.storyId}${result.copyOf ? `, a copy of ${result.copyOf.storyId}` : ''}.\n`);
       } finally {
         await runtime.close();
       }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { createStory, newStorySchema } from '../../story/create-story.js';
 import { getStory, listStories } from '../../story/story-repo.js';
+import { deleteStory } from '../../story/delete-story.js';
 import { getSceneView } from '../../story/scene-view.js';
 import { sceneThoughts } from '../../characters/character-views.js';
 import { listVisibleStoryIds } from '../access/access-repo.js';
@@ -38,5 +39,13 @@ export function registerStoryRoutes(app: FastifyInstance, ctx: ServerContext): v
     const scene = story.headSceneId ? await getSceneView(db, id, story.headSceneId) : null;
     const thoughts = wantsThoughts(query) && scene ? await sceneThoughts(db, id, scene.id) : undefined;
     return { story: toStoryJson(story), scene, role, ...(thoughts ? { thoughts } : {}) };
+  });
+
+  /** The owner deletes the story and all its rows; 409 turn_in_progress while a scene is being written. */
+  app.delete('/api/stories/:id', async (request, reply) => {
+    const { id } = parseInput(idParams, request.params, 'params');
+    await authorizeStory(db, request.user, id, 'own');
+    await deleteStory(db, id);
+    return reply.status(204).send();
   });
 }
