@@ -15,6 +15,8 @@ export const errorCodes = {
   idempotency_mismatch: { status: 422, exitCode: 2 },
   unprocessable: { status: 422, exitCode: 2 },
   story_archived: { status: 409, exitCode: 5 },
+  turn_in_progress: { status: 409, exitCode: 5 },
+  already_imported: { status: 409, exitCode: 5 },
   rate_limited: { status: 429, exitCode: 6 },
   cancelled: { status: 499, exitCode: 130 },
   llm_unavailable: { status: 503, exitCode: 7 },

@@ -1,4 +1,6 @@
-import type { SceneView } from '../story/scene-view.js';
+import { stripVTControlCharacters } from 'node:util';
+import { OFFLINE_SCENE_LABEL, type SceneView } from '../story/scene-view.js';
+import { WordWrapper } from './word-wrapper.js';
 
 const useColor = process.stdout.isTTY && !process.env['NO_COLOR'];
 export const style = {
@@ -9,34 +11,38 @@ export const style = {
   red: (s: string) => (useColor ? `\x1b[31m${s}\x1b[39m` : s),
 };
 
+/**
+ * How wide a line of prose may be: the terminal's width less one column (writing into the
+ * last column leaves some terminals waiting to wrap, and the next newline then makes an
+ * empty row), at most 100 for reading; 88 when the output is not a terminal.
+ */
+export function lineWidth(): number {
+  const columns = process.stdout.columns;
+  return columns ? Math.max(1, Math.min(columns - 1, 100)) : 88;
+}
+
 /** Wraps prose to the terminal width without breaking words. */
-export function wrap(text: string, width = Math.min(process.stdout.columns || 88, 100)): string {
-  return text
-    .split('\n')
-    .map((paragraph) => {
-      const words = paragraph.split(/\s+/).filter(Boolean);
-      const lines: string[] = [];
-      let line = '';
-      for (const word of words) {
-        if (line && line.length + 1 + word.length > width) {
-          lines.push(line);
-          line = word;
-        } else {
-          line = line ? `${line} ${word}` : word;
-        }
-      }
-      if (line) lines.push(line);
-      return lines.join('\n');
-    })
-    .join('\n');
+export function wrap(text: string, width = lineWidth()): string {
+  let wrapped = '';
+  const wrapper = new WordWrapper((piece) => (wrapped += piece), () => width);
+  wrapper.push(text);
+  wrapper.end();
+  return wrapped;
+}
+
+/** `prefix` then the text wrapped beside it, its later lines indented to line up under the first. */
+export function wrapBeside(prefix: string, text: string, width = lineWidth()): string {
+  const indent = stripVTControlCharacters(prefix).length;
+  const lines = wrap(text, Math.max(1, width - indent)).split('\n');
+  return lines.map((line, i) => (i === 0 ? prefix : ' '.repeat(indent)) + line).join('\n');
 }
 
 export function renderChoices(scene: SceneView): string {
-  return scene.choices.map((choice) => `  ${style.bold(`${choice.number}.`)} ${choice.content}`).join('\n');
+  return scene.choices.map((choice) => wrapBeside(`  ${style.bold(`${choice.number}.`)} `, choice.content)).join('\n');
 }
 
 export function renderSceneHeader(scene: SceneView): string {
-  const source = scene.offline ? 'offline storyteller' : `${scene.provider ?? 'model'} ${scene.model ?? ''}`.trim();
+  const source = scene.offline ? OFFLINE_SCENE_LABEL : `${scene.provider ?? 'model'} ${scene.model ?? ''}`.trim();
   return style.dim(`— Scene ${scene.sceneNumber} · ${source} —`);
 }
 
@@ -45,7 +51,7 @@ export function renderScene(scene: SceneView, options: { includeProse?: boolean 
   const parts = [renderSceneHeader(scene)];
   if (options.includeProse !== false) parts.push(wrap(scene.content));
   const present = scene.characters.filter((c) => c.role === 'present').map((c) => c.name);
-  if (present.length > 0) parts.push(style.dim(`Here: ${present.join(', ')}`));
+  if (present.length > 0) parts.push(style.dim(wrap(`Here: ${present.join(', ')}`)));
   parts.push(renderChoices(scene));
   return parts.join('\n\n');
 }

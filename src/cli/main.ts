@@ -1,6 +1,7 @@
 #!/usr/bin/env node
+import fs from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { AppError, isAppError } from '../errors.js';
+import { AppError, errorCodes, isAppError } from '../errors.js';
 import { openInteractiveEngineRuntime } from './open-interactive-runtime.js';
 import { registerStoryCommands } from './commands/story-commands.js';
 import { registerAdminCommands } from './commands/admin-commands.js';
@@ -10,9 +11,13 @@ import { LineReader } from './line-reader.js';
 import { runMainMenu } from './menu.js';
 import { playStory } from './play.js';
 
+// src/cli and dist/cli are both two levels below the package root.
+const packageVersion = (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
 function buildProgram(): Command {
   const program = new Command('livingworld')
     .description('Interactive stories with characters who remember. Runs offline; point it at Ollama or an OpenAI-compatible server for a real model.')
+    .version(packageVersion, '-V, --version', 'print the version')
     .exitOverride()
     .showHelpAfterError();
 
@@ -64,7 +69,8 @@ function buildProgram(): Command {
 /** Errors become one line on stderr with a non-zero exit; stacks only at LOG_LEVEL=debug. */
 function reportError(error: unknown): number {
   const debug = process.env['LOG_LEVEL'] === 'debug' || process.env['LOG_LEVEL'] === 'trace';
-  if (error instanceof CommanderError) return error.exitCode;
+  // Commander has already printed what was wrong; a usage error is bad input (2), like any other.
+  if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : errorCodes.validation.exitCode;
   if (isAppError(error) && error.code !== 'internal') {
     process.stderr.write(`livingworld: ${error.message}\n`);
     if (debug && error.cause) process.stderr.write(`${(error.cause as Error).stack ?? String(error.cause)}\n`);

@@ -83,7 +83,8 @@ export async function runMainMenu(runtime: EngineRuntime, reader: LineReader): P
         case 'import': {
           const file = (await reader.ask('File to import: '))?.trim();
           if (!file) break;
-          out.write(`${describeImport(await importStoryFromFile(runtime.db, file))}\n`);
+          const imported = await importStoryFromFile(runtime.db, file, { reader });
+          out.write(imported ? `${describeImport(imported)}\n` : 'Nothing was imported.\n');
           break;
         }
         case '6':

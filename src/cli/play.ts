@@ -6,7 +6,7 @@ import { rewindStory } from '../story/rewind-story.js';
 import { listStoryCharacters, sceneThoughts } from '../characters/character-views.js';
 import { talkToCharacter } from '../characters/talk-to-character.js';
 import type { LineReader } from './line-reader.js';
-import { renderScene, style, wrap } from './format.js';
+import { renderScene, style, wrap, wrapBeside } from './format.js';
 import { runTurnInTerminal } from './run-turn.js';
 
 const help = `Commands:
@@ -35,7 +35,7 @@ export async function playStory(runtime: EngineRuntime, reader: LineReader, stor
     head = await runTurnInTerminal(runtime, reader, { storyId, kind: 'open' });
   }
   let thoughtsOn = false;
-  out.write(style.dim("Type a choice number, optionally with an instruction in parentheses: 2 (ask her name). 'help' lists commands.\n"));
+  out.write(style.dim(`${wrap("Type a choice number, optionally with an instruction in parentheses: 2 (ask her name). 'help' lists commands.")}\n`));
 
   for (;;) {
     const line = await reader.ask(style.cyan('> '));
@@ -117,7 +117,7 @@ export async function playStory(runtime: EngineRuntime, reader: LineReader, stor
           const character = characters.find((c) => c.name.toLowerCase() === wanted) ?? characters.find((c) => c.name.toLowerCase().startsWith(wanted));
           if (!character) throw new AppError('not_found', `Nobody called ${match[1]!.trim()} in this story. Try 'characters'.`);
           const { reply } = await talkToCharacter(runtime.deps, { storyId, characterId: character.id, message: match[2]!.trim() });
-          out.write(`\n${style.bold(character.name)}: ${wrap(reply)}\n\n`);
+          out.write(`\n${wrapBeside(`${style.bold(character.name)}: `, reply)}\n\n`);
           break;
         }
         default:

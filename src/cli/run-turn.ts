@@ -3,13 +3,16 @@ import type { EngineRuntime } from '../runtime.js';
 import type { SceneView } from '../story/scene-view.js';
 import { takeTurn, type TurnRequest } from '../story/take-turn.js';
 import type { LineReader } from './line-reader.js';
-import { renderScene, style, wrap } from './format.js';
+import { lineWidth, renderScene, style, wrap } from './format.js';
+import { WordWrapper } from './word-wrapper.js';
 
 const spinnerFrames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
 /**
  * Runs one turn for the terminal: streams the prose as it is written (a spinner until the
- * first words), and lets Ctrl-C cancel it cleanly — a cancelled turn writes nothing.
+ * first words), wrapped at word boundaries to the terminal's width, and lets Ctrl-C cancel
+ * it cleanly — a cancelled turn writes nothing. Only the spinner's own line is ever
+ * cleared; streamed text stays as it was printed.
  */
 export async function runTurnInTerminal(
   runtime: EngineRuntime,
@@ -22,6 +25,17 @@ export async function runTurnInTerminal(
   reader?.onInterrupt(cancel);
   const out = process.stdout;
   let streamed = false;
+  // Piped output is for programs: the prose goes through unwrapped, as it was written.
+  const prose = new WordWrapper((text) => out.write(text), out.isTTY ? lineWidth : () => Infinity);
+  /** Ends the streamed prose's last line; before any prose, removes the spinner. */
+  const finishStreamOrSpinner = () => {
+    if (streamed) {
+      prose.end();
+      out.write('\n');
+    } else if (spinner) {
+      out.write('\r\x1b[K');
+    }
+  };
   let spinnerIndex = 0;
   const spinner = out.isTTY
     ? setInterval(() => {
@@ -38,14 +52,14 @@ export async function runTurnInTerminal(
           if (out.isTTY) out.write('\r\x1b[K');
           out.write('\n');
         }
-        out.write(text);
+        prose.push(text);
       },
     });
-    if (spinner) out.write('\r\x1b[K');
+    finishStreamOrSpinner();
     out.write(`\n${renderScene(result.scene, { includeProse: !streamed })}\n\n`);
     return result.scene;
   } catch (error) {
-    if (spinner) out.write('\r\x1b[K');
+    finishStreamOrSpinner();
     if (isAppError(error, 'cancelled')) {
       out.write(`\n${style.yellow('Cancelled; nothing was written.')}\n`);
       return undefined;

@@ -2,6 +2,7 @@ import type { Queryable } from '../db/index.js';
 import { exportStoryArchive } from './read-story-archive.js';
 import { headPath, takenChoiceNumber } from './head-path.js';
 import type { StoryArchive } from './story-archive.js';
+import { OFFLINE_SCENE_LABEL } from '../story/scene-view.js';
 
 export const CHOSEN_MARK = '← chosen';
 
@@ -25,7 +26,8 @@ function formatExportDate(iso: string): string {
 
 /**
  * The head path as readable prose in the Python original's layout: `# Title`, an italic
- * exported-on line, `---`, then per scene `## Scene N`, the prose, `**Choices:**`, the numbered
+ * exported-on line, `---`, then per scene `## Scene N` (`## Scene N · offline storyteller` for the
+ * offline storyteller's scenes), the prose, `**Choices:**`, the numbered
  * choices with the one taken in bold and marked `← chosen` (followed by the player's
  * instruction in italic parentheses, when there was one), `---`. Choice text is kept on one
  * line (line breaks inside a choice become spaces).
@@ -36,7 +38,7 @@ export function renderStoryMarkdown(archive: StoryArchive): string {
   path.forEach((scene, index) => {
     const next = path[index + 1];
     const taken = takenChoiceNumber(scene, next);
-    out.push(`## Scene ${scene.scene_number}`, '', escapeMarkdownProse(scene.content.replace(/\r\n?/g, '\n').replace(/^\n+|\s+$/g, '')), '', '**Choices:**');
+    out.push(`## Scene ${scene.scene_number}${scene.provider === 'offline' ? ` · ${OFFLINE_SCENE_LABEL}` : ''}`, '', escapeMarkdownProse(scene.content.replace(/\r\n?/g, '\n').replace(/^\n+|\s+$/g, '')), '', '**Choices:**');
     for (const choice of scene.choices) {
       const content = oneLine(choice.content);
       if (choice.number === taken) {

@@ -135,7 +135,7 @@ export function renderStoryTwee(archive: StoryArchive): string {
         lines.push(`${encodeHarloweProse('Another opening: ')}${link('Begin here instead', names.get(root.id)!)}`);
       }
     }
-    passages.push({ sceneId: scene.id, name, tags: [], metadata: gridPosition(row), text: lines.join('\n').trimEnd() });
+    passages.push({ sceneId: scene.id, name, tags: scene.provider === 'offline' ? ['offline'] : [], metadata: gridPosition(row), text: lines.join('\n').trimEnd() });
   }
   for (const passage of passages) if (alternates.has(passage.sceneId)) passage.tags.push('alternate');
 
@@ -144,7 +144,7 @@ export function renderStoryTwee(archive: StoryArchive): string {
     format: TWEE_STORY_FORMAT,
     'format-version': TWEE_STORY_FORMAT_VERSION,
     ...(start ? { start: names.get(start.id)! } : {}),
-    'tag-colors': { unwritten: 'red', alternate: 'yellow' },
+    'tag-colors': { unwritten: 'red', alternate: 'yellow', offline: 'blue' },
     zoom: 1,
   };
   const special: Passage[] = [

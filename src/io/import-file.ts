@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Database } from '../db/index.js';
 import { AppError } from '../errors.js';
 import { parseStoryMarkdown } from './import-markdown.js';
@@ -18,6 +19,13 @@ export interface ImportStoryFileResult {
   notCarriedOver: string[];
   /** What was changed so that the file could be imported, each with where it is in the file. */
   repairs: ImportRepair[];
+  /** The story imported earlier from the same file, when this import is a copy of it. */
+  copyOf?: { storyId: string; title: string };
+}
+
+export interface ImportStoryFileOptions extends Pick<ImportStoryArchiveOptions, 'title' | 'ownerId'> {
+  /** A file imported before (same bytes): `refuse` answers already_imported, `copy` (default) imports it again. */
+  duplicates?: 'refuse' | 'copy';
 }
 
 const pngSignature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -51,12 +59,18 @@ export async function importStoryFile(
   db: Database,
   content: string | Buffer,
   filename?: string,
-  options: ImportStoryArchiveOptions = {},
+  fileOptions: ImportStoryFileOptions = {},
 ): Promise<ImportStoryFileResult> {
   const size = typeof content === 'string' ? Buffer.byteLength(content, 'utf8') : content.length;
   if (size > MAX_ARCHIVE_BYTES) {
     throw new AppError('validation', `The file is ${size} bytes; the largest story file accepted is ${MAX_ARCHIVE_BYTES} bytes.`);
   }
+  const { duplicates, ...archiveOptions } = fileOptions;
+  const options: ImportStoryArchiveOptions = {
+    ...archiveOptions,
+    importHash: createHash('sha256').update(content).digest('hex'),
+    refuseDuplicate: duplicates === 'refuse',
+  };
   if (Buffer.isBuffer(content) && content.subarray(0, 8).equals(pngSignature)) throw notAStory('a PNG image (a character card?)');
   const textContent = (typeof content === 'string' ? content : content.toString('utf8')).replace(/^\uFEFF/, '');
   const extension = filename?.toLowerCase().match(/\.([a-z0-9]+)$/)?.[1];

@@ -1,6 +1,7 @@
 import { CONTINUE_CHOICE } from './python-export.js';
 import { STORY_ARCHIVE_FORMAT, type ArchiveScene, type StoryArchive } from './story-archive.js';
 import { importValidationError } from './validation.js';
+import { OFFLINE_SCENE_LABEL } from '../story/scene-view.js';
 
 const sceneHeading = /^##\s+Scene\b.*$/i;
 const choicesHeading = /^\*\*Choices:?\*\*\s*$/i;
@@ -70,9 +71,14 @@ export function parseStoryMarkdown(markdown: string): StoryArchive {
   const title = titleLine?.replace(/^#\s+/, '').trim() || 'Imported story';
 
   const sections: string[][] = [];
+  const offline: boolean[] = [];
   for (const line of lines) {
-    if (sceneHeading.test(line)) sections.push([]);
-    else sections.at(-1)?.push(line);
+    if (sceneHeading.test(line)) {
+      sections.push([]);
+      offline.push(line.trimEnd().toLowerCase().endsWith(`· ${OFFLINE_SCENE_LABEL}`));
+    } else {
+      sections.at(-1)?.push(line);
+    }
   }
   if (sections.length === 0) {
     throw importValidationError('Markdown story', [{ path: '(root)', message: 'has no "## Scene N" headings; it is not a LivingWorld Markdown export' }]);
@@ -89,7 +95,7 @@ export function parseStoryMarkdown(markdown: string): StoryArchive {
       instruction: previous?.chosenInstruction ?? null,
       content: scene.prose,
       raw_output: null,
-      provider: null,
+      provider: offline[index] ? 'offline' : null,
       model: null,
       metadata: {},
       created_at: now,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Database, Queryable } from '../db/index.js';
 import { pgErrorOf, sqlStateOf, withTransaction } from '../db/index.js';
 import { AppError } from '../errors.js';
+import { findStoryByImportHash, lockImportHash, setStoryImportHash } from '../story/story-repo.js';
 import { parseStoryArchive, type StoryArchive } from './story-archive.js';
 import { importValidationError, text } from './validation.js';
 import { defaultLoreOptions } from '../memory/lore-options.js';
@@ -12,6 +13,10 @@ export interface ImportStoryArchiveOptions {
   title?: string;
   /** The user who owns the new story (stories.owner_id); unset means the built-in local user. */
   ownerId?: string;
+  /** SHA-256 of the imported file, kept with the story to recognise the same file next time. */
+  importHash?: string;
+  /** With importHash: refuse (already_imported) when a story came from the same file already. */
+  refuseDuplicate?: boolean;
 }
 
 const titleSchema = text({ min: 1, max: 200, trimmedMin: true });
@@ -20,7 +25,11 @@ const titleSchema = text({ min: 1, max: 200, trimmedMin: true });
  * Imports a `livingworld/1` archive as a new story. Everything is validated before the first
  * write; the writes are one transaction with fresh uuids, so a failure leaves nothing behind.
  */
-export async function importStoryArchive(db: Database, archive: unknown, options: ImportStoryArchiveOptions = {}): Promise<{ storyId: string }> {
+export async function importStoryArchive(
+  db: Database,
+  archive: unknown,
+  options: ImportStoryArchiveOptions = {},
+): Promise<{ storyId: string; copyOf?: { storyId: string; title: string } }> {
   const parsed = parseStoryArchive(archive);
   if (options.title !== undefined) {
     const title = titleSchema.safeParse(options.title);
@@ -28,16 +37,27 @@ export async function importStoryArchive(db: Database, archive: unknown, options
     parsed.story.title = options.title;
   }
   const rows = buildRows(parsed);
+  let earlier: { id: string; title: string } | undefined;
   try {
     await withTransaction(db, {}, async (tx) => {
+      if (options.importHash !== undefined) {
+        await lockImportHash(tx, options.importHash);
+        earlier = await findStoryByImportHash(tx, options.importHash, options.ownerId);
+        if (earlier && options.refuseDuplicate) {
+          throw new AppError('already_imported', `This file was imported before, as "${earlier.title}" (${earlier.id}).`, {
+            details: { storyId: earlier.id, title: earlier.title },
+          });
+        }
+      }
       await insertRows(tx, rows);
+      if (options.importHash !== undefined) await setStoryImportHash(tx, rows.storyId, options.importHash);
       // Only when asked, so that the import does not depend on the access migration otherwise.
       if (options.ownerId !== undefined) await tx.query('UPDATE stories SET owner_id = $2 WHERE id = $1', [rows.storyId, options.ownerId]);
     });
   } catch (error) {
     throw translateWriteError(error);
   }
-  return { storyId: rows.storyId };
+  return { storyId: rows.storyId, ...(earlier ? { copyOf: { storyId: earlier.id, title: earlier.title } } : {}) };
 }
 
 /** Maps each table's file ids to fresh uuids; ids are per table, like the file's own. */

@@ -1,6 +1,9 @@
 import type { Queryable } from '../db/index.js';
 import { getScene, type ChoiceRow, type SceneRow } from './story-repo.js';
 
+/** How every interface and export names a scene written by the offline storyteller. */
+export const OFFLINE_SCENE_LABEL = 'offline storyteller';
+
 /** A scene as interfaces show it. */
 export interface SceneView {
   id: string;

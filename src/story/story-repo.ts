@@ -172,6 +172,32 @@ export async function setStoryHead(tx: Queryable, storyId: string, headSceneId: 
   return Number(rows[0]!.version);
 }
 
+/**
+ * Serialises imports of one file (by its hash) until the transaction ends, so that two
+ * imports of the same file at once cannot both find no earlier copy.
+ */
+export async function lockImportHash(tx: Queryable, importHash: string): Promise<void> {
+  await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`import:${importHash}`]);
+}
+
+/** The newest story imported from a file with this hash (among the owner's, when one is given). */
+export async function findStoryByImportHash(db: Queryable, importHash: string, ownerId?: string): Promise<{ id: string; title: string } | undefined> {
+  const { rows } = await db.query<{ id: string; title: string }>(
+    `SELECT id, title FROM stories WHERE import_hash = $1 AND ($2::uuid IS NULL OR owner_id = $2) ORDER BY created_at DESC LIMIT 1`,
+    [importHash, ownerId ?? null],
+  );
+  return rows[0];
+}
+
+export async function setStoryImportHash(tx: Queryable, storyId: string, importHash: string): Promise<void> {
+  await tx.query(`UPDATE stories SET import_hash = $2 WHERE id = $1`, [storyId, importHash]);
+}
+
+/** Deletes the story; every row that belongs to it goes with it (ON DELETE CASCADE). */
+export async function deleteStoryRow(tx: Queryable, storyId: string): Promise<void> {
+  await tx.query(`DELETE FROM stories WHERE id = $1`, [storyId]);
+}
+
 export async function setStoryStatus(tx: Queryable, storyId: string, status: 'active' | 'archived'): Promise<void> {
   await tx.query(`UPDATE stories SET status = $2, version = version + 1, updated_at = now() WHERE id = $1`, [storyId, status]);
 }

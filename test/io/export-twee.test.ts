@@ -1,7 +1,7 @@
 import { parseTwee } from 'extwee';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/index.js';
-import { encodeHarloweLinkText, encodeHarloweProse, escapeTweeHeaderText, exportStoryArchive, exportStoryTwee, importStoryFile, storyIfid } from '../../src/io/index.js';
+import { encodeHarloweLinkText, encodeHarloweProse, escapeTweeHeaderText, exportStoryArchive, exportStoryMarkdown, exportStoryTwee, importStoryFile, storyIfid } from '../../src/io/index.js';
 import { harloweLinks, harloweShownText, onlyInertOutsideVerbatim, twineEditorLinkTargets } from './harlowe-reading.js';
 import { createEmbeddedTestDatabase } from '../helpers/db.js';
 import { insertBranchingStory } from './builders.js';
@@ -72,6 +72,20 @@ describe('Twee 3 export', () => {
     expect(unwritten).toHaveLength(archive.scenes.flatMap((s) => s.choices).length - 2);
     expect(unwritten.every((p) => p.text.includes('not been written yet'))).toBe(true);
     expect(story.getPassagesByTag('alternate').map((p) => p.text)).toEqual([expect.stringContaining('Hanna says nothing')]);
+    // Every scene of the fixture is the offline storyteller's, and its passage is tagged so.
+    expect(story.getPassagesByTag('offline')).toHaveLength(archive.scenes.length);
+  });
+
+  it('tags only the offline storyteller\'s scenes as offline', async () => {
+    const built = await insertBranchingStory(db, 'Mixed');
+    await db.query(`UPDATE scenes SET provider = 'ollama', model = 'llama3.2' WHERE story_id = $1 AND scene_number = 1`, [built.storyId]);
+    const story = parseTwee(await exportStoryTwee(db, built.storyId));
+    const archive = await exportStoryArchive(db, built.storyId);
+    expect(story.getPassagesByTag('offline')).toHaveLength(archive.scenes.filter((scene) => scene.provider === 'offline').length);
+    expect(story.getPassageByName(story.start)!.tags).not.toContain('offline');
+    const markdown = await exportStoryMarkdown(db, built.storyId);
+    expect(markdown).toMatch(/^## Scene 1$/m);
+    expect(markdown).toMatch(/^## Scene 2 · offline storyteller$/m);
   });
 
   it('keeps the IFID stable between two exports and distinct between stories', async () => {

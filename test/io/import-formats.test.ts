@@ -86,7 +86,9 @@ describe('importing other story formats', () => {
     const built = await insertBranchingStory(db, 'Markdown trip');
     const original = await exportStoryArchive(db, built.storyId);
     const markdown = await exportStoryMarkdown(db, built.storyId);
-    expect(markdown).toMatch(/^# Markdown trip\n\n\*Exported on .+\*\n\n---\n\n## Scene 1\n/);
+    // The fixture's scenes are the offline storyteller's, and each heading says so.
+    expect(markdown).toMatch(/^# Markdown trip\n\n\*Exported on .+\*\n\n---\n\n## Scene 1 · offline storyteller\n/);
+    expect(markdown.match(/^## Scene \d+ · offline storyteller$/gm)).toHaveLength(headPath(original).length);
     expect(markdown).toContain('1. **Ask Hanna who "the others" were** ← chosen *(ask her name)*');
     expect(markdown).toContain('2. **Ask the boy what he knows** ← chosen');
     expect(markdown).not.toContain('Hanna says nothing'); // the regenerated sibling is off the head path
@@ -102,6 +104,7 @@ describe('importing other story formats', () => {
         choices: scene.choices,
       }));
     expect(summary(imported)).toEqual(summary(original));
+    expect(headPath(imported).every((scene) => scene.provider === 'offline')).toBe(true);
     expect(renderStoryMarkdown({ ...imported, exported_at: original.exported_at, story: { ...imported.story, title: original.story.title } })).toBe(markdown);
   });
 

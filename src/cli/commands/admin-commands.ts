@@ -67,13 +67,14 @@ export function registerAdminCommands(program: Command): void {
     .command('import')
     .description('import a story file: LivingWorld JSON, the Python LivingWorld 1.0 export, Markdown, Twee 3 or Twine 2 HTML')
     .argument('<file>')
+    .option('--yes', 'import a file imported before as another copy without asking')
     .option('--json', 'print JSON')
-    .action(async (file: string, options: { json?: boolean }) => {
+    .action(async (file: string, options: { json?: boolean; yes?: boolean }) => {
       const runtime = await openRuntime();
       try {
-        const result = await importStoryFromFile(runtime.db, file);
-        if (options.json) printJson(result);
-        else process.stdout.write(`${describeImport(result)}\n`);
+        const result = await importStoryFromFile(runtime.db, file, { yes: options.yes });
+        if (options.json) printJson(result ?? { imported: false });
+        else process.stdout.write(result ? `${describeImport(result)}\n` : 'Nothing was imported.\n');
       } finally {
         await runtime.close();
       }

@@ -12,6 +12,8 @@ import { readRelationshipsAt, resolveSceneInStory } from '../../world/index.js';
 import type { Queryable } from '../../db/index.js';
 import { getSceneView } from '../../story/scene-view.js';
 import { setStoryStatus } from '../../story/set-story-status.js';
+import { deleteStory } from '../../story/delete-story.js';
+import { confirm } from '../confirm.js';
 import { listStoryCharacters } from '../../characters/character-views.js';
 import { printJson } from '../output.js';
 import { renderScene, style } from '../format.js';
@@ -169,6 +171,26 @@ export function registerStoryCommands(program: Command): void {
         }
       });
   }
+
+  program
+    .command('delete')
+    .description('delete a story and everything in it (asks first; archive keeps it instead)')
+    .argument('<storyId>')
+    .option('--yes', 'do not ask')
+    .action(async (storyId: string, options: { yes?: boolean }) => {
+      const runtime = await openRuntime();
+      try {
+        const story = await getStory(runtime.db, storyId);
+        if (!(await confirm(`Delete "${story.title}" (${story.id}) and all its scenes? This cannot be undone.`, options))) {
+          process.stdout.write('Nothing was deleted.\n');
+          return;
+        }
+        await deleteStory(runtime.db, storyId);
+        process.stdout.write(`Deleted "${story.title}" (${story.id}).\n`);
+      } finally {
+        await runtime.close();
+      }
+    });
 
   program
     .command('list')

@@ -10,7 +10,10 @@ import { idParams } from './route-inputs.js';
 import { attachment } from './attachment.js';
 
 const exportQuery = z.object({ format: z.enum(['json', 'md', 'twee'], { error: 'format must be json, md or twee' }).default('json') });
-const importQuery = z.object({ filename: z.string().max(200, 'filename is longer than 200 characters').optional() });
+const importQuery = z.object({
+  filename: z.string().max(200, 'filename is longer than 200 characters').optional(),
+  duplicates: z.enum(['refuse', 'copy'], { error: 'duplicates must be refuse or copy' }).optional(),
+});
 
 
 export function registerIoRoutes(app: FastifyInstance, ctx: ServerContext): void {
@@ -30,12 +33,12 @@ export function registerIoRoutes(app: FastifyInstance, ctx: ServerContext): void
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: ctx.config.importLimitBytes }, (_request, body, done) => done(null, body));
     scope.post('/api/import', { bodyLimit: ctx.config.importLimitBytes }, async (request, reply) => {
-      const { filename } = parseInput(importQuery, request.query, 'query');
+      const { filename, duplicates } = parseInput(importQuery, request.query, 'query');
       if (!Buffer.isBuffer(request.body) || request.body.length === 0) {
         throw new AppError('validation', 'Send the story file as the request body.', { details: { field: 'body' } });
       }
       // Owned by the importer in the same transaction that writes it.
-      const result = await importStoryFile(db, request.body, filename, { ownerId: request.user.id });
+      const result = await importStoryFile(db, request.body, filename, { ownerId: request.user.id, ...(duplicates ? { duplicates } : {}) });
       const story = await getStory(db, result.storyId);
       return reply.status(201).send({ ...result, story: { id: story.id, title: story.title, headSceneId: story.headSceneId } });
     });

@@ -4,6 +4,7 @@ import { createStory, newStorySchema } from '../../story/create-story.js';
 import { checkPlayerName, createStoryFromCard } from '../../io/create-story-from-card.js';
 import { setPlayerName } from '../../story/story-repo.js';
 import { getStory, listStories } from '../../story/story-repo.js';
+import { deleteStory } from '../../story/delete-story.js';
 import { getSceneView } from '../../story/scene-view.js';
 import { setStoryStatus } from '../../story/set-story-status.js';
 import { sceneThoughts } from '../../characters/character-views.js';
@@ -92,5 +93,13 @@ export function registerStoryRoutes(app: FastifyInstance, ctx: ServerContext): v
     if (body.status !== undefined) await setStoryStatus(db, id, body.status);
     if (playerName !== undefined) await setPlayerName(db, id, playerName);
     return { story: toStoryJson(await getStory(db, id)) };
+  });
+
+  /** The owner deletes the story and all its rows; 409 turn_in_progress while a scene is being written. */
+  app.delete('/api/stories/:id', async (request, reply) => {
+    const { id } = parseInput(idParams, request.params, 'params');
+    await authorizeStory(db, request.user, id, 'own');
+    await deleteStory(db, id);
+    return reply.status(204).send();
   });
 }
