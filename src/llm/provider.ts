@@ -26,7 +26,12 @@ export interface CompletionRequest {
   onDelta?: (delta: CompletionDelta) => void;
   /** Called once per HTTP attempt at the model (retries and fallbacks included), for turns.model_calls. */
   onAttempt?: () => void;
+  /** The prompt's parts by name (system, story, summary, …), for the record of what was sent; never sent itself. */
+  sections?: Partial<Record<PromptSection, string>>;
 }
+
+export const promptSections = ['system', 'story', 'summary', 'memories', 'lore', 'characters', 'recentScenes', 'thisTurn', 'format'] as const;
+export type PromptSection = (typeof promptSections)[number];
 
 export interface CompletionDelta {
   text?: string;

@@ -6,11 +6,13 @@ import type { ServerContext } from './server-context.js';
 export interface TurnHooks {
   signal: AbortSignal;
   onText?: (text: string) => void;
+  onThinking?: (active: boolean) => void;
 }
 
 /**
  * Answers a request that writes a scene: 201 with JSON, or, when the client accepts
- * `text/event-stream`, `event: text` chunks as the prose is written and then `event: scene`
+ * `text/event-stream`, `event: text` chunks as the prose is written (`event: thinking` with
+ * `{active}` while a reasoning model thinks first) and then `event: scene`
  * (the same body as the JSON answer) or `event: error`. A client that goes away aborts the
  * turn through its signal, so that nothing is written for nobody.
  */
@@ -32,7 +34,9 @@ export async function respondWithTurn(
     }
     const stream = openSse(request, reply, { heartbeatMs: ctx.config.sseHeartbeatMs });
     try {
-      const body = await ctx.turns.run(clientGone.signal, (signal) => run({ signal, onText: (text) => stream.send('text', { text }) }));
+      const body = await ctx.turns.run(clientGone.signal, (signal) =>
+        run({ signal, onText: (text) => stream.send('text', { text }), onThinking: (active) => stream.send('thinking', { active }) }),
+      );
       stream.send('scene', body);
     } catch (error) {
       const { appError, status } = toHttpError(error);

@@ -58,6 +58,10 @@ function section(title: string, body: string | undefined): string | undefined {
   return body && body.trim() !== '' ? `## ${title}\n${body.trim()}` : undefined;
 }
 
+function joinParts(parts: readonly (string | undefined)[]): string {
+  return parts.filter(Boolean).join('\n\n');
+}
+
 function bulletList(items: readonly string[] | undefined): string | undefined {
   const kept = (items ?? []).map((item) => item.trim()).filter(Boolean);
   return kept.length > 0 ? kept.map((item) => `- ${clip(item, maxItemChars)}`).join('\n') : undefined;
@@ -113,25 +117,26 @@ function describeTurn(input: SceneContext): string {
 export function buildSceneRequest(input: SceneContext, options: PromptOptions = {}): CompletionRequest {
   const systemPrompt = input.systemPromptOverride?.trim() || loadSystemPrompt(options.systemPromptPath);
   const recentScenes = [...input.recentScenes].sort((a, b) => a.sceneNumber - b.sceneNumber);
-  const story = [
-    section('Story', `Title: ${input.storyTitle}\nSetting: ${input.setting}`),
-    section("Author's instructions", input.instructions),
-  ];
-  const context = [
-    section('The story so far (summary)', input.summary),
-    section('Relevant memories', bulletList(input.memories)),
-    section('Lore', bulletList(input.lore)),
-    section('Characters in the story', input.characters.length > 0 ? input.characters.map(describeCharacter).join('\n') : undefined),
-    section(
+  const sections = {
+    system: systemPrompt,
+    story: joinParts([section('Story', `Title: ${input.storyTitle}\nSetting: ${input.setting}`), section("Author's instructions", input.instructions)]),
+    summary: section('The story so far (summary)', input.summary),
+    memories: section('Relevant memories', bulletList(input.memories)),
+    lore: section('Lore', bulletList(input.lore)),
+    characters: section('Characters in the story', input.characters.length > 0 ? input.characters.map(describeCharacter).join('\n') : undefined),
+    recentScenes: section(
       'Recent scenes, oldest first',
       recentScenes.map((scene) => `### Scene ${scene.sceneNumber}\n${clip(scene.content, maxSceneChars)}`).join('\n\n'),
     ),
-    section('This turn', describeTurn(input)),
-    answerFormat(input.choiceCount),
-  ];
+    thisTurn: section('This turn', describeTurn(input)),
+    format: answerFormat(input.choiceCount),
+  };
   const messages: ChatMessage[] = [
-    { role: 'system', content: [systemPrompt, ...story].filter(Boolean).join('\n\n') },
-    { role: 'user', content: context.filter(Boolean).join('\n\n') },
+    { role: 'system', content: joinParts([sections.system, sections.story]) },
+    {
+      role: 'user',
+      content: joinParts([sections.summary, sections.memories, sections.lore, sections.characters, sections.recentScenes, sections.thisTurn, sections.format]),
+    },
   ];
   const task: CompletionRequest['task'] = {
     kind: 'scene',
@@ -147,7 +152,8 @@ export function buildSceneRequest(input: SceneContext, options: PromptOptions = 
     ...(input.playerInstruction ? { playerInstruction: input.playerInstruction } : {}),
   };
   const jsonSchema = sceneSchemaFor(input.choiceCount);
-  return { messages, task, purpose: 'scene', ...(jsonSchema ? { jsonSchema } : {}) };
+  const named = Object.fromEntries(Object.entries(sections).filter(([, text]) => text)) as CompletionRequest['sections'];
+  return { messages, task, purpose: 'scene', sections: named, ...(jsonSchema ? { jsonSchema } : {}) };
 }
 
 /** The same request again, with the unusable answer and what was wrong with it, for one corrective re-ask. */
