@@ -3,6 +3,7 @@ import type { Queryable } from '../db/index.js';
 import { AppError } from '../errors.js';
 import type { ChatMessage } from '../llm/provider.js';
 import type { ScenePromptRecord } from './scene-prompt.js';
+import { isUuid } from './story-repo.js';
 
 /**
  * Scene prompts, stored compactly: a story's system message is the same for every scene, so
@@ -63,6 +64,7 @@ interface ScenePromptRow {
 
 /** The prompt of one scene with its shared texts filled back in; not_found when none was kept (imported scenes, older ones). */
 export async function getScenePrompt(db: Queryable, storyId: string, sceneId: string): Promise<ScenePromptRecord> {
+  if (!isUuid(storyId) || !isUuid(sceneId)) throw new AppError('not_found', `No scene ${sceneId} in story ${storyId}.`);
   const { rows } = await db.query<ScenePromptRow>(
     `SELECT provider, model, context_window, context_source, num_ctx, max_tokens, structured_output, prompt_tokens, tokenizer, sections, messages
        FROM scene_prompts WHERE story_id = $1 AND scene_id = $2`,
