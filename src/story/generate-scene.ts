@@ -106,11 +106,14 @@ function assembleSceneRequest(
   const fixedTokens = countMessageTokens(counter, scene(empty).messages);
   const limit = window.tokens - safetyTokens(window.tokens) - plan.answerTokens - plan.reservedTokens;
   let budget = Math.floor((limit - fixedTokens) * plan.shrink);
-  for (let pass = 0; pass < 5 && budget > 0; pass++) {
-    const request = { ...scene(fitToBudget(whole, budget, counter.count)), maxTokens: plan.answerTokens };
+  for (let pass = 0; pass < 6 && budget > 0; pass++) {
+    const fitted = fitToBudget(whole, budget, counter.count);
+    const request = { ...scene(fitted), maxTokens: plan.answerTokens };
     const promptTokens = countMessageTokens(counter, request.messages);
     if (promptTokens <= limit) return request;
-    budget -= promptTokens - limit + 16;
+    // The rendered context (headings, character facts) is larger than the budget's item count: scale it down by that ratio.
+    const rendered = promptTokens - fixedTokens;
+    budget = Math.min(budget - 16, Math.floor((fitted.estimatedTokens * (limit - fixedTokens)) / Math.max(1, rendered)) - 16);
   }
   throw windowTooSmall(window, fixedTokens + plan.answerTokens + plan.reservedTokens);
 }
