@@ -99,6 +99,9 @@ abstract class FakeServer {
   protected abstract routes(): Record<string, Route>;
 
   async start(): Promise<this> {
+    // Go servers (Ollama, many proxies) keep idle connections far longer than Node's 5 s; with
+    // Node's default a slow turn races the server closing the socket it is about to reuse.
+    this.#server.keepAliveTimeout = 120_000;
     await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
     return this;
