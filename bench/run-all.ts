@@ -33,6 +33,7 @@ const modules: ModuleSpec[] = [
   { name: 'calls-per-turn', timeoutMinutes: 5 },
   { name: 'retrieval', timeoutMinutes: 12 },
   { name: 'http', timeoutMinutes: 8 },
+  { name: 'token-estimate', timeoutMinutes: 3 },
 ];
 
 function runModule(spec: ModuleSpec): Promise<{ exitCode: number | null; seconds: number; timedOut: boolean }> {
