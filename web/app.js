@@ -3,6 +3,7 @@ import { clear, el, renderProse } from './dom.js';
 import { drawStoryMap } from './story-map.js';
 import { drawRelationshipGraph } from './relationship-graph.js';
 import { renderCharacters } from './characters-panel.js';
+import { renderPromptView } from './prompt-view.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -308,7 +309,7 @@ async function showTab(tab) {
     if (tab === 'characters') await renderCharacters(panel, { storyId: state.storyId, thoughts: $('thoughts-toggle').checked, readOnly: state.role === 'reader', describeError });
     if (tab === 'map') {
       const tree = await api('GET', `/api/stories/${state.storyId}/scenes`);
-      panel.replaceChildren(el('p', { class: 'muted' }, 'Click a scene to go back to it.'), el('div', { class: 'map-scroll' }, drawStoryMap(tree, rewindTo)));
+      panel.replaceChildren(el('p', { class: 'muted' }, 'Click a scene to go back to it.'), el('div', { class: 'map-scroll' }, drawStoryMap(tree, rewindTo)), renderPromptView(state.storyId, tree, describeError));
     }
     if (tab === 'graph') {
       const graph = await api('GET', `/api/stories/${state.storyId}/relationships`);
