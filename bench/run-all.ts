@@ -35,6 +35,7 @@ const modules: ModuleSpec[] = [
   { name: 'retrieval', timeoutMinutes: 12 },
   { name: 'http', timeoutMinutes: 8 },
   { name: 'offline-quality', env: quick ? { BENCH_TURNS: '12' } : {}, timeoutMinutes: 8 },
+  { name: 'token-estimate', timeoutMinutes: 3 },
 ];
 
 function runModule(spec: ModuleSpec): Promise<{ exitCode: number | null; seconds: number; timedOut: boolean }> {

@@ -339,6 +339,20 @@ function offlineQuality(record: RunRecord): string {
   ].join('\n');
 }
 
+function tokenEstimate(record: RunRecord): string {
+  const r = readResult('token-estimate');
+  if (!r) return missing('token-estimate', record);
+  return [
+    staleNote('token-estimate', record),
+    `${r.scenes} scenes (about ${r.averageSceneChars} characters each); the estimate assumes ${r.estimateCharsPerToken} characters a token. Positive error: the estimate counts more than the tokenizer (safe).`,
+    '',
+    table(
+      ['real tokenizer', 'mean error %', 'min %', 'max %', 'undercounts', 'real chars/token'],
+      Object.entries(r.comparisons as Record<string, Json>).map(([name, x]) => [name, `**${x.meanErrorPercent}**`, x.minErrorPercent, x.maxErrorPercent, x.undercounts, x.realCharsPerToken]),
+    ),
+  ].join('\n');
+}
+
 export function writeReport(record: RunRecord): void {
   const m = machine();
   const sections: [string, (record: RunRecord) => string][] = [
@@ -352,6 +366,7 @@ export function writeReport(record: RunRecord): void {
     ['7. Model calls per turn', callsPerTurn],
     ['8. HTTP: `livingworld serve`', httpFigures],
     ['9. Offline storyteller: prose quality over 50-turn paths', offlineQuality],
+    ['10. Token estimate vs real tokenizers', tokenEstimate],
   ];
   const runs = Object.entries(record.modules).map(([name, run]) => [name, run.exitCode === 0 ? 'ok' : run.timedOut ? 'timed out' : `exit ${run.exitCode}`, run.seconds]);
   const text = [

@@ -26,6 +26,11 @@ const envSchema = z.object({
   // Simulated model latency for the offline storyteller (demos, streaming tests, benchmarks).
   LIVINGWORLD_OFFLINE_LATENCY_MS: z.coerce.number().int().min(0).max(600_000).default(0),
   LIVINGWORLD_LLM_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
+  // Caps the context window asked of a model (Ollama's num_ctx) on machines short of memory.
+  LIVINGWORLD_CONTEXT_TOKENS: z.coerce.number().int().min(1024).max(10_000_000).optional(),
+  LIVINGWORLD_THINK: z.enum(['auto', 'on', 'off']).default('auto'),
+  // The longest a model call waits in all for rate limits (Retry-After) and retries.
+  LIVINGWORLD_LLM_MAX_RETRY_WAIT_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
   LIVINGWORLD_TURN_LEASE_MS: z.coerce.number().int().min(100).default(30_000),
   LIVINGWORLD_STATEMENT_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   LIVINGWORLD_LOCK_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
@@ -50,6 +55,9 @@ export type Config = Readonly<{
   offlineSeed: number;
   offlineLatencyMs: number;
   llmTimeoutMs: number;
+  contextTokens: number | undefined;
+  think: 'auto' | 'on' | 'off';
+  llmMaxRetryWaitMs: number;
   turnLeaseMs: number;
   statementTimeoutMs: number;
   lockTimeoutMs: number;
@@ -84,6 +92,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     offlineSeed: e.LIVINGWORLD_OFFLINE_SEED,
     offlineLatencyMs: e.LIVINGWORLD_OFFLINE_LATENCY_MS,
     llmTimeoutMs: e.LIVINGWORLD_LLM_TIMEOUT_MS,
+    contextTokens: e.LIVINGWORLD_CONTEXT_TOKENS,
+    think: e.LIVINGWORLD_THINK,
+    llmMaxRetryWaitMs: e.LIVINGWORLD_LLM_MAX_RETRY_WAIT_MS,
     turnLeaseMs: e.LIVINGWORLD_TURN_LEASE_MS,
     statementTimeoutMs: e.LIVINGWORLD_STATEMENT_TIMEOUT_MS,
     lockTimeoutMs: e.LIVINGWORLD_LOCK_TIMEOUT_MS,

@@ -5,6 +5,7 @@ import { createLogger, setLogger, type Logger } from './logger.js';
 import { migrate, openDatabase, type Database } from './db/index.js';
 import type { EngineDeps } from './story/engine-deps.js';
 import { selectProvider } from './llm/select-provider.js';
+import { createCapabilityStore } from './llm/model-capability-repo.js';
 import { selectEmbedder } from './memory/select-embedder.js';
 import { ensureEmbeddingSettings } from './memory/embedding-settings.js';
 
@@ -48,7 +49,7 @@ export async function openRuntime(options: { defaultLogLevel?: string; applicati
 export async function openEngineRuntime(options: Parameters<typeof openRuntime>[0] = {}): Promise<EngineRuntime> {
   const runtime = await openRuntime(options);
   try {
-    const selection = await selectProvider(runtime.config);
+    const selection = await selectProvider(runtime.config, { capabilityStore: createCapabilityStore(runtime.db) });
     const embedder = await selectEmbedder(runtime.config);
     await ensureEmbeddingSettings(runtime.db, embedder);
     const deps: EngineRuntime['deps'] = {

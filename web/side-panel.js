@@ -4,6 +4,7 @@ import { el } from './dom.js';
 import { renderLoreEditor } from './lore-editor.js';
 import { renderRelationshipPanel } from './relationship-graph.js';
 import { drawStoryMap } from './story-map.js';
+import { renderPromptView } from './prompt-view.js';
 
 export const tabs = ['characters', 'map', 'graph', 'lore'];
 const $ = (id) => document.getElementById(id);
@@ -30,7 +31,7 @@ export async function showSideTab(tab, { storyId, readOnly, describeError, onMap
     if (tab === 'map') {
       const tree = await api('GET', `/api/stories/${storyId}/scenes`);
       const scroller = el('div', { class: 'map-scroll' }, drawStoryMap(tree, (scene) => onMapPick(scene, scene.onHeadPath)));
-      panel.replaceChildren(el('p', { class: 'hint' }, 'Every scene ever written; the path you are on is highlighted. Click one to read it and continue from there.'), scroller);
+      panel.replaceChildren(el('p', { class: 'hint' }, 'Every scene ever written; the path you are on is highlighted. Click one to read it and continue from there.'), scroller, renderPromptView(storyId, tree, describeError));
       // The head is what the reader looks for first: bring it into view in a wide map.
       const head = scroller.querySelector('.map-node.head circle');
       if (head) scroller.scrollLeft = Math.max(0, Number(head.getAttribute('cx')) - scroller.clientWidth + 40);

@@ -7,6 +7,7 @@ import { registerStoryCommands } from './commands/story-commands.js';
 import { registerAdminCommands } from './commands/admin-commands.js';
 import { registerWorldCommands } from './commands/world-commands.js';
 import { registerServerCommands } from './commands/server-commands.js';
+import { registerModelCommands } from './commands/model-commands.js';
 import { LineReader } from './line-reader.js';
 import { runMainMenu } from './menu.js';
 import { playStory } from './play.js';
@@ -63,6 +64,7 @@ function buildProgram(): Command {
   registerAdminCommands(program);
   registerWorldCommands(program);
   registerServerCommands(program);
+  registerModelCommands(program);
   return program;
 }
 

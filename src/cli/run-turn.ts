@@ -17,7 +17,7 @@ const spinnerFrames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '
 export async function runTurnInTerminal(
   runtime: EngineRuntime,
   reader: LineReader | undefined,
-  request: Omit<TurnRequest, 'signal' | 'onText'>,
+  request: Omit<TurnRequest, 'signal' | 'onText' | 'onThinking'>,
 ): Promise<SceneView | undefined> {
   const controller = new AbortController();
   const cancel = () => controller.abort();
@@ -37,15 +37,20 @@ export async function runTurnInTerminal(
     }
   };
   let spinnerIndex = 0;
+  let thinking = false;
   const spinner = out.isTTY
     ? setInterval(() => {
-        if (!streamed) out.write(`\r${spinnerFrames[spinnerIndex++ % spinnerFrames.length]} writing the scene…`);
+        if (!streamed) out.write(`\r\x1b[K${spinnerFrames[spinnerIndex++ % spinnerFrames.length]} ${thinking ? 'thinking…' : 'writing the scene…'}`);
       }, 100)
     : undefined;
   try {
     const result = await takeTurn(runtime.deps, {
       ...request,
       signal: controller.signal,
+      onThinking: (active) => {
+        thinking = active;
+        if (active && !out.isTTY && !streamed) out.write('thinking…\n');
+      },
       onText: (text) => {
         if (!streamed) {
           streamed = true;

@@ -1,3 +1,5 @@
+import type { TokenCounter } from './token-count.js';
+
 /** The plug-in interface every language model backend implements. */
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -17,13 +19,62 @@ export interface CompletionRequest {
   task?: StoryTask;
   /** What the call is for, for metrics and logs ('scene', 'talk', 'summary', 'repair'). */
   purpose?: string;
+  /**
+   * Receives the answer as it is written, thinking apart from the text. When set, remote
+   * providers stream; the Completion is the same either way.
+   */
+  onDelta?: (delta: CompletionDelta) => void;
+  /** Called once per HTTP attempt at the model (retries and fallbacks included), for turns.model_calls. */
+  onAttempt?: () => void;
+  /** The prompt's parts by name (system, story, summary, …), for the record of what was sent; never sent itself. */
+  sections?: Partial<Record<PromptSection, string>>;
+}
+
+export const promptSections = ['system', 'story', 'summary', 'memories', 'lore', 'characters', 'recentScenes', 'thisTurn', 'format'] as const;
+export type PromptSection = (typeof promptSections)[number];
+
+export interface CompletionDelta {
+  text?: string;
+  thinking?: string;
+}
+
+/** Why the model stopped: 'length' means the answer was cut off by the token allowance. */
+export type FinishReason = 'stop' | 'length' | 'other';
+
+/** How the answer format was asked for: a JSON schema, plain JSON mode, or only the prompt's words. */
+export type StructuredOutput = 'json_schema' | 'json_object' | 'prompt';
+
+/** What actually went over the wire for the call that answered. */
+export interface SentRequest {
+  messages: ChatMessage[];
+  contextWindow: number;
+  /** Ollama's options.num_ctx. */
+  numCtx?: number;
+  /** The answer allowance: Ollama's num_predict, OpenAI's max_tokens. */
+  maxTokens?: number;
+  structuredOutput?: StructuredOutput;
+  promptTokens: number;
 }
 
 export interface Completion {
+  /** The answer, thinking removed. */
   text: string;
   model: string;
   promptTokens?: number;
   completionTokens?: number;
+  /** The model's reasoning, from a separate field or from <think> blocks in the text. */
+  thinking?: string;
+  /** The answer as the server sent it, thinking included (kept in scenes.raw_output). */
+  rawText?: string;
+  finishReason?: FinishReason;
+  sent?: SentRequest;
+}
+
+/** A model's context window in tokens and where the figure came from. */
+export interface ContextWindow {
+  tokens: number;
+  /** e.g. 'ollama /api/show', 'llama.cpp /props', 'LIVINGWORLD_CONTEXT_TOKENS', 'default'. */
+  source: string;
 }
 
 export interface ModelProvider {
@@ -35,6 +86,10 @@ export interface ModelProvider {
   complete(request: CompletionRequest, signal?: AbortSignal): Promise<Completion>;
   /** Yields the text as it is written; the concatenation equals what `complete` would return. */
   stream(request: CompletionRequest, signal?: AbortSignal): AsyncIterable<string>;
+  /** The model's context window; providers without one (the offline storyteller) have no limit worth budgeting. */
+  contextWindow?(signal?: AbortSignal): Promise<ContextWindow>;
+  /** Counts tokens the way this model does, or conservatively when its tokenizer is unknown. */
+  tokenCounter?(): Promise<TokenCounter>;
 }
 
 export interface TaskCharacter {

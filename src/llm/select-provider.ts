@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import { AppError, isAppError } from '../errors.js';
+import type { CapabilityStore } from './model-capability-repo.js';
 import type { ModelProvider } from './provider.js';
 import { createOllamaProvider } from './providers/ollama.js';
 import { createOpenAIProvider, normaliseOpenAIBaseUrl } from './providers/openai.js';
@@ -18,6 +19,8 @@ export interface SelectProviderOptions {
   offline?: () => ModelProvider;
   /** How long `auto` waits for Ollama before falling back; `ollama` waits longer. */
   autoProbeTimeoutMs?: number;
+  /** Where providers remember what the server supports (the database, normally). */
+  capabilityStore?: CapabilityStore;
 }
 
 /** Suggested when Ollama has no model at all, so the CLI has something to offer to pull. */
@@ -31,12 +34,12 @@ export async function selectProvider(config: Config, options: SelectProviderOpti
     case 'offline':
       return offlineSelection(config, options);
     case 'ollama':
-      return ollamaSelection(config, await findOllamaModel(config, explicitProbeTimeoutMs));
+      return ollamaSelection(config, await findOllamaModel(config, explicitProbeTimeoutMs), options);
     case 'openai':
-      return openAISelection(config);
+      return openAISelection(config, options);
     case 'auto':
       try {
-        return ollamaSelection(config, await findOllamaModel(config, options.autoProbeTimeoutMs ?? defaultAutoProbeTimeoutMs));
+        return ollamaSelection(config, await findOllamaModel(config, options.autoProbeTimeoutMs ?? defaultAutoProbeTimeoutMs), options);
       } catch (error) {
         if (!isAppError(error, 'llm_unavailable')) throw error;
         return { ...(await offlineSelection(config, options)), notice: `${error.message} Using the offline storyteller meanwhile.` };
@@ -55,8 +58,19 @@ async function createDefaultOfflineProvider(seed: number, latencyMs: number): Pr
   return createOfflineProvider({ seed, latencyMs });
 }
 
-function ollamaSelection(config: Config, model: string): ProviderSelection {
-  const provider = createOllamaProvider({ host: config.ollamaHost, model, timeoutMs: config.llmTimeoutMs });
+/** What both remote providers take from the config. */
+function remoteSettings(config: Config, options: SelectProviderOptions) {
+  return {
+    timeoutMs: config.llmTimeoutMs,
+    contextTokensCap: config.contextTokens,
+    think: config.think,
+    maxRetryWaitMs: config.llmMaxRetryWaitMs,
+    capabilityStore: options.capabilityStore,
+  };
+}
+
+function ollamaSelection(config: Config, model: string, options: SelectProviderOptions): ProviderSelection {
+  const provider = createOllamaProvider({ host: config.ollamaHost, model, ...remoteSettings(config, options) });
   return { provider, description: `ollama ${model} at ${config.ollamaHost}` };
 }
 
@@ -91,7 +105,7 @@ function sameOllamaModel(listed: string, wanted: string): boolean {
   return withTag(listed) === withTag(wanted);
 }
 
-function openAISelection(config: Config): ProviderSelection {
+function openAISelection(config: Config, options: SelectProviderOptions): ProviderSelection {
   const missing = [config.openaiBaseUrl ? undefined : 'OPENAI_BASE_URL', config.openaiModel ? undefined : 'OPENAI_MODEL'].filter(
     (name): name is string => name !== undefined,
   );
@@ -106,7 +120,7 @@ function openAISelection(config: Config): ProviderSelection {
     baseUrl: config.openaiBaseUrl,
     apiKey: config.openaiApiKey,
     model: config.openaiModel,
-    timeoutMs: config.llmTimeoutMs,
+    ...remoteSettings(config, options),
   });
   return { provider, description: `openai ${config.openaiModel} at ${normaliseOpenAIBaseUrl(config.openaiBaseUrl)}` };
 }

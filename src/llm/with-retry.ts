@@ -16,7 +16,12 @@ export interface RetryOptions {
   isRetryable?: (error: unknown) => boolean;
   /** Source of jitter in [0, 1); replaceable so tests can pin delays. */
   random?: () => number;
+  /** The most all waits of one call may add up to; a server asking for longer fails the call. */
+  maxTotalWaitMs?: number;
 }
+
+/** A server that says how long to wait (Retry-After) is not kept waiting forever. */
+export const defaultMaxTotalRetryWaitMs = 60_000;
 
 /** Two retries: three attempts in all. */
 export const defaultModelMaxRetries = 2;
@@ -26,16 +31,42 @@ export const defaultRetryMaxDelayMs = 5_000;
 /** Runs `fn` until it succeeds, fails with a non-retryable error, or retries run out. */
 export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
   const isRetryable = options.isRetryable ?? isRetryableModelError;
+  let waitedMs = 0;
   for (let attempt = 0; ; attempt += 1) {
     throwIfCancelled(options.signal);
+    let delayMs: number;
     try {
       return await fn(attempt);
     } catch (error) {
       if (options.signal?.aborted) throw asCancelled(error);
       if (attempt >= options.maxRetries || !isRetryable(error)) throw error;
+      delayMs = retryDelayMs(error, attempt, options);
+      if (waitedMs + delayMs > (options.maxTotalWaitMs ?? defaultMaxTotalRetryWaitMs)) throw error;
     }
-    await sleepUnlessCancelled(backoffDelayMs(attempt, options), options.signal);
+    waitedMs += delayMs;
+    await sleepUnlessCancelled(delayMs, options.signal);
   }
+}
+
+/**
+ * How long to wait before the next attempt: what the server asked for (Retry-After) plus a
+ * little jitter, so that clients told the same second do not return together; else backoff.
+ */
+export function retryDelayMs(error: unknown, retry: number, options: Pick<RetryOptions, 'baseDelayMs' | 'maxDelayMs' | 'random'> = {}): number {
+  const retryAfterMs = isAppError(error) ? error.details?.['retryAfterMs'] : undefined;
+  if (typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs) && retryAfterMs >= 0) {
+    return Math.ceil(retryAfterMs + (options.random ?? Math.random)() * Math.min(1_000, 100 + retryAfterMs / 10));
+  }
+  return backoffDelayMs(retry, options);
+}
+
+/** Retry-After is either delay-seconds or an HTTP date (RFC 9110 §10.2.3); undefined when absent or unreadable. */
+export function parseRetryAfterMs(header: string | null | undefined, nowMs = Date.now()): number | undefined {
+  const value = header?.trim();
+  if (!value) return undefined;
+  if (/^\d+(?:\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }
 
 /**
@@ -47,6 +78,7 @@ export async function* streamWithRetry<T>(
   options: RetryOptions,
 ): AsyncGenerator<T, void, undefined> {
   const isRetryable = options.isRetryable ?? isRetryableModelError;
+  let lastError: unknown;
   for (let attempt = 0; ; attempt += 1) {
     throwIfCancelled(options.signal);
     let yielded = false;
@@ -59,8 +91,9 @@ export async function* streamWithRetry<T>(
     } catch (error) {
       if (options.signal?.aborted) throw asCancelled(error);
       if (yielded || attempt >= options.maxRetries || !isRetryable(error)) throw error;
+      lastError = error;
     }
-    await sleepUnlessCancelled(backoffDelayMs(attempt, options), options.signal);
+    await sleepUnlessCancelled(retryDelayMs(lastError, attempt, options), options.signal);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Database, Queryable } from '../db/index.js';
 import { AppError } from '../errors.js';
+import { estimateTokens } from '../llm/token-count.js';
 import type { TaskCharacter } from '../llm/provider.js';
 import type { Embedder } from './embedder.js';
 import { ensureEmbeddingSettings } from './embedding-settings.js';
@@ -50,37 +51,41 @@ export interface BuildTurnContextInput {
   loreTokenBudget?: number;
 }
 
-/** A rough token count (about four characters a token for English prose). */
-export function estimateTokens(text: string): number {
-  return Math.ceil(text.length / 4);
-}
+export { estimateTokens };
 
-function characterTokens(character: TaskCharacter): number {
-  return estimateTokens(
+/** Counts the tokens of a text: a model's tokenizer, or the conservative estimate. */
+export type CountTokens = (text: string) => number;
+
+function characterTokens(character: TaskCharacter, count: CountTokens): number {
+  return count(
     [character.name, character.description, character.personality, character.scenario, character.mood, ...(character.memories ?? [])].filter(Boolean).join(' '),
   ) + 8;
 }
 
-export function estimateContextTokens(context: Omit<TurnContext, 'estimatedTokens'>): number {
+export function estimateContextTokens(context: Omit<TurnContext, 'estimatedTokens'>, count: CountTokens = estimateTokens): number {
   let tokens = 0;
-  for (const scene of context.recentScenes) tokens += estimateTokens(scene.content) + 4;
-  if (context.summary) tokens += estimateTokens(context.summary);
+  for (const scene of context.recentScenes) tokens += count(scene.content) + 4;
+  if (context.summary) tokens += count(context.summary);
   for (const list of [context.memories, context.lore, context.loreAfterCharacters ?? [], context.similarScenes, context.instructions]) {
-    for (const item of list) tokens += estimateTokens(item) + 2;
+    for (const item of list) tokens += count(item) + 2;
   }
-  for (const item of context.loreAtDepth ?? []) tokens += estimateTokens(item.text) + 2;
-  for (const character of context.characters) tokens += characterTokens(character);
+  for (const item of context.loreAtDepth ?? []) tokens += count(item.text) + 2;
+  for (const character of context.characters) tokens += characterTokens(character, count);
   return tokens;
 }
 
+/** The budget when the model publishes no context window (the offline storyteller). */
+export const defaultContextTokenBudget = 3000;
+
 /**
- * Everything the next scene's prompt draws on, within `tokenBudget`. Runs with no transaction
+ * Everything the next scene's prompt draws on, within `tokenBudget` (Infinity: all of it,
+ * for the caller to fit with `fitToBudget` against the model's window). Runs with no transaction
  * open (it embeds the query). When over budget, the lowest-priority items go first: similar
  * scenes, then lore, then story memories, then character memories and instructions; the
  * recent window and the summary stay (shortened only as a last resort).
  */
 export async function buildTurnContext(db: Database, embedder: Embedder, input: BuildTurnContextInput): Promise<TurnContext> {
-  const tokenBudget = input.tokenBudget ?? 3000;
+  const tokenBudget = input.tokenBudget ?? defaultContextTokenBudget;
   const recentWindow = input.recentWindow ?? 4;
   await ensureEmbeddingSettings(db, embedder);
   const loreFor = (recentScenes: string[], queryText: string, queryEmbedding: number[] | undefined) =>
@@ -157,9 +162,13 @@ export async function buildTurnContext(db: Database, embedder: Embedder, input: 
   return fitToBudget(context, tokenBudget);
 }
 
-/** Drops the lowest-priority items until the context fits. Exported for tests. */
-export function fitToBudget(context: Omit<TurnContext, 'estimatedTokens'>, tokenBudget: number): TurnContext {
-  const fits = () => estimateContextTokens(context) <= tokenBudget;
+/**
+ * Drops the lowest-priority items until the context fits `tokenBudget` as `count` measures
+ * it. Works on a copy, so that the caller can fit the same context again to a smaller budget.
+ */
+export function fitToBudget(whole: Omit<TurnContext, 'estimatedTokens'>, tokenBudget: number, count: CountTokens = estimateTokens): TurnContext {
+  const context = copyContext(whole);
+  const fits = () => estimateContextTokens(context, count) <= tokenBudget;
   const dropFrom = (list: unknown[]) => {
     while (!fits() && list.length > 0) list.pop();
   };
@@ -178,17 +187,36 @@ export function fitToBudget(context: Omit<TurnContext, 'estimatedTokens'>, token
   dropFrom(context.instructions);
   dropFrom(context.characters);
   // Last resort: shorten the oldest recent scenes, then the summary, keeping the newest scene.
+  // Characters per token are measured on the text itself, so that a real tokenizer's count is met.
   for (const scene of context.recentScenes) {
     if (fits()) break;
-    const excess = estimateContextTokens(context) - tokenBudget;
-    const keepChars = Math.max(200, scene.content.length - excess * 4 - 8);
+    const excess = estimateContextTokens(context, count) - tokenBudget;
+    const keepChars = Math.max(200, scene.content.length - Math.ceil(excess * charsPerToken(scene.content, count)) - 8);
     if (keepChars < scene.content.length) scene.content = `…${scene.content.slice(scene.content.length - keepChars)}`;
   }
   if (!fits() && context.summary) {
-    const excess = estimateContextTokens(context) - tokenBudget;
-    context.summary = context.summary.slice(0, Math.max(0, context.summary.length - excess * 4 - 8));
+    const excess = estimateContextTokens(context, count) - tokenBudget;
+    context.summary = context.summary.slice(0, Math.max(0, context.summary.length - Math.ceil(excess * charsPerToken(context.summary, count)) - 8));
   }
-  return { ...context, estimatedTokens: estimateContextTokens(context) };
+  return { ...context, estimatedTokens: estimateContextTokens(context, count) };
+}
+
+function charsPerToken(text: string, count: CountTokens): number {
+  return text.length / Math.max(1, count(text));
+}
+
+function copyContext(context: Omit<TurnContext, 'estimatedTokens'>): Omit<TurnContext, 'estimatedTokens'> {
+  return {
+    ...context,
+    recentScenes: context.recentScenes.map((scene) => ({ ...scene })),
+    memories: [...context.memories],
+    lore: [...context.lore],
+    ...(context.loreAfterCharacters ? { loreAfterCharacters: [...context.loreAfterCharacters] } : {}),
+    ...(context.loreAtDepth ? { loreAtDepth: context.loreAtDepth.map((item) => ({ ...item })) } : {}),
+    similarScenes: [...context.similarScenes],
+    instructions: [...context.instructions],
+    characters: context.characters.map((character) => ({ ...character, ...(character.memories ? { memories: [...character.memories] } : {}) })),
+  };
 }
 
 /**

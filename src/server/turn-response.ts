@@ -9,6 +9,7 @@ import type { ServerContext } from './server-context.js';
 export interface TurnHooks {
   signal: AbortSignal;
   onText?: (text: string) => void;
+  onThinking?: (active: boolean) => void;
 }
 
 // However slow the reader's pace, the scene event follows the end of the writing by at most this.
@@ -16,7 +17,8 @@ const maxPacedDrainMs = 60_000;
 
 /**
  * Answers a request that writes a scene: 201 with JSON, or, when the client accepts
- * `text/event-stream`, `event: text` chunks as the prose is written and then `event: scene`
+ * `text/event-stream`, `event: text` chunks as the prose is written (`event: thinking` with
+ * `{active}` while a reasoning model thinks first) and then `event: scene`
  * (the same body as the JSON answer) or `event: error`; `?pace=N` releases the prose at no more
  * than N words a second (the whole scene is written before it reaches the reader). A client that goes away aborts the
  * turn through its signal, so that nothing is written for nobody.
@@ -43,7 +45,9 @@ export async function respondWithTurn(
     const pacer = pace ? createTextPacer(sendText, { wordsPerSecond: pace, maxDrainMs: maxPacedDrainMs }) : undefined;
     stream.onClose(() => pacer?.stop());
     try {
-      const body = await ctx.turns.run(clientGone.signal, (signal) => run({ signal, onText: pacer ? (text) => pacer.push(text) : sendText }));
+      const body = await ctx.turns.run(clientGone.signal, (signal) =>
+        run({ signal, onText: pacer ? (text) => pacer.push(text) : sendText, onThinking: (active) => stream.send('thinking', { active }) }),
+      );
       await pacer?.drain();
       stream.send('scene', body);
     } catch (error) {

@@ -112,6 +112,10 @@ function section(title: string, body: string | undefined): string | undefined {
   return body && body.trim() !== '' ? `## ${title}\n${body.trim()}` : undefined;
 }
 
+function joinParts(parts: readonly (string | undefined)[]): string {
+  return parts.filter(Boolean).join('\n\n');
+}
+
 function bulletList(items: readonly string[] | undefined): string | undefined {
   const kept = (items ?? []).map((item) => item.trim()).filter(Boolean);
   return kept.length > 0 ? kept.map((item) => `- ${clip(item, maxItemChars)}`).join('\n') : undefined;
@@ -169,30 +173,38 @@ export function buildSceneRequest(input: SceneContext, options: PromptOptions = 
   const systemPrompt = cardSystemPrompt(input.systemPromptOverride?.trim() || loadSystemPrompt(options.systemPromptPath), input.card);
   const recentScenes = [...input.recentScenes].sort((a, b) => a.sceneNumber - b.sceneNumber);
   const player = input.playerName?.trim();
-  const story = [
-    section(
-      'Story',
-      [`Title: ${input.storyTitle}`, `Setting: ${input.setting}`, player ? `The player's character is ${player}; address them as "you".` : undefined]
-        .filter(Boolean)
-        .join('\n'),
-    ),
-    section("Author's instructions", input.instructions),
-    input.card ? section(`How ${input.card.characterName} speaks (examples of voice, not events of this story)`, exampleDialogue(input.card.exampleMessages)) : undefined,
-  ];
-  const context = [
-    section('The story so far (summary)', input.summary),
-    section('Relevant memories', bulletList(input.memories)),
-    section('Lore', bulletList(input.lore)),
-    section('Characters in the story', input.characters.length > 0 ? input.characters.map(describeCharacter).join('\n') : undefined),
-    section('More lore', bulletList(input.loreAfterCharacters)),
-    section('Recent scenes, oldest first', recentScenesWithLore(recentScenes, input.loreAtDepth)),
-    section('This turn', describeTurn(input)),
-    section('Instructions', input.card?.postHistoryInstructions?.replace(originalMacro, '')),
-    answerFormat(input.choiceCount),
-  ];
+  // Lore placed after the character definitions counts with them, lore at a depth with the
+  // recent scenes, a card's post-history instructions with this turn: each section is counted
+  // where it is read.
+  const sections = {
+    system: systemPrompt,
+    story: joinParts([
+      section(
+        'Story',
+        [`Title: ${input.storyTitle}`, `Setting: ${input.setting}`, player ? `The player's character is ${player}; address them as "you".` : undefined]
+          .filter(Boolean)
+          .join('\n'),
+      ),
+      section("Author's instructions", input.instructions),
+      input.card ? section(`How ${input.card.characterName} speaks (examples of voice, not events of this story)`, exampleDialogue(input.card.exampleMessages)) : undefined,
+    ]),
+    summary: section('The story so far (summary)', input.summary),
+    memories: section('Relevant memories', bulletList(input.memories)),
+    lore: section('Lore', bulletList(input.lore)),
+    characters: joinParts([
+      section('Characters in the story', input.characters.length > 0 ? input.characters.map(describeCharacter).join('\n') : undefined),
+      section('More lore', bulletList(input.loreAfterCharacters)),
+    ]),
+    recentScenes: section('Recent scenes, oldest first', recentScenesWithLore(recentScenes, input.loreAtDepth)),
+    thisTurn: joinParts([section('This turn', describeTurn(input)), section('Instructions', input.card?.postHistoryInstructions?.replace(originalMacro, ''))]),
+    format: answerFormat(input.choiceCount),
+  };
   const messages: ChatMessage[] = [
-    { role: 'system', content: [systemPrompt, ...story].filter(Boolean).join('\n\n') },
-    { role: 'user', content: context.filter(Boolean).join('\n\n') },
+    { role: 'system', content: joinParts([sections.system, sections.story]) },
+    {
+      role: 'user',
+      content: joinParts([sections.summary, sections.memories, sections.lore, sections.characters, sections.recentScenes, sections.thisTurn, sections.format]),
+    },
   ];
   const task: CompletionRequest['task'] = {
     kind: 'scene',
@@ -208,7 +220,8 @@ export function buildSceneRequest(input: SceneContext, options: PromptOptions = 
     ...(input.playerInstruction ? { playerInstruction: input.playerInstruction } : {}),
   };
   const jsonSchema = sceneSchemaFor(input.choiceCount);
-  return { messages, task, purpose: 'scene', ...(jsonSchema ? { jsonSchema } : {}) };
+  const named = Object.fromEntries(Object.entries(sections).filter(([, text]) => text)) as CompletionRequest['sections'];
+  return { messages, task, purpose: 'scene', sections: named, ...(jsonSchema ? { jsonSchema } : {}) };
 }
 
 /** The same request again, with the unusable answer and what was wrong with it, for one corrective re-ask. */

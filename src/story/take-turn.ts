@@ -11,6 +11,7 @@ import { awaitTurn } from './await-turn.js';
 import { getStory, insertSceneWithChoices, lockStoryForUpdate, setStoryHead } from './story-repo.js';
 import { addTurnModelCalls, findTurn, lockTurn, markTurnFailed, markTurnSucceeded, renewLease } from './turn-repo.js';
 import { validateTurnInput } from './validate-turn-input.js';
+import { insertScenePrompt } from './scene-prompt-repo.js';
 import { getSceneView, type SceneView } from './scene-view.js';
 import type { TurnKind } from './turn-repo.js';
 import type { Queryable } from '../db/index.js';
@@ -25,6 +26,8 @@ export interface TurnRequest {
   idempotencyKey?: unknown;
   /** Receives the scene prose as the model writes it (only when this request generates). */
   onText?: (text: string) => void;
+  /** true while a reasoning model thinks before it writes, false once it writes. */
+  onThinking?: (active: boolean) => void;
   signal?: AbortSignal;
 }
 
@@ -78,6 +81,7 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
       signal: controller.signal,
       modelCalls,
       ...(request.onText ? { onText: request.onText } : {}),
+      ...(request.onThinking ? { onThinking: request.onThinking } : {}),
     });
     const prepared = await prepareSceneMemories(deps.embedder, {
       storyId: story.id,
@@ -119,6 +123,7 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
         model: generated.writtenBy?.model ?? deps.provider.model,
         choices: generated.output.choices,
       });
+      if (generated.prompt) await insertScenePrompt(tx, story.id, scene.id, generated.prompt);
       await writeSceneMemories(tx, {
         storyId: story.id,
         sceneId: scene.id,

@@ -45,10 +45,14 @@ export function createCountingProvider(options: { latencyMs: number; answer?: (r
     async complete(request: CompletionRequest, signal?: AbortSignal): Promise<Completion> {
       const call = ++provider.calls;
       await abortable(options.latencyMs, signal);
-      return { text: answer(request, call), model: 'counting' };
+      const text = answer(request, call);
+      // A watcher gets the answer in pieces, as a streaming model would send it.
+      if (request.onDelta) for (let i = 0; i < text.length; i += 16) request.onDelta({ text: text.slice(i, i + 16) });
+      return { text, model: 'counting' };
     },
     async *stream(request: CompletionRequest, signal?: AbortSignal): AsyncIterable<string> {
-      const { text } = await provider.complete(request, signal);
+      const { onDelta: _ignored, ...plain } = request;
+      const { text } = await provider.complete(plain, signal);
       for (let i = 0; i < text.length; i += 16) yield text.slice(i, i + 16);
     },
   };

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import llama3Tokenizer from 'llama3-tokenizer-js';
 import type { AddressInfo } from 'node:net';
 
 /**
@@ -27,6 +28,38 @@ export interface ReplyScript {
   /** Wait this long before sending the status line. */
   delayMs: number;
   fault?: ReplyFault;
+  /** Per-call text instead of `text` (call counts from 1 per script). */
+  textFor?: (body: any, call: number) => string;
+  /** Sent with the failWith statuses, e.g. '1' or an HTTP date. */
+  retryAfter?: string;
+  /** Reasoning sent apart from the content: Ollama's message.thinking, OpenAI-style reasoning_content. */
+  thinking?: string;
+  /** Stream in pieces of this many characters rather than word by word (splits tags across chunks). */
+  chunkChars?: number;
+  /** The first this many answers stop at half their text with done_reason / finish_reason "length". */
+  cutOffCalls?: number;
+  /** Refuse a JSON schema (Ollama format object, OpenAI response_format json_schema) with HTTP 400. */
+  rejectSchema?: boolean;
+}
+
+/** What a chat stand-in worked out about one request, as the real server would see it. */
+export interface ChatRecord {
+  body: any;
+  promptTokens: number;
+  /** The context the request ran with: the num_ctx sent, or the server's default. */
+  contextTokens: number;
+  /** The answer allowance sent (num_predict / max_tokens), if any. */
+  maxTokens: number | undefined;
+  /** The prompt did not fit and the server cut its beginning off. */
+  truncated: boolean;
+}
+
+/**
+ * Counts a chat prompt as a Llama 3 server does: each message's tokens plus its header and
+ * end markers (about 5), the begin-of-text token and the assistant header that primes the answer.
+ */
+export function llamaPromptTokens(messages: { content: string }[]): number {
+  return messages.reduce((total, message) => total + llama3Tokenizer.encode(message.content, { bos: false, eos: false }).length + 5, 1 + 4);
 }
 
 export interface RecordedRequest {
@@ -39,7 +72,8 @@ export interface RecordedRequest {
 const defaultScript = (): ReplyScript => ({ text: 'The lantern flickers as Mara steps inside.', failWith: [], delayMs: 0 });
 
 /** Splits text the way a model streams it: a word and its trailing space at a time. */
-export function streamPieces(text: string): string[] {
+export function streamPieces(text: string, chunkChars?: number): string[] {
+  if (chunkChars) return Array.from({ length: Math.ceil(text.length / chunkChars) }, (_, i) => text.slice(i * chunkChars, (i + 1) * chunkChars));
   return text.match(/\S+\s*|\s+/g) ?? [];
 }
 
@@ -65,6 +99,9 @@ abstract class FakeServer {
   protected abstract routes(): Record<string, Route>;
 
   async start(): Promise<this> {
+    // Go servers (Ollama, many proxies) keep idle connections far longer than Node's 5 s; with
+    // Node's default a slow turn races the server closing the socket it is about to reuse.
+    this.#server.keepAliveTimeout = 120_000;
     await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
     return this;
@@ -81,6 +118,7 @@ abstract class FakeServer {
   reply(script: Partial<ReplyScript>): void {
     this.script = { ...defaultScript(), ...script };
     this.#callsByPath.clear();
+    this.answers = 0;
   }
 
   requestsTo(path: string): RecordedRequest[] {
@@ -114,8 +152,19 @@ abstract class FakeServer {
     if (response.destroyed) return false;
     const status = this.script.alwaysStatus ?? this.script.failWith[call];
     if (status === undefined) return true;
-    sendJson(response, status, errorBody(status));
+    sendJson(response, status, errorBody(status), this.script.retryAfter ? { 'retry-after': this.script.retryAfter } : {});
     return false;
+  }
+
+  /** Answers served so far under the current script (failures excluded), counting from 1. */
+  protected answers = 0;
+
+  /** The text of this answer and whether it is cut off by the length limit. */
+  protected nextAnswer(body: any): { text: string; cutOff: boolean } {
+    this.answers += 1;
+    const whole = this.script.textFor ? this.script.textFor(body, this.answers) : this.script.text;
+    const cutOff = this.answers <= (this.script.cutOffCalls ?? 0);
+    return { text: cutOff ? whole.slice(0, Math.floor(whole.length / 2)) : whole, cutOff };
   }
 
   /** Writes `pieces` one by one, honouring the stream faults; `end` is written last unless a fault cuts it. */
@@ -169,10 +218,25 @@ export class FakeOllama extends FakeServer {
   embeddingDimension = 8;
   /** Replaces the /api/embed answer, e.g. to send vectors of mixed dimensions. */
   embedReply?: (input: string[]) => unknown;
+  /** Published by POST /api/show as model_info["llama.context_length"]; undefined: /api/show answers 404. */
+  contextLength: number | undefined;
+  /** What Ollama runs a request at when it sends no num_ctx. */
+  defaultNumCtx = 2048;
+  /** One record per answered /api/chat request. */
+  readonly chats: ChatRecord[] = [];
 
   protected routes(): Record<string, Route> {
     return {
       'GET /api/version': (_req, _body, res) => sendJson(res, 200, { version: '0.6.4' }),
+      'POST /api/show': (_req, body, res) => {
+        if (this.contextLength === undefined || !this.#knows(body?.model)) return sendJson(res, 404, { error: `model '${body?.model}' not found` });
+        sendJson(res, 200, {
+          parameters: 'stop "<|eot_id|>"',
+          details: { family: 'llama', parameter_size: '3.2B' },
+          model_info: { 'general.architecture': 'llama', 'llama.context_length': this.contextLength, 'llama.embedding_length': 3072 },
+          capabilities: ['completion', ...(this.script.thinking ? ['thinking'] : [])],
+        });
+      },
       'GET /api/tags': async (_req, _body, res) => {
         if (!(await this.prelude('/api/tags', res, ollamaError))) return;
         sendJson(res, 200, { models: this.models.map((name) => ({ name, model: name, size: 1 })) });
@@ -190,15 +254,27 @@ export class FakeOllama extends FakeServer {
   async #chat(body: any, res: http.ServerResponse): Promise<void> {
     if (!(await this.prelude('/api/chat', res, ollamaError))) return;
     if (!this.#knows(body.model)) return sendJson(res, 404, { error: `model "${body.model}" not found, try pulling it first` });
-    const { text, fault } = this.script;
-    const final = { model: body.model, done: true, done_reason: 'stop', prompt_eval_count: 12, eval_count: 34 };
+    if (this.script.rejectSchema && typeof body.format === 'object' && body.format !== null) {
+      return sendJson(res, 400, { error: 'invalid format: structured outputs are not supported by this server' });
+    }
+    // Like Ollama: the request runs at the num_ctx it sent, else the default, and a longer prompt loses its beginning.
+    const promptTokens = llamaPromptTokens(body.messages ?? []);
+    const contextTokens = body.options?.num_ctx ?? this.defaultNumCtx;
+    this.chats.push({ body, promptTokens, contextTokens, maxTokens: body.options?.num_predict, truncated: promptTokens > contextTokens });
+    const { fault, thinking, chunkChars } = this.script;
+    const { text, cutOff } = this.nextAnswer(body);
+    const final = { model: body.model, done: true, done_reason: cutOff ? 'length' : 'stop', prompt_eval_count: Math.min(promptTokens, contextTokens), eval_count: 34 };
     if (body.stream === false) {
       if (fault === 'malformed') return sendRaw(res, 200, 'application/json', 'this is not json');
-      const whole = JSON.stringify({ ...final, message: { role: 'assistant', content: text } });
+      const whole = JSON.stringify({ ...final, message: { role: 'assistant', content: text, ...(thinking ? { thinking } : {}) } });
       return sendRaw(res, 200, 'application/json', fault === 'truncate' ? whole.slice(0, whole.length >> 1) : whole);
     }
     res.writeHead(200, { 'content-type': 'application/x-ndjson' });
-    const lines = streamPieces(text).map((piece) => `${JSON.stringify({ model: body.model, message: { role: 'assistant', content: piece }, done: false })}\n`);
+    const line = (message: object) => `${JSON.stringify({ model: body.model, message: { role: 'assistant', ...message }, done: false })}\n`;
+    const lines = [
+      ...(thinking ? streamPieces(thinking, chunkChars).map((piece) => line({ content: '', thinking: piece })) : []),
+      ...streamPieces(text, chunkChars).map((piece) => line({ content: piece })),
+    ];
     if (fault === 'malformed') lines.splice(1, 0, '{"message": oops\n');
     await this.writeStream(res, lines, `${JSON.stringify({ ...final, message: { role: 'assistant', content: '' } })}\n`);
   }
@@ -235,9 +311,17 @@ export class FakeOpenAI extends FakeServer {
   /** Send /v1/embeddings items in reverse order; clients must sort by `index`. */
   reverseEmbeddingOrder = false;
   embedReply?: (input: string[]) => unknown;
+  /** Published at GET /props like llama.cpp's server; undefined: /props answers 404. */
+  nCtx: number | undefined;
+  /** One record per answered chat request. */
+  readonly chats: ChatRecord[] = [];
 
   protected routes(): Record<string, Route> {
     return {
+      'GET /props': (_req, _body, res) => {
+        if (this.nCtx === undefined) return sendJson(res, 404, { error: { message: 'File Not Found', type: 'not_found_error', code: 404 } });
+        sendJson(res, 200, { default_generation_settings: { n_ctx: this.nCtx, n_predict: -1 }, total_slots: 1, chat_template: '' });
+      },
       'GET /v1/models': (_req, _body, res) =>
         sendJson(res, 200, { object: 'list', data: this.models.map((id) => ({ id, object: 'model', owned_by: 'fake' })) }),
       'POST /v1/chat/completions': (_req, body, res) => this.#chat(body, res),
@@ -250,15 +334,27 @@ export class FakeOpenAI extends FakeServer {
     if (!this.models.includes(body.model)) {
       return sendJson(res, 404, { error: { message: `The model '${body.model}' does not exist`, type: 'invalid_request_error', code: 'model_not_found' } });
     }
-    const { text, fault } = this.script;
-    const usage = { prompt_tokens: 21, completion_tokens: 43, total_tokens: 64 };
+    if (this.script.rejectSchema && body.response_format?.type === 'json_schema') {
+      return sendJson(res, 400, { error: { message: "'response_format.type' json_schema is not supported", type: 'invalid_request_error', code: null } });
+    }
+    const promptTokens = llamaPromptTokens(body.messages ?? []);
+    const contextTokens = this.nCtx ?? Number.POSITIVE_INFINITY;
+    this.chats.push({ body, promptTokens, contextTokens, maxTokens: body.max_tokens, truncated: promptTokens > contextTokens });
+    if (promptTokens + (body.max_tokens ?? 0) > contextTokens) {
+      // llama.cpp refuses a request whose prompt and allowance exceed its context.
+      return sendJson(res, 400, { error: { code: 400, message: 'the request exceeds the available context size, try increasing it', type: 'exceed_context_size_error', n_prompt_tokens: promptTokens, n_ctx: contextTokens } });
+    }
+    const { fault, thinking, chunkChars } = this.script;
+    const { text, cutOff } = this.nextAnswer(body);
+    const finishReason = cutOff ? 'length' : 'stop';
+    const usage = { prompt_tokens: promptTokens, completion_tokens: 43, total_tokens: promptTokens + 43 };
     const base = { id: 'chatcmpl-fake', created: 1_700_000_000, model: body.model };
     if (!body.stream) {
       if (fault === 'malformed') return sendRaw(res, 200, 'application/json', '<html>bad gateway</html>');
       const whole = JSON.stringify({
         ...base,
         object: 'chat.completion',
-        choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
+        choices: [{ index: 0, message: { role: 'assistant', content: text, ...(thinking ? { reasoning_content: thinking } : {}) }, finish_reason: finishReason }],
         usage,
       });
       return sendRaw(res, 200, 'application/json', fault === 'truncate' ? whole.slice(0, whole.length >> 1) : whole);
@@ -267,9 +363,12 @@ export class FakeOpenAI extends FakeServer {
     const event = (data: unknown) => `data: ${JSON.stringify(data)}\n\n`;
     const chunk = (delta: object, finishReason: string | null) => event({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finishReason }] });
     // The role rides on the first piece so that a fault "after the first chunk" comes after some text.
-    const events = streamPieces(text).map((piece, i) => chunk(i === 0 ? { role: 'assistant', content: piece } : { content: piece }, null));
+    const events = [
+      ...(thinking ? streamPieces(thinking, chunkChars).map((piece) => chunk({ reasoning_content: piece }, null)) : []),
+      ...streamPieces(text, chunkChars).map((piece, i) => chunk(i === 0 ? { role: 'assistant', content: piece } : { content: piece }, null)),
+    ];
     if (fault === 'malformed') events.splice(2, 0, 'data: {"choices": [oops\n\n');
-    const ending = [chunk({}, 'stop'), body.stream_options?.include_usage ? event({ ...base, object: 'chat.completion.chunk', choices: [], usage }) : '', 'data: [DONE]\n\n'];
+    const ending = [chunk({}, finishReason), body.stream_options?.include_usage ? event({ ...base, object: 'chat.completion.chunk', choices: [], usage }) : '', 'data: [DONE]\n\n'];
     await this.writeStream(res, events, ending.join(''));
   }
 
@@ -311,12 +410,12 @@ function rawJson(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
-function sendJson(response: http.ServerResponse, status: number, body: unknown): void {
-  sendRaw(response, status, 'application/json', JSON.stringify(body));
+function sendJson(response: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  sendRaw(response, status, 'application/json', JSON.stringify(body), headers);
 }
 
-function sendRaw(response: http.ServerResponse, status: number, contentType: string, text: string): void {
-  response.writeHead(status, { 'content-type': contentType });
+function sendRaw(response: http.ServerResponse, status: number, contentType: string, text: string, headers: Record<string, string> = {}): void {
+  response.writeHead(status, { 'content-type': contentType, ...headers });
   response.end(text);
 }
 

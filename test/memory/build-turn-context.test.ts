@@ -96,15 +96,15 @@ describe('turn context over a long story', () => {
         instructions: [],
         characters: [],
       },
-      // recent scene 104, summary 10, each list item 52: room for one of the three lists.
-      104 + 10 + 52,
+      // At 3.2 characters a token: recent scene 125 + 4, summary 13, each list item 63 + 2: room for one of the three lists.
+      129 + 13 + 65,
     );
     expect(context.similarScenes).toEqual([]);
     expect(context.lore).toEqual([]);
     expect(context.memories).toHaveLength(1);
     expect(context.recentScenes[0]!.content).toHaveLength(400);
-    expect(context.estimatedTokens).toBe(166);
-    expect(estimateTokens('abcd')).toBe(1);
+    expect(context.estimatedTokens).toBe(207);
+    expect(estimateTokens('abcdefgh')).toBe(3);
   });
 
   it('returns an empty context before the opening scene', async () => {

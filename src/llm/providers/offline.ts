@@ -86,12 +86,21 @@ export function createOfflineProvider(options: OfflineProviderOptions): ModelPro
     };
   }
 
-  return {
+  const provider: ModelProvider = {
     name: 'offline',
     model: 'procedural-v1',
     offline: true,
 
     async complete(request, signal) {
+      if (request.onDelta) {
+        // A watcher gets the same text, paced as it would be streamed.
+        let text = '';
+        for await (const chunk of provider.stream(request, signal)) {
+          text += chunk;
+          request.onDelta({ text: chunk });
+        }
+        return completionOf(request, text);
+      }
       throwIfAborted(signal);
       const text = compose(request);
       // A few slices rather than one sleep, so that an abort is noticed promptly either way.
@@ -114,4 +123,5 @@ export function createOfflineProvider(options: OfflineProviderOptions): ModelPro
       throwIfAborted(signal);
     },
   };
+  return provider;
 }

@@ -1,17 +1,19 @@
 import { AppError } from '../../errors.js';
-import type { Completion, CompletionRequest, ModelProvider } from '../provider.js';
+import { AnswerAssembler } from '../answer-assembler.js';
+import { ollamaContextWindow, showOllamaModel } from '../context-window.js';
+import type { CapabilityStore } from '../model-capability-repo.js';
+import type { Completion, CompletionDelta, FinishReason, ModelProvider } from '../provider.js';
+import { createRemoteProvider, isContextOverflowReply, type ModelWire, type PreparedCall, type ThinkMode } from '../remote-provider.js';
 import {
   AttemptDeadline,
   attemptError,
   badOutput,
   cancelledError,
-  defaultModelMaxRetries,
   describeEndpoint,
   networkErrorCode,
   oneLine,
+  parseRetryAfterMs,
   startModelAttempt,
-  streamWithRetry,
-  withRetry,
   type ModelEndpoint,
 } from '../with-retry.js';
 
@@ -29,6 +31,11 @@ export interface OllamaProviderOptions {
   timeoutMs: number;
   maxRetries?: number;
   retryBaseDelayMs?: number;
+  maxRetryWaitMs?: number;
+  /** LIVINGWORLD_CONTEXT_TOKENS: never ask for a larger num_ctx than this. */
+  contextTokensCap?: number | undefined;
+  think?: ThinkMode;
+  capabilityStore?: CapabilityStore | undefined;
 }
 
 export function createOllamaProvider(options: OllamaProviderOptions): ModelProvider {
@@ -39,23 +46,19 @@ export function createOllamaProvider(options: OllamaProviderOptions): ModelProvi
     model: options.model,
     modelVariable: 'OLLAMA_MODEL',
   };
-  const retryOptions = (signal: AbortSignal | undefined) => ({
-    maxRetries: options.maxRetries ?? defaultModelMaxRetries,
-    ...(options.retryBaseDelayMs === undefined ? {} : { baseDelayMs: options.retryBaseDelayMs }),
-    signal,
-  });
-
-  return {
-    name: 'ollama',
-    model: options.model,
-    offline: false,
-    complete(request, signal) {
-      return withRetry(() => completeOnce(endpoint, options.timeoutMs, request, signal), retryOptions(signal));
-    },
-    stream(request, signal) {
-      return streamWithRetry(() => streamOnce(endpoint, options.timeoutMs, request, signal), retryOptions(signal));
-    },
+  const wire: ModelWire = {
+    endpoint,
+    completeOnce: (call, signal) => completeOnce(endpoint, options.timeoutMs, call, signal),
+    streamOnce: (call, signal) => streamOnce(endpoint, options.timeoutMs, call, signal),
+    probeContextWindow: async (signal) => ollamaContextWindow(await showOllamaModel(endpoint.host, endpoint.model, signal), options.contextTokensCap),
   };
+  return createRemoteProvider('ollama', wire, {
+    ...(options.think ? { think: options.think } : {}),
+    capabilityStore: options.capabilityStore,
+    ...(options.maxRetries === undefined ? {} : { maxRetries: options.maxRetries }),
+    ...(options.retryBaseDelayMs === undefined ? {} : { retryBaseDelayMs: options.retryBaseDelayMs }),
+    ...(options.maxRetryWaitMs === undefined ? {} : { maxRetryWaitMs: options.maxRetryWaitMs }),
+  });
 }
 
 export interface OllamaEndpoint extends ModelEndpoint {
@@ -64,41 +67,49 @@ export interface OllamaEndpoint extends ModelEndpoint {
 }
 
 interface OllamaChatChunk {
-  message?: { content?: unknown };
+  message?: { content?: unknown; thinking?: unknown };
   done?: unknown;
+  done_reason?: unknown;
   error?: unknown;
   prompt_eval_count?: unknown;
   eval_count?: unknown;
 }
 
-function chatBody(model: string, request: CompletionRequest, stream: boolean): Record<string, unknown> {
+function chatBody(model: string, call: PreparedCall, stream: boolean): Record<string, unknown> {
+  const { request, sent } = call;
+  // num_ctx always: without it Ollama runs at its default (2048 for long) and cuts the prompt from the front.
   const modelOptions: Record<string, number> = {};
+  if (sent.numCtx !== undefined) modelOptions['num_ctx'] = sent.numCtx;
+  if (sent.maxTokens !== undefined) modelOptions['num_predict'] = sent.maxTokens;
   if (request.temperature !== undefined) modelOptions['temperature'] = request.temperature;
-  if (request.maxTokens !== undefined) modelOptions['num_predict'] = request.maxTokens;
+  const format = call.structuredOutput === 'json_schema' ? request.jsonSchema?.schema : call.structuredOutput === 'json_object' ? 'json' : undefined;
   return {
     model,
-    messages: request.messages.map(({ role, content }) => ({ role, content })),
+    messages: sent.messages,
     stream,
-    ...(request.jsonSchema ? { format: request.jsonSchema.schema } : {}),
-    ...(Object.keys(modelOptions).length > 0 ? { options: modelOptions } : {}),
+    ...(format ? { format } : {}),
+    ...(call.think === 'auto' ? {} : { think: call.think === 'on' }),
+    options: modelOptions,
   };
 }
 
-async function completeOnce(
-  endpoint: OllamaEndpoint,
-  timeoutMs: number,
-  request: CompletionRequest,
-  signal: AbortSignal | undefined,
-): Promise<Completion> {
+function finishReasonOf(chunk: OllamaChatChunk): FinishReason {
+  return chunk.done_reason === 'length' ? 'length' : chunk.done_reason === 'stop' || chunk.done_reason === undefined ? 'stop' : 'other';
+}
+
+async function completeOnce(endpoint: OllamaEndpoint, timeoutMs: number, call: PreparedCall, signal: AbortSignal | undefined): Promise<Completion> {
   const deadline = new AttemptDeadline(timeoutMs, signal);
-  const attempt = startModelAttempt(endpoint.provider, request.purpose);
+  const attempt = startModelAttempt(endpoint.provider, call.request.purpose);
   try {
-    const response = await postToOllama(endpoint, '/api/chat', chatBody(endpoint.model, request, false), deadline.signal);
+    const response = await postToOllama(endpoint, '/api/chat', chatBody(endpoint.model, call, false), deadline.signal);
     const reply = parseJsonBody<OllamaChatChunk>(await response.text(), endpoint);
     if (reply.done !== true || typeof reply.message?.content !== 'string') {
       throw badOutput(endpoint, 'answered without a finished message');
     }
-    const completion: Completion = { text: reply.message.content, model: endpoint.model, ...usageOf(reply) };
+    const answer = new AnswerAssembler();
+    if (typeof reply.message.thinking === 'string') answer.reasoning(reply.message.thinking);
+    answer.content(reply.message.content);
+    const completion: Completion = { ...answer.finish(), model: endpoint.model, finishReason: finishReasonOf(reply), ...usageOf(reply) };
     attempt.succeeded(completion);
     return completion;
   } catch (error) {
@@ -113,24 +124,34 @@ async function completeOnce(
 async function* streamOnce(
   endpoint: OllamaEndpoint,
   timeoutMs: number,
-  request: CompletionRequest,
+  call: PreparedCall,
   signal: AbortSignal | undefined,
-): AsyncGenerator<string, void, undefined> {
+): AsyncGenerator<CompletionDelta, Completion, undefined> {
   const deadline = new AttemptDeadline(timeoutMs, signal);
-  const attempt = startModelAttempt(endpoint.provider, request.purpose);
+  const attempt = startModelAttempt(endpoint.provider, call.request.purpose);
   let finished = false;
+  const deltas: CompletionDelta[] = [];
+  const answer = new AnswerAssembler((delta) => deltas.push(delta));
   try {
-    const response = await postToOllama(endpoint, '/api/chat', chatBody(endpoint.model, request, true), deadline.signal);
+    const response = await postToOllama(endpoint, '/api/chat', chatBody(endpoint.model, call, true), deadline.signal);
     for await (const chunk of readNdjson<OllamaChatChunk>(response, endpoint, () => deadline.touch())) {
       if (chunk.error !== undefined) throw serverReportedError(endpoint, chunk.error);
       const content = chunk.message?.content;
-      if (content !== undefined && typeof content !== 'string') throw badOutput(endpoint, 'sent a chunk without text');
-      if (content) yield content;
-      if (chunk.done === true) {
-        finished = true;
-        attempt.succeeded(usageOf(chunk));
-        return;
+      const thinking = chunk.message?.thinking;
+      if ((content !== undefined && typeof content !== 'string') || (thinking !== undefined && typeof thinking !== 'string')) {
+        throw badOutput(endpoint, 'sent a chunk without text');
       }
+      if (thinking) answer.reasoning(thinking);
+      if (content) answer.content(content);
+      if (chunk.done === true) {
+        const whole = answer.finish();
+        yield* deltas.splice(0);
+        finished = true;
+        const completion: Completion = { ...whole, model: endpoint.model, finishReason: finishReasonOf(chunk), ...usageOf(chunk) };
+        attempt.succeeded(completion);
+        return completion;
+      }
+      yield* deltas.splice(0);
     }
     throw badOutput(endpoint, 'ended the stream before the model finished');
   } catch (error) {
@@ -176,12 +197,21 @@ async function statusError(response: Response, endpoint: OllamaEndpoint): Promis
       { details: { ...details, missingModel: endpoint.model, retryable: false } },
     );
   }
-  const retryable = response.status >= 500;
-  const verb = retryable ? 'failed' : 'refused the request';
+  const retryAfterMs = parseRetryAfterMs(response.headers.get('retry-after'));
+  const retryable = response.status >= 500 || response.status === 429;
+  const verb = response.status === 429 ? 'is busy (rate limited)' : retryable ? 'failed' : 'refused the request';
+  const contextOverflow = response.status < 500 && isContextOverflowReply(undefined, undefined, serverMessage);
   return new AppError(
     'llm_unavailable',
     `${describeEndpoint(endpoint)} ${verb} with HTTP ${response.status}${serverMessage ? `: ${serverMessage}` : ''}.`,
-    { details: { ...details, retryable } },
+    {
+      details: {
+        ...details,
+        retryable: retryable && !contextOverflow,
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+        ...(contextOverflow ? { contextOverflow } : {}),
+      },
+    },
   );
 }
 

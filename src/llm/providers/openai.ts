@@ -1,19 +1,21 @@
 import OpenAI from 'openai';
 import type { ChatCompletionCreateParamsBase } from 'openai/resources/chat/completions';
 import { AppError } from '../../errors.js';
-import type { Completion, CompletionRequest, ModelProvider } from '../provider.js';
+import { AnswerAssembler } from '../answer-assembler.js';
+import { probeOpenAIContextWindow } from '../context-window.js';
+import type { CapabilityStore } from '../model-capability-repo.js';
+import type { Completion, CompletionDelta, FinishReason, ModelProvider } from '../provider.js';
+import { createRemoteProvider, isContextOverflowReply, type ModelWire, type PreparedCall, type ThinkMode } from '../remote-provider.js';
 import {
   AttemptDeadline,
   attemptError,
   badOutput,
   cancelledError,
-  defaultModelMaxRetries,
   describeEndpoint,
   networkErrorCode,
   oneLine,
+  parseRetryAfterMs,
   startModelAttempt,
-  streamWithRetry,
-  withRetry,
   type ModelEndpoint,
 } from '../with-retry.js';
 
@@ -26,28 +28,30 @@ export interface OpenAIProviderOptions {
   timeoutMs: number;
   maxRetries?: number;
   retryBaseDelayMs?: number;
+  maxRetryWaitMs?: number;
+  /** LIVINGWORLD_CONTEXT_TOKENS: the window when the server publishes none, and a cap otherwise. */
+  contextTokensCap?: number | undefined;
+  think?: ThinkMode;
+  capabilityStore?: CapabilityStore | undefined;
 }
 
 export function createOpenAIProvider(options: OpenAIProviderOptions): ModelProvider {
   const client = createOpenAIClient(options);
   const endpoint = openAIEndpoint(options.baseUrl, options.model);
-  const retryOptions = (signal: AbortSignal | undefined) => ({
-    maxRetries: options.maxRetries ?? defaultModelMaxRetries,
-    ...(options.retryBaseDelayMs === undefined ? {} : { baseDelayMs: options.retryBaseDelayMs }),
-    signal,
-  });
-
-  return {
-    name: 'openai',
-    model: options.model,
-    offline: false,
-    complete(request, signal) {
-      return withRetry(() => completeOnce(client, endpoint, options.timeoutMs, request, signal), retryOptions(signal));
-    },
-    stream(request, signal) {
-      return streamWithRetry(() => streamOnce(client, endpoint, options.timeoutMs, request, signal), retryOptions(signal));
-    },
+  const wire: ModelWire = {
+    endpoint,
+    completeOnce: (call, signal) => completeOnce(client, endpoint, options.timeoutMs, call, signal),
+    streamOnce: (call, signal) => streamOnce(client, endpoint, options.timeoutMs, call, signal),
+    probeContextWindow: (signal) =>
+      probeOpenAIContextWindow(endpoint.host, endpoint.model, { apiKey: options.apiKey, capTokens: options.contextTokensCap, signal }),
   };
+  return createRemoteProvider('openai', wire, {
+    ...(options.think ? { think: options.think } : {}),
+    capabilityStore: options.capabilityStore,
+    ...(options.maxRetries === undefined ? {} : { maxRetries: options.maxRetries }),
+    ...(options.retryBaseDelayMs === undefined ? {} : { retryBaseDelayMs: options.retryBaseDelayMs }),
+    ...(options.maxRetryWaitMs === undefined ? {} : { maxRetryWaitMs: options.maxRetryWaitMs }),
+  });
 }
 
 /**
@@ -85,29 +89,46 @@ export function openAIEndpoint(baseUrl: string, model: string): ModelEndpoint {
   return { serverLabel: 'OpenAI-compatible server', provider: 'openai', host: normaliseOpenAIBaseUrl(baseUrl), model };
 }
 
-function chatParams(model: string, request: CompletionRequest): ChatCompletionCreateParamsBase {
+function chatParams(model: string, call: PreparedCall): ChatCompletionCreateParamsBase {
+  const { request, sent } = call;
+  const responseFormat =
+    call.structuredOutput === 'json_schema' && request.jsonSchema
+      ? { type: 'json_schema' as const, json_schema: { name: request.jsonSchema.name, schema: request.jsonSchema.schema } }
+      : call.structuredOutput === 'json_object'
+        ? { type: 'json_object' as const }
+        : undefined;
   return {
     model,
-    messages: request.messages.map(({ role, content }) => ({ role, content })),
+    messages: sent.messages,
     ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
-    ...(request.maxTokens === undefined ? {} : { max_tokens: request.maxTokens }),
-    ...(request.jsonSchema
-      ? { response_format: { type: 'json_schema', json_schema: { name: request.jsonSchema.name, schema: request.jsonSchema.schema } } }
-      : {}),
-  };
+    ...(sent.maxTokens === undefined ? {} : { max_tokens: sent.maxTokens }),
+    ...(responseFormat ? { response_format: responseFormat } : {}),
+    // llama.cpp and vLLM pass this to the chat template (Qwen3, DeepSeek); others ignore it.
+    ...(call.think === 'auto' ? {} : { chat_template_kwargs: { enable_thinking: call.think === 'on' } }),
+  } as ChatCompletionCreateParamsBase;
+}
+
+function finishReasonOf(reason: unknown): FinishReason {
+  return reason === 'length' ? 'length' : reason === 'stop' || reason === null || reason === undefined ? 'stop' : 'other';
+}
+
+/** Reasoning arrives as reasoning_content (vLLM, llama.cpp, DeepSeek) or reasoning (others). */
+function reasoningOf(part: unknown): unknown {
+  const record = part as { reasoning_content?: unknown; reasoning?: unknown } | null | undefined;
+  return record?.reasoning_content ?? record?.reasoning;
 }
 
 async function completeOnce(
   client: OpenAI,
   endpoint: ModelEndpoint,
   timeoutMs: number,
-  request: CompletionRequest,
+  call: PreparedCall,
   signal: AbortSignal | undefined,
 ): Promise<Completion> {
   const deadline = new AttemptDeadline(timeoutMs, signal);
-  const attempt = startModelAttempt(endpoint.provider, request.purpose);
+  const attempt = startModelAttempt(endpoint.provider, call.request.purpose);
   try {
-    const reply: unknown = await client.chat.completions.create({ ...chatParams(endpoint.model, request), stream: false }, { signal: deadline.signal });
+    const reply: unknown = await client.chat.completions.create({ ...chatParams(endpoint.model, call), stream: false }, { signal: deadline.signal });
     const completion = readCompletion(reply, endpoint);
     attempt.succeeded(completion);
     return completion;
@@ -124,40 +145,58 @@ async function completeOnce(
 function readCompletion(reply: unknown, endpoint: ModelEndpoint): Completion {
   const body = reply as Partial<OpenAI.Chat.Completions.ChatCompletion> | string | null | undefined;
   if (typeof body !== 'object' || body === null) throw badOutput(endpoint, 'answered with a body that is not a chat completion');
-  const content = body.choices?.[0]?.message?.content;
+  const choice = body.choices?.[0];
+  const content = choice?.message?.content;
   if (typeof content !== 'string') throw badOutput(endpoint, 'answered without message content');
-  return { text: content, model: endpoint.model, ...usageOf(body.usage) };
+  const answer = new AnswerAssembler();
+  const reasoning = reasoningOf(choice?.message);
+  if (typeof reasoning === 'string') answer.reasoning(reasoning);
+  answer.content(content);
+  return { ...answer.finish(), model: endpoint.model, finishReason: finishReasonOf(choice?.finish_reason), ...usageOf(body.usage) };
 }
 
 async function* streamOnce(
   client: OpenAI,
   endpoint: ModelEndpoint,
   timeoutMs: number,
-  request: CompletionRequest,
+  call: PreparedCall,
   signal: AbortSignal | undefined,
-): AsyncGenerator<string, void, undefined> {
+): AsyncGenerator<CompletionDelta, Completion, undefined> {
   const deadline = new AttemptDeadline(timeoutMs, signal);
-  const attempt = startModelAttempt(endpoint.provider, request.purpose);
+  const attempt = startModelAttempt(endpoint.provider, call.request.purpose);
   let finished = false;
+  const deltas: CompletionDelta[] = [];
+  const answer = new AnswerAssembler((delta) => deltas.push(delta));
   try {
     const chunks = await client.chat.completions.create(
-      { ...chatParams(endpoint.model, request), stream: true, stream_options: { include_usage: true } },
+      { ...chatParams(endpoint.model, call), stream: true, stream_options: { include_usage: true } },
       { signal: deadline.signal },
     );
     let usage: ReturnType<typeof usageOf> = {};
+    let finishReason: unknown;
     for await (const chunk of chunks) {
       deadline.touch();
       const choice = chunk.choices?.[0];
       const content: unknown = choice?.delta?.content;
-      if (content !== undefined && content !== null && typeof content !== 'string') throw badOutput(endpoint, 'sent a chunk without text');
-      if (content) yield content;
-      if (choice?.finish_reason) finished = true;
+      const reasoning = reasoningOf(choice?.delta);
+      if ((content !== undefined && content !== null && typeof content !== 'string') || (reasoning != null && typeof reasoning !== 'string')) {
+        throw badOutput(endpoint, 'sent a chunk without text');
+      }
+      if (typeof reasoning === 'string') answer.reasoning(reasoning);
+      if (content) answer.content(content);
+      if (choice?.finish_reason) finishReason = choice.finish_reason;
       if (chunk.usage) usage = usageOf(chunk.usage);
+      yield* deltas.splice(0);
     }
     // The client ends a stream quietly when it is aborted, so ask the deadline what happened.
     if (deadline.cancelled || deadline.timedOut) throw new Error('stream aborted');
-    if (!finished) throw badOutput(endpoint, 'ended the stream before the model finished');
+    if (finishReason === undefined) throw badOutput(endpoint, 'ended the stream before the model finished');
+    const whole = answer.finish();
+    yield* deltas.splice(0);
+    finished = true;
+    const completion: Completion = { ...whole, model: endpoint.model, finishReason: finishReasonOf(finishReason), ...usage };
     attempt.succeeded(usage);
+    return completion;
   } catch (error) {
     const appError = attemptError(error, deadline, endpoint, (e) => describeOpenAIFailure(e, endpoint));
     attempt.failed(appError);
@@ -213,8 +252,20 @@ export function describeOpenAIFailure(error: unknown, endpoint: ModelEndpoint, m
     if (status === 401 || status === 403) {
       return unavailable(`${where} refused the credentials (HTTP ${status}); check OPENAI_API_KEY.`, error, endpoint, false, status);
     }
-    const retryable = status >= 500;
-    return unavailable(`${where} ${retryable ? 'failed' : 'refused the request'} with HTTP ${status}${said}.`, error, endpoint, retryable, status);
+    const body = error.error as { code?: unknown; type?: unknown } | undefined;
+    if (status < 500 && isContextOverflowReply(error.code ?? body?.code, error.type ?? body?.type, serverMessage)) {
+      return new AppError('llm_unavailable', `${where} said the prompt is longer than its context${said}.`, {
+        cause: error,
+        details: { host, model, status, retryable: false, contextOverflow: true },
+      });
+    }
+    const retryable = status >= 500 || status === 429;
+    const retryAfterMs = parseRetryAfterMs(error.headers?.get('retry-after'));
+    const verb = status === 429 ? 'is busy (rate limited)' : retryable ? 'failed' : 'refused the request';
+    return new AppError('llm_unavailable', `${where} ${verb} with HTTP ${status}${said}.`, {
+      cause: error,
+      details: { host, model, retryable, status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) },
+    });
   }
   if (error instanceof OpenAI.APIError) {
     return unavailable(`${where} reported an error mid-answer: ${serverMessageOf(error) || 'no details'}.`, error, endpoint, false);

@@ -1,11 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { getSceneTree, getStory } from '../../story/story-repo.js';
+import { getScenePrompt } from '../../story/scene-prompt-repo.js';
 import { authorizeStory } from '../auth.js';
 import { parseInput } from '../parse-input.js';
 import type { ServerContext } from '../server-context.js';
 import { idParams } from './route-inputs.js';
 
+const scenePromptParams = idParams.extend({ sceneId: z.string().max(100, 'the scene id is too long') });
 const treeQuery = z.object({ content: z.enum(['0', '1'], { error: 'content must be 1 or 0' }).optional() });
 const excerptLength = 160;
 
@@ -37,5 +39,12 @@ export function registerSceneRoutes(app: FastifyInstance, ctx: ServerContext): v
         ...(query.content === '1' ? { content: scene.content, choices: scene.choices } : {}),
       })),
     };
+  });
+
+  /** Exactly what the model was sent for one scene, with the window, num_ctx or max_tokens, and tokens per section. */
+  app.get('/api/stories/:id/scenes/:sceneId/prompt', async (request) => {
+    const { id, sceneId } = parseInput(scenePromptParams, request.params, 'params');
+    await authorizeStory(db, request.user, id, 'read');
+    return { prompt: await getScenePrompt(db, id, sceneId) };
   });
 }

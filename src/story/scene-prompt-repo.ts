@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import type { Queryable } from '../db/index.js';
+import { AppError } from '../errors.js';
+import type { ChatMessage } from '../llm/provider.js';
+import type { ScenePromptRecord } from './scene-prompt.js';
+import { isUuid } from './story-repo.js';
+
+/**
+ * Scene prompts, stored compactly: a story's system message is the same for every scene, so
+ * it is kept once in prompt_texts and each scene's messages point at it by hash.
+ */
+
+type StoredMessage = { role: ChatMessage['role']; content: string } | { role: ChatMessage['role']; textHash: string };
+
+/** Messages longer than this are shared by hash when they are system messages. */
+const sharedTextMinLength = 200;
+
+export async function insertScenePrompt(tx: Queryable, storyId: string, sceneId: string, record: ScenePromptRecord): Promise<void> {
+  const stored: StoredMessage[] = [];
+  for (const message of record.messages) {
+    if (message.role !== 'system' || message.content.length < sharedTextMinLength) {
+      stored.push({ role: message.role, content: message.content });
+      continue;
+    }
+    const textHash = createHash('sha256').update(message.content).digest('hex');
+    await tx.query(`INSERT INTO prompt_texts (story_id, hash, content) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [storyId, textHash, message.content]);
+    stored.push({ role: message.role, textHash });
+  }
+  await tx.query(
+    `INSERT INTO scene_prompts (story_id, scene_id, provider, model, context_window, context_source, num_ctx, max_tokens,
+                                structured_output, prompt_tokens, tokenizer, sections, messages)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+    [
+      storyId,
+      sceneId,
+      record.provider,
+      record.model,
+      record.contextWindow,
+      record.contextSource,
+      record.numCtx,
+      record.maxTokens,
+      record.structuredOutput,
+      record.promptTokens,
+      record.tokenizer,
+      JSON.stringify(record.sections),
+      JSON.stringify(stored),
+    ],
+  );
+}
+
+interface ScenePromptRow {
+  provider: string;
+  model: string;
+  context_window: number | null;
+  context_source: string | null;
+  num_ctx: number | null;
+  max_tokens: number | null;
+  structured_output: string | null;
+  prompt_tokens: number | null;
+  tokenizer: string | null;
+  sections: ScenePromptRecord['sections'];
+  messages: StoredMessage[];
+}
+
+/** The prompt of one scene with its shared texts filled back in; not_found when none was kept (imported scenes, older ones). */
+export async function getScenePrompt(db: Queryable, storyId: string, sceneId: string): Promise<ScenePromptRecord> {
+  if (!isUuid(storyId) || !isUuid(sceneId)) throw new AppError('not_found', `No scene ${sceneId} in story ${storyId}.`);
+  const { rows } = await db.query<ScenePromptRow>(
+    `SELECT provider, model, context_window, context_source, num_ctx, max_tokens, structured_output, prompt_tokens, tokenizer, sections, messages
+       FROM scene_prompts WHERE story_id = $1 AND scene_id = $2`,
+    [storyId, sceneId],
+  );
+  const row = rows[0];
+  if (!row) throw new AppError('not_found', `No prompt is kept for scene ${sceneId} (scenes imported or written before prompts were kept have none).`);
+  const hashes = row.messages.flatMap((message) => ('textHash' in message ? [message.textHash] : []));
+  const texts = new Map<string, string>();
+  if (hashes.length > 0) {
+    const shared = await db.query<{ hash: string; content: string }>(`SELECT hash, content FROM prompt_texts WHERE story_id = $1 AND hash = ANY($2::text[])`, [
+      storyId,
+      hashes,
+    ]);
+    for (const text of shared.rows) texts.set(text.hash, text.content);
+  }
+  return {
+    provider: row.provider,
+    model: row.model,
+    contextWindow: row.context_window,
+    contextSource: row.context_source,
+    numCtx: row.num_ctx,
+    maxTokens: row.max_tokens,
+    structuredOutput: row.structured_output,
+    promptTokens: row.prompt_tokens ?? 0,
+    tokenizer: row.tokenizer ?? 'estimate',
+    sections: row.sections,
+    messages: row.messages.map((message) => ({ role: message.role, content: 'textHash' in message ? (texts.get(message.textHash) ?? '') : message.content })),
+  };
+}
+
+/** Every kept prompt of a story by scene, for exports that ask for them. */
+export async function listScenePrompts(db: Queryable, storyId: string): Promise<Map<string, ScenePromptRecord>> {
+  const { rows } = await db.query<{ scene_id: string }>(`SELECT scene_id FROM scene_prompts WHERE story_id = $1`, [storyId]);
+  const prompts = new Map<string, ScenePromptRecord>();
+  for (const row of rows) prompts.set(row.scene_id, await getScenePrompt(db, storyId, row.scene_id));
+  return prompts;
+}
