@@ -151,6 +151,8 @@ export async function insertBranchingStory(db: Queryable, title = 'Salt and Lant
        ($1, 'The fog', '{}', 'It speaks, some say.', false, '{}', 0, '2026-01-01T10:00:01Z', '2026-01-01T10:00:01Z')`,
     [storyId],
   );
+  // Rows written the way stories stood before the world tree: build each scene's world from them as migration 0006 does.
+  await db.query('SELECT lw_seed_world_states($1)', [storyId]);
   return { storyId, scenes: { root, second, regenerated, head }, characters: { hanna, piet } };
 }
 
@@ -166,6 +168,9 @@ export async function countRows(db: Queryable): Promise<Record<string, number>> 
     'memories',
     'character_memories',
     'character_relationships',
+    'character_states',
+    'relationship_states',
+    'world_events',
     'lore_entries',
     'turns',
   ];
