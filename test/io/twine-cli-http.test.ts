@@ -51,7 +51,7 @@ describe('Twine and Python imports through the CLI and HTTP', () => {
     const story = parseTwee(twee.stdout);
     const names = new Set(story.passages.map((p) => p.name));
     for (const passage of story.passages) for (const link of harloweLinks(passage.text)) expect(names.has(link.passage)).toBe(true);
-  }, 120_000);
+  }, 300_000);
 
   it('livingworld import lists the repairs of a Python export, and refuses a file that is not a story', async () => {
     const env = { DATABASE_URL: database.url, LLM_PROVIDER: 'offline', LIVINGWORLD_DATA_DIR: path.join(dir, 'data') };
@@ -66,7 +66,7 @@ describe('Twine and Python imports through the CLI and HTTP', () => {
     const refused = await runCli(['import', file], { env });
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain('Invalid LivingWorld (Python) export: scenes: must be an array of scenes');
-  }, 120_000);
+  }, 300_000);
 
   describe('over HTTP', () => {
     // A database of its own: the CLI runs above recorded their (offline) embedder in theirs.
