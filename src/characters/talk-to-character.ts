@@ -1,5 +1,6 @@
 import type { Database } from '../db/index.js';
 import { withTransaction } from '../db/index.js';
+import { recordIdempotentAnswer, type IdempotencyClaim } from '../idempotency/index.js';
 import { AppError } from '../errors.js';
 import type { ModelProvider, TaskCharacter } from '../llm/provider.js';
 import type { Embedder } from '../memory/embedder.js';
@@ -22,6 +23,8 @@ export interface TalkInput {
   storyId?: string;
   message: string;
   signal?: AbortSignal;
+  /** A keyed request: its answer is stored with the exchange, so a retry replays it. */
+  idempotency?: IdempotencyClaim;
 }
 
 export const maxTalkMessageLength = 2000;
@@ -105,6 +108,7 @@ export async function talkToCharacter(deps: TalkDeps, input: TalkInput): Promise
       },
     ]);
     await adjustRelationship(tx, { storyId, characterId: character.id, targetCharacterId: null, familiarityDelta: talkFamiliarityDelta });
+    await recordIdempotentAnswer(tx, input.idempotency, { reply });
   });
   return { reply };
 }

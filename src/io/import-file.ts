@@ -56,8 +56,8 @@ export async function importStoryFile(
     }
     if (!isPlainObject(parsed)) throw new AppError('validation', 'The file is JSON but not an object; expected a LivingWorld story export.');
     const version = parsed['format_version'];
-    if (version === STORY_ARCHIVE_FORMAT) return { ...(await importStoryArchive(db, parsed, options)), format: 'livingworld/1' };
-    if (version === PYTHON_EXPORT_FORMAT) return { ...(await importStoryArchive(db, parsePythonExport(parsed), options)), format: 'livingworld-python/1.0' };
+    if (version === STORY_ARCHIVE_FORMAT) return { ...(await importStoryArchive(db, parsed, { ...options, format: 'livingworld/1' })), format: 'livingworld/1' };
+    if (version === PYTHON_EXPORT_FORMAT) return { ...(await importStoryArchive(db, parsePythonExport(parsed), { ...options, format: 'livingworld-python/1.0' })), format: 'livingworld-python/1.0' };
     if (looksLikeCharacterCard(parsed)) throw notAStory('a character card');
     throw new AppError(
       'validation',
@@ -69,5 +69,5 @@ export async function importStoryFile(
   if (extension === 'twee' || extension === 'tw' || trimmed.startsWith('::')) {
     throw new AppError('validation', 'Twee files can be exported but not imported; import the LivingWorld JSON export instead.');
   }
-  return { ...(await importStoryArchive(db, parseStoryMarkdown(textContent), options)), format: 'markdown' };
+  return { ...(await importStoryArchive(db, parseStoryMarkdown(textContent), { ...options, format: 'markdown' })), format: 'markdown' };
 }

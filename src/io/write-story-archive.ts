@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Database, Queryable } from '../db/index.js';
 import { pgErrorOf, sqlStateOf, withTransaction } from '../db/index.js';
 import { AppError } from '../errors.js';
+import { recordIdempotentAnswer, type IdempotencyClaim } from '../idempotency/index.js';
 import { parseStoryArchive, type StoryArchive } from './story-archive.js';
 import { importValidationError, text } from './validation.js';
 
@@ -10,6 +11,10 @@ export interface ImportStoryArchiveOptions {
   title?: string;
   /** The user who owns the new story (stories.owner_id); unset means the built-in local user. */
   ownerId?: string;
+  /** A keyed request: its answer ({storyId, format}) is stored in the import's transaction. */
+  idempotency?: IdempotencyClaim;
+  /** The file format the answer names (importStoryFile knows it). */
+  format?: string;
 }
 
 const titleSchema = text({ min: 1, max: 200, trimmedMin: true });
@@ -31,6 +36,7 @@ export async function importStoryArchive(db: Database, archive: unknown, options
       await insertRows(tx, rows);
       // Only when asked, so that the import does not depend on the access migration otherwise.
       if (options.ownerId !== undefined) await tx.query('UPDATE stories SET owner_id = $2 WHERE id = $1', [rows.storyId, options.ownerId]);
+      await recordIdempotentAnswer(tx, options.idempotency, { storyId: rows.storyId, format: options.format });
     });
   } catch (error) {
     throw translateWriteError(error);

@@ -13,6 +13,8 @@ import {
   type Character,
 } from '../../characters/index.js';
 import { authorizeStory, type RequestUser } from '../auth.js';
+import { idempotentTransaction, runIdempotent } from '../../idempotency/index.js';
+import { idempotencyClaimOf } from '../idempotency-claim.js';
 import { parseInput } from '../parse-input.js';
 import { writingRateLimit } from '../rate-limits.js';
 import type { ServerContext } from '../server-context.js';
@@ -95,7 +97,7 @@ export function registerCharacterRoutes(app: FastifyInstance, ctx: ServerContext
     await visibleCharacter(db, request.user, id, 'play');
     const expectedVersion = parseIfMatch(request.headers['if-match']);
     const patch = parseInput(patchBody, request.body);
-    const character = await updateCharacter(db, { characterId: id, expectedVersion, patch });
+    const character = await idempotentTransaction(db, idempotencyClaimOf(request), (tx) => updateCharacter(tx, { characterId: id, expectedVersion, patch }));
     void reply.header('etag', `"${character.version}"`);
     return { character };
   });
@@ -110,7 +112,10 @@ export function registerCharacterRoutes(app: FastifyInstance, ctx: ServerContext
     };
     reply.raw.on('close', onClose);
     try {
-      const { reply: answer } = await talkToCharacter(ctx.runtime.deps, { characterId: id, storyId: character.storyId, message, signal: clientGone.signal });
+      const idempotency = idempotencyClaimOf(request);
+      const { reply: answer } = await runIdempotent(db, idempotency, () =>
+        talkToCharacter(ctx.runtime.deps, { characterId: id, storyId: character.storyId, message, signal: clientGone.signal, ...(idempotency ? { idempotency } : {}) }),
+      );
       return { reply: answer, character: { id: character.id, name: character.name } };
     } finally {
       reply.raw.off('close', onClose);

@@ -5,6 +5,7 @@ import { getSceneView } from '../../story/scene-view.js';
 import { sceneThoughts } from '../../characters/character-views.js';
 import { listVisibleStoryIds } from '../access/access-repo.js';
 import { authorizeStory } from '../auth.js';
+import { idempotencyClaimOf } from '../idempotency-claim.js';
 import { parseInput } from '../parse-input.js';
 import { writingRateLimit } from '../rate-limits.js';
 import { respondWithTurn } from '../turn-response.js';
@@ -17,9 +18,15 @@ export function registerStoryRoutes(app: FastifyInstance, ctx: ServerContext): v
 
   app.post('/api/stories', { config: writingRateLimit(ctx.config) }, async (request, reply) => {
     const input = parseInput(newStorySchema, request.body);
+    const idempotency = idempotencyClaimOf(request);
     return respondWithTurn(ctx, request, reply, async ({ signal, onText }) => {
       // Owned from the start, so a story whose opening fails is still its creator's alone.
-      const { story, opening } = await createStory(ctx.runtime.deps, input, { signal, ownerId: request.user.id, ...(onText ? { onText } : {}) });
+      const { story, opening } = await createStory(ctx.runtime.deps, input, {
+        signal,
+        ownerId: request.user.id,
+        ...(onText ? { onText } : {}),
+        ...(idempotency ? { idempotency } : {}),
+      });
       return { story: toStoryJson(story), scene: opening.scene };
     });
   });
