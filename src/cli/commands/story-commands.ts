@@ -8,6 +8,8 @@ import { getSceneView } from '../../story/scene-view.js';
 import { setStoryStatus } from '../../story/set-story-status.js';
 import { listStoryCharacters } from '../../characters/character-views.js';
 import { printJson } from '../output.js';
+import { retryWithKey } from '../retry-with-key.js';
+import { runIdempotent } from '../../idempotency/index.js';
 import { renderScene, style } from '../format.js';
 import { runTurnInTerminal } from '../run-turn.js';
 import type { TurnRequest } from '../../story/take-turn.js';
@@ -26,7 +28,9 @@ async function withEngine<T>(fn: (runtime: EngineRuntime) => Promise<T>): Promis
 async function turnCommand(request: Omit<TurnRequest, 'signal' | 'onText'>, json: boolean): Promise<void> {
   await withEngine(async (runtime) => {
     if (json) {
-      const result = await takeTurn(runtime.deps, request);
+      const result = await retryWithKey([request], (claim) => takeTurn(runtime.deps, { ...request, idempotencyKey: request.idempotencyKey ?? claim.key }), {
+        ...(typeof request.idempotencyKey === 'string' ? { key: request.idempotencyKey } : {}),
+      });
       printJson({ scene: result.scene, turnId: result.turnId, how: result.how, provider: runtime.providerDescription });
       return;
     }
@@ -46,12 +50,13 @@ export function registerStoryCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (options: { title: string; setting: string; instructions?: string; seed?: number; json?: boolean }) => {
       await withEngine(async (runtime) => {
-        const { story, opening } = await createStory(runtime.deps, {
+        const input = {
           title: options.title,
           setting: options.setting,
           ...(options.instructions ? { instructions: options.instructions } : {}),
           ...(options.seed !== undefined ? { seed: options.seed } : {}),
-        });
+        };
+        const { story, opening } = await retryWithKey(['new', input], (idempotency) => createStory(runtime.deps, input, { idempotency }));
         if (options.json) {
           printJson({ story, scene: opening.scene, provider: runtime.providerDescription });
         } else {
@@ -101,7 +106,10 @@ export function registerStoryCommands(program: Command): void {
     .action(async (storyId: string, sceneId: string | undefined, options: { json?: boolean }) => {
       const runtime = await openRuntime();
       try {
-        const result = await rewindStory({ db: runtime.db }, storyId, sceneId ? { toSceneId: sceneId } : { undo: true });
+        const target = sceneId ? { toSceneId: sceneId } : { undo: true as const };
+        const result = await retryWithKey(['rewind', storyId, target], (claim) =>
+          runIdempotent(runtime.db, claim, () => rewindStory({ db: runtime.db }, storyId, target, undefined, claim)),
+        );
         if (options.json) printJson(result);
         else process.stdout.write(`${renderScene(result.scene)}\n`);
       } finally {
