@@ -2,6 +2,7 @@ import type { Completion, CompletionRequest, ModelProvider } from '../llm/provid
 import { AppError, isAppError } from '../errors.js';
 import type { EngineDeps } from './engine-deps.js';
 import type { GenerationPlan } from './claim-turn.js';
+import type { TurnCallCounter } from './turn-call-counter.js';
 import { buildRepairRequest, buildSceneRequest } from './prompts.js';
 import { describeParseProblem, parseSceneOutput } from './parse-scene.js';
 import { createSceneTextStream } from './scene-text-stream.js';
@@ -37,7 +38,7 @@ export async function callModel(
 export async function generateScene(
   deps: EngineDeps,
   plan: GenerationPlan,
-  options: { signal: AbortSignal; onText?: (text: string) => void; modelCalls: { count: number } },
+  options: { signal: AbortSignal; onText?: (text: string) => void; modelCalls: TurnCallCounter },
 ): Promise<GeneratedScene> {
   const { story } = plan;
   const context = await buildTurnContext(deps.db, deps.embedder, {
@@ -63,7 +64,7 @@ export async function generateScene(
   });
 
   const stream = options.onText ? createSceneTextStream(options.onText) : undefined;
-  options.modelCalls.count++;
+  await options.modelCalls.start();
   const first = await callModel(deps.provider, request, options.signal, stream);
   try {
     return { output: parseSceneOutput(first.text, { choiceCount: deps.choiceCount }), rawOutput: first.text };
@@ -72,7 +73,7 @@ export async function generateScene(
     deps.log.warn({ storyId: story.id, turnId: plan.turn.id, problem: describeParseProblem(error) }, 'model answer unusable; asking again once');
     const repair = buildRepairRequest(request, first.text, describeParseProblem(error));
     // The re-ask is not streamed: the watcher already saw the first attempt's prose.
-    options.modelCalls.count++;
+    await options.modelCalls.start();
     const second = await callModel(deps.provider, repair, options.signal);
     try {
       return { output: parseSceneOutput(second.text, { choiceCount: deps.choiceCount }), rawOutput: second.text };
