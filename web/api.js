@@ -91,12 +91,14 @@ async function readEvents(response, onEvent, signal) {
       const block = buffer.slice(0, end);
       buffer = buffer.slice(end + 2);
       let name = 'message';
+      let id;
       const data = [];
       for (const line of block.split('\n')) {
         if (line.startsWith('event: ')) name = line.slice(7);
         else if (line.startsWith('data: ')) data.push(line.slice(6));
+        else if (line.startsWith('id: ')) id = line.slice(4);
       }
-      if (data.length > 0) onEvent(name, JSON.parse(data.join('\n')));
+      if (data.length > 0) onEvent(name, JSON.parse(data.join('\n')), id);
     }
   }
 }
@@ -132,15 +134,27 @@ export async function streamTurn(path, body, { onText, idempotencyKey, signal } 
   return result;
 }
 
-/** Watches a story's live events until `signal` aborts, reconnecting after failures. */
+/**
+ * Watches a story's live events until `signal` aborts, reconnecting after failures with
+ * Last-Event-ID (the story version last seen), so that the server sends what was missed.
+ * A `resync` (the server's catch-up: the current head) reaches `onEvent` as a `head` event.
+ */
 export async function watchStory(storyId, onEvent, signal) {
   let delayMs = 500;
+  let lastEventId;
+  const onStreamEvent = (name, data, id) => {
+    if (id !== undefined) lastEventId = id;
+    onEvent(name === 'resync' ? 'head' : name, data);
+  };
   while (!signal.aborted) {
     try {
-      const response = await fetch(`/api/stories/${storyId}/events`, { headers: headers({ accept: 'text/event-stream' }), signal });
+      const response = await fetch(`/api/stories/${storyId}/events`, {
+        headers: headers({ accept: 'text/event-stream', ...(lastEventId === undefined ? {} : { 'last-event-id': lastEventId }) }),
+        signal,
+      });
       if (response.ok) {
         delayMs = 500;
-        await readEvents(response, onEvent, signal);
+        await readEvents(response, onStreamEvent, signal);
       } else if (response.status === 404 || response.status === 401) {
         return;
       }

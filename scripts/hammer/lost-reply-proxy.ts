@@ -15,6 +15,8 @@ export interface LostReplyProxy {
   loseNextCommit(pattern: RegExp): Promise<void>;
   /** Cuts every open connection (a LISTEN connection killed, say). */
   cutAll(): number;
+  /** Refuses new connections for `ms` (an outage), so a reconnection has to wait. */
+  refuseConnectionsFor(ms: number): void;
   /** How many COMMIT replies it has lost so far. */
   readonly lostCommits: number;
   close(): Promise<void>;
@@ -33,8 +35,13 @@ export async function startLostReplyProxy(targetUrl: string): Promise<LostReplyP
   const sockets = new Set<net.Socket>();
   let armed: Armed[] = [];
   let lostCommits = 0;
+  let refusingUntil = 0;
 
   const server = net.createServer((client) => {
+    if (Date.now() < refusingUntil) {
+      client.destroy();
+      return;
+    }
     const upstream = net.connect(targetPort, target.hostname);
     sockets.add(client);
     sockets.add(upstream);
@@ -120,6 +127,9 @@ export async function startLostReplyProxy(targetUrl: string): Promise<LostReplyP
       for (const socket of sockets) socket.destroy();
       sockets.clear();
       return count;
+    },
+    refuseConnectionsFor(ms) {
+      refusingUntil = Date.now() + ms;
     },
     get lostCommits() {
       return lostCommits;

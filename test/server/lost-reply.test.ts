@@ -17,10 +17,10 @@ beforeAll(async () => {
   database = await createServerTestDatabase({ poolSize: 2 });
   proxy = await startLostReplyProxy(database.url);
   [a, b] = await Promise.all([
-    startServeProcess({ env: { DATABASE_URL: proxy.url, LIVINGWORLD_TURN_RATE_LIMIT: '1000' } }),
-    startServeProcess({ env: { DATABASE_URL: database.url, LIVINGWORLD_TURN_RATE_LIMIT: '1000' } }),
+    startServeProcess({ env: { DATABASE_URL: proxy.url, LIVINGWORLD_TURN_RATE_LIMIT: '1000' }, startTimeoutMs: 90_000 }),
+    startServeProcess({ env: { DATABASE_URL: database.url, LIVINGWORLD_TURN_RATE_LIMIT: '1000' }, startTimeoutMs: 90_000 }),
   ]);
-}, 60_000);
+}, 200_000);
 afterAll(async () => {
   await Promise.all([a?.stop(), b?.stop()]);
   await proxy?.close();

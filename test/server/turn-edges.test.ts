@@ -18,10 +18,10 @@ beforeAll(async () => {
   database = await createServerTestDatabase({ poolSize: 2 });
   proxy = await startLostReplyProxy(database.url);
   [a, b] = await Promise.all([
-    startServeProcess({ env: { ...env, DATABASE_URL: proxy.url } }),
-    startServeProcess({ env: { ...env, DATABASE_URL: database.url } }),
+    startServeProcess({ env: { ...env, DATABASE_URL: proxy.url }, startTimeoutMs: 90_000 }),
+    startServeProcess({ env: { ...env, DATABASE_URL: database.url }, startTimeoutMs: 90_000 }),
   ]);
-}, 60_000);
+}, 200_000);
 afterAll(async () => {
   await Promise.all([a?.stop(), b?.stop()]);
   await proxy?.close();
