@@ -30,16 +30,50 @@ export class ApiError extends Error {
   }
 }
 
+const writeAttempts = 4;
+
+// crypto.randomUUID exists only in secure contexts; plain HTTP on a LAN is supported too.
+function newIdempotencyKey() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+const retryableStatuses = new Set([502, 503, 504]);
+
+/**
+ * One API request. Every write carries an Idempotency-Key, and a write whose reply was lost
+ * (network error, 502/503/504) is sent again with that same key, so it has one effect.
+ */
 export async function api(method, path, body, extraHeaders = {}) {
-  const response = await fetch(path, {
+  const write = method !== 'GET' && method !== 'HEAD';
+  const keyHeader = write && !Object.keys(extraHeaders).some((name) => name.toLowerCase() === 'idempotency-key') ? { 'idempotency-key': newIdempotencyKey() } : {};
+  const init = {
     method,
-    headers: headers(body === undefined ? extraHeaders : { 'content-type': 'application/json', ...extraHeaders }),
+    headers: headers(body === undefined ? { ...keyHeader, ...extraHeaders } : { 'content-type': 'application/json', ...keyHeader, ...extraHeaders }),
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  const parsed = text ? JSON.parse(text) : null;
-  if (!response.ok) throw new ApiError(response.status, parsed);
-  return parsed;
+  };
+  for (let attempt = 1; ; attempt++) {
+    let response;
+    try {
+      response = await fetch(path, init);
+    } catch (error) {
+      if (!write || attempt >= writeAttempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt));
+      continue;
+    }
+    const text = await response.text();
+    let parsed = null;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      parsed = null;
+    }
+    if (write && retryableStatuses.has(response.status) && attempt < writeAttempts) {
+      const retryAfterMs = Number(response.headers.get('retry-after')) * 1000;
+      await new Promise((resolve) => setTimeout(resolve, Number.isFinite(retryAfterMs) && retryAfterMs > 0 ? Math.min(retryAfterMs, 5_000) : 250 * 2 ** attempt));
+      continue;
+    }
+    if (!response.ok) throw new ApiError(response.status, parsed);
+    return parsed;
+  }
 }
 
 /** Reads a text/event-stream response body, calling onEvent(name, data) for each event. */
@@ -57,12 +91,14 @@ async function readEvents(response, onEvent, signal) {
       const block = buffer.slice(0, end);
       buffer = buffer.slice(end + 2);
       let name = 'message';
+      let id;
       const data = [];
       for (const line of block.split('\n')) {
         if (line.startsWith('event: ')) name = line.slice(7);
         else if (line.startsWith('data: ')) data.push(line.slice(6));
+        else if (line.startsWith('id: ')) id = line.slice(4);
       }
-      if (data.length > 0) onEvent(name, JSON.parse(data.join('\n')));
+      if (data.length > 0) onEvent(name, JSON.parse(data.join('\n')), id);
     }
   }
 }
@@ -77,7 +113,7 @@ export async function streamTurn(path, body, { onText, idempotencyKey, signal } 
     headers: headers({
       'content-type': 'application/json',
       accept: 'text/event-stream',
-      ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
+      'idempotency-key': idempotencyKey ?? newIdempotencyKey(),
     }),
     body: JSON.stringify(body),
     signal,
@@ -98,15 +134,27 @@ export async function streamTurn(path, body, { onText, idempotencyKey, signal } 
   return result;
 }
 
-/** Watches a story's live events until `signal` aborts, reconnecting after failures. */
+/**
+ * Watches a story's live events until `signal` aborts, reconnecting after failures with
+ * Last-Event-ID (the story version last seen), so that the server sends what was missed.
+ * A `resync` (the server's catch-up: the current head) reaches `onEvent` as a `head` event.
+ */
 export async function watchStory(storyId, onEvent, signal) {
   let delayMs = 500;
+  let lastEventId;
+  const onStreamEvent = (name, data, id) => {
+    if (id !== undefined) lastEventId = id;
+    onEvent(name === 'resync' ? 'head' : name, data);
+  };
   while (!signal.aborted) {
     try {
-      const response = await fetch(`/api/stories/${storyId}/events`, { headers: headers({ accept: 'text/event-stream' }), signal });
+      const response = await fetch(`/api/stories/${storyId}/events`, {
+        headers: headers({ accept: 'text/event-stream', ...(lastEventId === undefined ? {} : { 'last-event-id': lastEventId }) }),
+        signal,
+      });
       if (response.ok) {
         delayMs = 500;
-        await readEvents(response, onEvent, signal);
+        await readEvents(response, onStreamEvent, signal);
       } else if (response.status === 404 || response.status === 401) {
         return;
       }

@@ -218,7 +218,8 @@ export async function editCharacter(ctx: ClientContext, client: ClientState): Pr
   const characterId = story && (await knownCharacter(ctx, client, story));
   if (!characterId) return;
   const read = await callApi(ctx.pickTarget(client.random), { method: 'GET', path: `/api/characters/${characterId}`, timeoutMs: ctx.timeouts.otherMs });
-  if (judge(ctx, 'get-character', read, ['200']) !== 'ok') return;
+  // 404 is the right answer when the story has since moved to a branch where they were never met.
+  if (judge(ctx, 'get-character', read, ['200', '404:not_found']) !== 'ok' || read.status !== 200) return;
   const version = Number(/\d+/.exec(read.headers?.get('etag') ?? '')?.[0]);
   const stale = version > 0 && client.random.chance(0.15);
   // A rename to another spelling of a cast name races the unique (story, name_key) index.

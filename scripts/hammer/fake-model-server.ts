@@ -78,6 +78,10 @@ export class FakeModelServer {
   }
 
   async start(): Promise<this> {
+    // Like Go servers (Ollama, many proxies), keep idle connections far longer than Node's 5 s:
+    // with Node's default a slow turn races the server closing the socket it is about to reuse,
+    // and the client's retry of a request that never arrived is counted as a call.
+    this.#server.keepAliveTimeout = 120_000;
     await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
     return this;

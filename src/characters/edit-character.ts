@@ -2,6 +2,7 @@ import type { Database } from '../db/index.js';
 import { isUniqueViolation, withTransaction } from '../db/index.js';
 import { AppError } from '../errors.js';
 import { changeCharacterStates, lockHeadForWorldWrite, meetCharacters, readCharactersAt, stateTextFields, type CharacterAtScene } from '../world/index.js';
+import { recordIdempotentAnswer, type IdempotencyClaim } from '../idempotency/index.js';
 import { getCharacter, validatePatch, type CharacterPatch } from './character-repo.js';
 
 /**
@@ -15,6 +16,7 @@ import { getCharacter, validatePatch, type CharacterPatch } from './character-re
 export async function updateCharacter(
   db: Database,
   input: { characterId: string; expectedVersion: number; patch: CharacterPatch },
+  idempotency?: IdempotencyClaim,
 ): Promise<CharacterAtScene> {
   const patch = validatePatch(input.patch);
   const { storyId } = await getCharacter(db, input.characterId);
@@ -59,6 +61,7 @@ export async function updateCharacter(
     }
     const [character] = await readCharactersAt(tx, storyId, headSceneId, { characterIds: [input.characterId] });
     if (!character) throw new AppError('internal', 'An edited character is missing at the head.');
+    await recordIdempotentAnswer(tx, idempotency, character);
     return character;
   });
 }

@@ -1,5 +1,6 @@
 import type { Database } from '../db/index.js';
 import { withTransaction } from '../db/index.js';
+import { recordIdempotentAnswer, type IdempotencyClaim } from '../idempotency/index.js';
 import { AppError } from '../errors.js';
 import type { ModelProvider, TaskCharacter } from '../llm/provider.js';
 import type { Embedder } from '../memory/embedder.js';
@@ -24,6 +25,8 @@ export interface TalkInput {
   storyId?: string;
   message: string;
   signal?: AbortSignal;
+  /** A keyed request: its answer is stored with the exchange, so a retry replays it. */
+  idempotency?: IdempotencyClaim;
 }
 
 export const maxTalkMessageLength = 2000;
@@ -117,9 +120,13 @@ export async function talkToCharacter(deps: TalkDeps, input: TalkInput): Promise
         embedding: exchangeEmbedding ?? null,
       },
     ]);
-    if (headSceneId === null) return;
+    if (headSceneId === null) {
+      await recordIdempotentAnswer(tx, input.idempotency, { reply });
+      return;
+    }
     await meetCharacters(tx, { storyId, sceneId: headSceneId, source: 'talk', characterIds: [character.id] });
     await adjustRelationship(tx, { storyId, sceneId: headSceneId, source: 'talk', characterId: character.id, targetCharacterId: null, familiarityDelta: talkFamiliarityDelta });
+    await recordIdempotentAnswer(tx, input.idempotency, { reply });
   });
   return { reply };
 }

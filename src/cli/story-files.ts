@@ -6,6 +6,8 @@ import { exportStoryFile, importStoryFile, MAX_ARCHIVE_BYTES, type ImportStoryFi
 import { getStory } from '../story/story-repo.js';
 import { confirm } from './confirm.js';
 import type { LineReader } from './line-reader.js';
+import { runIdempotent } from '../idempotency/index.js';
+import { retryWithKey } from './retry-with-key.js';
 
 /** The story in one of the export formats (json, md, twee), as the text to write. */
 export async function exportStoryAs(db: Queryable, storyId: string, format: string): Promise<string> {
@@ -29,8 +31,13 @@ export async function importStoryFromFile(db: Database, file: string, options: {
     throw new AppError('payload_too_large', `${file} is ${stat.size} bytes; the import limit is ${MAX_ARCHIVE_BYTES} bytes.`);
   }
   const content = fs.readFileSync(file);
-  const importAs = (duplicates: 'refuse' | 'copy') => importStoryFile(db, content, path.basename(file), { duplicates });
-  let result;
+  // Each attempt runs under one key, so a retry after a lost reply does not import twice; a
+  // replayed answer carries only the story and format, hence the defaults.
+  const importAs = (duplicates: 'refuse' | 'copy') =>
+    retryWithKey(['import', duplicates, content], (idempotency) =>
+      runIdempotent(db, idempotency, () => importStoryFile(db, content, path.basename(file), { duplicates, idempotency })),
+    );
+  let result: ImportStoryFileResult;
   try {
     result = await importAs(options.yes ? 'copy' : 'refuse');
   } catch (error) {
@@ -39,7 +46,7 @@ export async function importStoryFromFile(db: Database, file: string, options: {
     result = await importAs('copy');
   }
   const story = await getStory(db, result.storyId);
-  return { ...result, title: story.title };
+  return { ...result, notCarriedOver: result.notCarriedOver ?? [], repairs: result.repairs ?? [], title: story.title };
 }
 
 /** The import's answer for a person: what was repaired and what was not carried over, one line each. */

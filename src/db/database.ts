@@ -28,8 +28,12 @@ export interface Database extends Queryable {
   readonly description: string;
   readonly transactionDefaults: TransactionDefaults;
   acquire(): Promise<DbConnection>;
-  /** Subscribes to NOTIFY on a channel; resolves to an unsubscribe function. */
-  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Subscribes to NOTIFY on a channel; resolves to an unsubscribe function. `onReconnect`
+   * runs each time LISTEN is re-established after its connection was lost: notifications
+   * sent meanwhile are gone, so the subscriber must catch up from the tables.
+   */
+  listen(channel: string, onNotify: (payload: string) => void, onReconnect?: () => void): Promise<() => Promise<void>>;
   /** Pool figures for metrics; the embedded backend reports its single connection. */
   poolStats(): { total: number; idle: number; waiting: number };
   close(): Promise<void>;

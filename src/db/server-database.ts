@@ -37,6 +37,8 @@ class NotificationListener {
   private client: pg.Client | undefined;
   private connecting: Promise<pg.Client> | undefined;
   private readonly handlers = new Map<string, Set<(payload: string) => void>>();
+  private readonly reconnectHandlers = new Set<() => void>();
+  private connectedBefore = false;
   private closed = false;
 
   constructor(private readonly config: pg.ClientConfig) {}
@@ -65,6 +67,16 @@ class NotificationListener {
           connected = true;
           for (const channel of this.handlers.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
           this.client = client;
+          if (this.connectedBefore) {
+            for (const onReconnect of [...this.reconnectHandlers]) {
+              try {
+                onReconnect();
+              } catch (error) {
+                getLogger().warn({ err: error }, 'a reconnection handler failed');
+              }
+            }
+          }
+          this.connectedBefore = true;
           return client;
         } catch (error) {
           await client.end().catch(() => {});
@@ -79,7 +91,8 @@ class NotificationListener {
     return this.connecting;
   }
 
-  async subscribe(channel: string, handler: (payload: string) => void): Promise<() => Promise<void>> {
+  async subscribe(channel: string, handler: (payload: string) => void, onReconnect?: () => void): Promise<() => Promise<void>> {
+    if (onReconnect) this.reconnectHandlers.add(onReconnect);
     let set = this.handlers.get(channel);
     const isNewChannel = set === undefined;
     if (!set) {
@@ -90,6 +103,7 @@ class NotificationListener {
     const client = await this.connect();
     if (isNewChannel && client === this.client) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
     return async () => {
+      if (onReconnect) this.reconnectHandlers.delete(onReconnect);
       set.delete(handler);
       if (set.size === 0 && this.handlers.get(channel) === set) {
         this.handlers.delete(channel);
@@ -175,8 +189,8 @@ export async function openServerDatabase(options: ServerDatabaseOptions): Promis
       };
     },
 
-    listen(channel, onNotify) {
-      return listener.subscribe(channel, onNotify);
+    listen(channel, onNotify, onReconnect) {
+      return listener.subscribe(channel, onNotify, onReconnect);
     },
 
     poolStats() {

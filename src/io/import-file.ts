@@ -23,7 +23,7 @@ export interface ImportStoryFileResult {
   copyOf?: { storyId: string; title: string };
 }
 
-export interface ImportStoryFileOptions extends Pick<ImportStoryArchiveOptions, 'title' | 'ownerId'> {
+export interface ImportStoryFileOptions extends Pick<ImportStoryArchiveOptions, 'title' | 'ownerId' | 'idempotency'> {
   /** A file imported before (same bytes): `refuse` answers already_imported, `copy` (default) imports it again. */
   duplicates?: 'refuse' | 'copy';
 }
@@ -42,9 +42,14 @@ function looksLikeCharacterCard(value: Record<string, unknown>): boolean {
   return typeof value['name'] === 'string' && ('first_mes' in value || 'mes_example' in value || 'personality' in value) && !('scenes' in value);
 }
 
-const imported = (storyId: { storyId: string }, format: StoryFileFormat, notes: Partial<Pick<ImportStoryFileResult, 'notCarriedOver' | 'repairs'>> = {}): ImportStoryFileResult => ({
-  storyId: storyId.storyId,
+const imported = (
+  written: { storyId: string; copyOf?: { storyId: string; title: string } },
+  format: StoryFileFormat,
+  notes: Partial<Pick<ImportStoryFileResult, 'notCarriedOver' | 'repairs'>> = {},
+): ImportStoryFileResult => ({
+  storyId: written.storyId,
   format,
+  ...(written.copyOf ? { copyOf: written.copyOf } : {}),
   notCarriedOver: notes.notCarriedOver ?? [],
   repairs: notes.repairs ?? [],
 });
@@ -85,10 +90,10 @@ export async function importStoryFile(
     }
     if (!isPlainObject(parsed)) throw new AppError('validation', 'The file is JSON but not an object; expected a LivingWorld story export.');
     const version = parsed['format_version'];
-    if (version === STORY_ARCHIVE_FORMAT) return imported(await importStoryArchive(db, parsed, options), 'livingworld/1');
+    if (version === STORY_ARCHIVE_FORMAT) return imported(await importStoryArchive(db, parsed, { ...options, format: 'livingworld/1' }), 'livingworld/1');
     if (version === PYTHON_EXPORT_FORMAT) {
       const { archive, repairs } = parsePythonExport(parsed);
-      return imported(await importStoryArchive(db, archive, options), 'livingworld-python/1.0', { repairs });
+      return imported(await importStoryArchive(db, archive, { ...options, format: 'livingworld-python/1.0' }), 'livingworld-python/1.0', { repairs });
     }
     if (looksLikeCharacterCard(parsed)) throw notAStory('a character card');
     throw new AppError(
@@ -101,11 +106,11 @@ export async function importStoryFile(
   if (extension === 'html' || extension === 'htm' || /<tw-storydata\b/i.test(textContent)) {
     const [first, ...others] = parseTwineHtml(textContent);
     const { archive, notCarriedOver } = twineStoryToArchive(first!, others.map((story) => story.name));
-    return imported(await importStoryArchive(db, archive, options), 'twine-html', { notCarriedOver });
+    return imported(await importStoryArchive(db, archive, { ...options, format: 'twine-html' }), 'twine-html', { notCarriedOver });
   }
   if (extension === 'twee' || extension === 'tw' || trimmed.startsWith('::')) {
     const { archive, notCarriedOver } = twineStoryToArchive(parseTwee(textContent));
-    return imported(await importStoryArchive(db, archive, options), 'twee', { notCarriedOver });
+    return imported(await importStoryArchive(db, archive, { ...options, format: 'twee' }), 'twee', { notCarriedOver });
   }
-  return imported(await importStoryArchive(db, parseStoryMarkdown(textContent), options), 'markdown');
+  return imported(await importStoryArchive(db, parseStoryMarkdown(textContent), { ...options, format: 'markdown' }), 'markdown');
 }

@@ -3,6 +3,7 @@ import type { Database, Queryable } from '../db/index.js';
 import { pgErrorOf, sqlStateOf, withTransaction } from '../db/index.js';
 import { AppError } from '../errors.js';
 import { findStoryByImportHash, lockImportHash, setStoryImportHash } from '../story/story-repo.js';
+import { recordIdempotentAnswer, type IdempotencyClaim } from '../idempotency/index.js';
 import { parseStoryArchive, type StoryArchive } from './story-archive.js';
 import { importValidationError, text } from './validation.js';
 import { defaultLoreOptions } from '../memory/lore-options.js';
@@ -17,6 +18,10 @@ export interface ImportStoryArchiveOptions {
   importHash?: string;
   /** With importHash: refuse (already_imported) when a story came from the same file already. */
   refuseDuplicate?: boolean;
+  /** A keyed request: its answer ({storyId, format}) is stored in the import's transaction. */
+  idempotency?: IdempotencyClaim;
+  /** The file format the answer names (importStoryFile knows it). */
+  format?: string;
 }
 
 const titleSchema = text({ min: 1, max: 200, trimmedMin: true });
@@ -53,6 +58,7 @@ export async function importStoryArchive(
       if (options.importHash !== undefined) await setStoryImportHash(tx, rows.storyId, options.importHash);
       // Only when asked, so that the import does not depend on the access migration otherwise.
       if (options.ownerId !== undefined) await tx.query('UPDATE stories SET owner_id = $2 WHERE id = $1', [rows.storyId, options.ownerId]);
+      await recordIdempotentAnswer(tx, options.idempotency, { storyId: rows.storyId, format: options.format });
     });
   } catch (error) {
     throw translateWriteError(error);

@@ -25,7 +25,7 @@ export interface CompletionRequest {
    */
   onDelta?: (delta: CompletionDelta) => void;
   /** Called once per HTTP attempt at the model (retries and fallbacks included), for turns.model_calls. */
-  onAttempt?: () => void;
+  onAttempt?: () => void | Promise<void>;
   /** The prompt's parts by name (system, story, summary, …), for the record of what was sent; never sent itself. */
   sections?: Partial<Record<PromptSection, string>>;
 }

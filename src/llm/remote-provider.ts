@@ -104,7 +104,7 @@ export function createRemoteProvider(name: 'ollama' | 'openai', wire: ModelWire,
   async function callWithRetries(call: PreparedCall, signal: AbortSignal | undefined): Promise<Completion> {
     const { onDelta, onAttempt } = call.request;
     return withRetry(async () => {
-      onAttempt?.();
+      await onAttempt?.();
       if (!onDelta) return wire.completeOnce(call, signal);
       let shown = false;
       const attempt = wire.streamOnce(call, signal);
@@ -152,7 +152,7 @@ export function createRemoteProvider(name: 'ollama' | 'openai', wire: ModelWire,
     stream(request, signal) {
       return streamWithRetry(async function* () {
         const call = await prepare(request, await startingLevel(request), signal);
-        request.onAttempt?.();
+        await request.onAttempt?.();
         for await (const delta of { [Symbol.asyncIterator]: () => wire.streamOnce(call, signal) }) {
           if (delta.text) yield delta.text;
         }

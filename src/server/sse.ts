@@ -3,7 +3,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 /** One server-sent events response. */
 export interface SseStream {
   readonly closed: boolean;
-  send(event: string, data: unknown): void;
+  /** `id` (the story version) lets a reconnecting client say where it was (Last-Event-ID). */
+  send(event: string, data: unknown, id?: number | string): void;
   /** Ends the response (no-op when the client has gone). */
   close(): void;
   /** Runs once when the response ends, whoever ended it. */
@@ -65,9 +66,9 @@ export function openSse(request: FastifyRequest, reply: FastifyReply, options: {
     get closed() {
       return closed || res.writableEnded || res.destroyed;
     },
-    send(event, data) {
+    send(event, data, id) {
       if (closed || res.writableEnded || res.destroyed) return;
-      res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      res.write(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     },
     close() {
       if (!res.writableEnded) res.end();

@@ -9,6 +9,7 @@ import { InFlightTurns } from './in-flight-turns.js';
 import { loadServerConfig, type ServerConfig } from './server-config.js';
 import { SseStreams } from './sse.js';
 import { startStoryEventsRelay } from './story-events-relay.js';
+import { sweepIdempotencyKeys } from './sweep-idempotency-keys.js';
 import type { ServerContext } from './server-context.js';
 
 export interface RunningServer {
@@ -54,6 +55,8 @@ export async function startServer(options: { host?: string; port?: number; env?:
       state: { shuttingDown: false },
     };
     const app = await buildApp(ctx);
+    const stopSweeping = sweepIdempotencyKeys(runtime.db, runtime.log);
+    app.addHook('onClose', async () => stopSweeping());
     await app.listen({ host, port });
     const address = app.server.address();
     const boundPort = typeof address === 'object' && address ? address.port : port;

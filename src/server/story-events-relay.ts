@@ -8,7 +8,8 @@ import { isUuid } from '../story/story-repo.js';
 export type RelayedEvent = StoryEvent & { scene?: SceneView };
 
 export interface StoryEventsRelay {
-  subscribe(storyId: string, listener: (event: RelayedEvent) => void): () => void;
+  /** `onMissed` runs when events may have been lost (the LISTEN connection was re-established). */
+  subscribe(storyId: string, listener: (event: RelayedEvent) => void, onMissed?: () => void): () => void;
   subscriberCount(): number;
   close(): Promise<void>;
 }
@@ -28,6 +29,7 @@ function parseEvent(payload: string): StoryEvent | undefined {
  */
 export async function startStoryEventsRelay(db: Database, log: Logger): Promise<StoryEventsRelay> {
   const watchers = new Map<string, Set<(event: RelayedEvent) => void>>();
+  const missedHandlers = new Set<() => void>();
   // Events are relayed one at a time so that a story's scene, head and turn events keep their order.
   let queue: Promise<void> = Promise.resolve();
 
@@ -56,14 +58,22 @@ export async function startStoryEventsRelay(db: Database, log: Logger): Promise<
     if (!event) return;
     // One failed relay must not break the chain for every later event.
     queue = queue.then(() => relay(event)).catch((error: unknown) => log.warn({ err: error }, 'could not relay a story event'));
+  }, () => {
+    log.warn({ watchers: missedHandlers.size }, 'story events may have been missed while LISTEN reconnected; streams catch up');
+    // Queued behind the events already received, so a catch-up never overtakes them.
+    queue = queue.then(() => {
+      for (const onMissed of [...missedHandlers]) onMissed();
+    });
   });
 
   return {
-    subscribe(storyId, listener) {
+    subscribe(storyId, listener, onMissed) {
       let listeners = watchers.get(storyId);
       if (!listeners) watchers.set(storyId, (listeners = new Set()));
       listeners.add(listener);
+      if (onMissed) missedHandlers.add(onMissed);
       return () => {
+        if (onMissed) missedHandlers.delete(onMissed);
         listeners.delete(listener);
         if (listeners.size === 0) watchers.delete(storyId);
       };
@@ -75,6 +85,7 @@ export async function startStoryEventsRelay(db: Database, log: Logger): Promise<
     },
     async close() {
       watchers.clear();
+      missedHandlers.clear();
       await unlisten().catch(() => {});
       await queue;
     },

@@ -21,6 +21,13 @@ export interface GenerationPlan {
   siblingIndex: number;
 }
 
+/** Who claims, for how long, and the claim's own id, chosen before it is sent. */
+export interface ClaimLease {
+  owner: string;
+  leaseMs: number;
+  claimId: string;
+}
+
 export type ClaimDecision =
   | { action: 'generate'; plan: GenerationPlan; how: 'new' | 'takeover' | 'retry' }
   | { action: 'join'; turn: TurnRow }
@@ -104,7 +111,7 @@ export async function decideClaim(
   tx: Transaction,
   storyId: string,
   input: TurnInput,
-  lease: { owner: string; leaseMs: number },
+  lease: ClaimLease,
 ): Promise<ClaimDecision> {
   const story = await lockStoryForUpdate(tx, storyId);
   // Touching the locked row makes a SERIALIZABLE claim that waited for this lock fail with
@@ -133,7 +140,7 @@ async function resumeKeyedTurn(
   story: StoryRow,
   existing: TurnRow,
   input: TurnInput,
-  lease: { owner: string; leaseMs: number },
+  lease: ClaimLease,
 ): Promise<ClaimDecision> {
   const storyId = story.id;
   if (!sameRequest(existing, input)) {
@@ -157,12 +164,12 @@ async function resumeKeyedTurn(
     return { action: 'conflict', reason: 'the story has moved on since this request was first made', inFlightTurnId: null };
   }
   const how = existing.status === 'generating' ? 'takeover' : 'retry';
-  const turn = await claimTurn(tx, storyId, existing.id, lease.owner, lease.leaseMs);
+  const turn = await claimTurn(tx, storyId, existing.id, lease);
   return { action: 'generate', plan: await planFor(tx, story, turn), how };
 }
 
 /** A request without a known key: replay a finished twin, join, refuse, take over or start. */
-async function decideFresh(tx: Transaction, story: StoryRow, input: TurnInput, lease: { owner: string; leaseMs: number }): Promise<ClaimDecision> {
+async function decideFresh(tx: Transaction, story: StoryRow, input: TurnInput, lease: ClaimLease): Promise<ClaimDecision> {
   const storyId = story.id;
   // Regenerating a story that has no scene yet (its opening failed or its process died) writes the opening.
   const kind = input.kind === 'regenerate' && story.headSceneId === null ? 'open' : input.kind;
@@ -196,7 +203,7 @@ async function decideFresh(tx: Transaction, story: StoryRow, input: TurnInput, l
         : { action: 'conflict', reason: 'another turn is in progress', inFlightTurnId: inFlight.id };
     }
     if (inFlight.requestHash === requestHash) {
-      const turn = await claimTurn(tx, storyId, inFlight.id, lease.owner, lease.leaseMs);
+      const turn = await claimTurn(tx, storyId, inFlight.id, lease);
       return { action: 'generate', plan: await planFor(tx, story, turn), how: 'takeover' };
     }
     await markTurnFailed(tx, storyId, inFlight.id, {
@@ -220,6 +227,7 @@ async function decideFresh(tx: Transaction, story: StoryRow, input: TurnInput, l
     requestHash,
     leaseOwner: lease.owner,
     leaseMs: lease.leaseMs,
+    claimId: lease.claimId,
   });
   // planFor validates the choice; a bad one throws and the insert rolls back with the transaction.
   return { action: 'generate', plan: await planFor(tx, story, turn), how: 'new' };

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { withTransaction } from '../db/index.js';
 import { AppError } from '../errors.js';
 import type { EngineDeps } from './engine-deps.js';
-import { insertStory, type StoryRow } from './story-repo.js';
+import { getStory, insertStory, type StoryRow } from './story-repo.js';
+import { recordIdempotentAnswer, runIdempotent, type IdempotencyClaim } from '../idempotency/index.js';
 import { takeTurn, type TurnResult } from './take-turn.js';
 
 const controlCharacters = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
@@ -34,30 +35,44 @@ export function parseNewStory(input: unknown): z.output<typeof newStorySchema> {
   return parsed.data;
 }
 
-/** Creates a story and writes its opening scene. */
+// A keyed creation's opening turn carries this key, so a retry joins or replays that turn
+// (or retries it, if it failed) instead of writing a second opening. The story is new to
+// the request, so the key cannot meet another request's on it.
+const openingTurnKey = 'livingworld:opening';
+
+/**
+ * Creates a story and writes its opening scene. With a claim, the story row and the key are
+ * one transaction: a retry finds the story and resumes its opening turn instead of making
+ * a second story.
+ */
 export async function createStory(
   deps: EngineDeps & { defaultSeed: number },
   input: NewStory,
-  options: { onText?: (text: string) => void; signal?: AbortSignal; settings?: Record<string, unknown>; ownerId?: string } = {},
+  options: { onText?: (text: string) => void; signal?: AbortSignal; settings?: Record<string, unknown>; ownerId?: string; idempotency?: IdempotencyClaim } = {},
 ): Promise<{ story: StoryRow; opening: TurnResult }> {
   const fields = parseNewStory(input);
-  const story = await withTransaction(deps.db, {}, (tx) =>
-    insertStory(tx, {
-      title: fields.title,
-      setting: fields.setting,
-      instructions: fields.instructions || undefined,
-      systemPrompt: fields.systemPrompt || undefined,
-      seed: fields.seed ?? deps.defaultSeed,
-      ...(options.settings ? { settings: options.settings } : {}),
-      ownerId: options.ownerId,
-      playerName: fields.playerName,
+  const { storyId } = await runIdempotent(deps.db, options.idempotency, () =>
+    withTransaction(deps.db, {}, async (tx) => {
+      const story = await insertStory(tx, {
+        title: fields.title,
+        setting: fields.setting,
+        instructions: fields.instructions || undefined,
+        systemPrompt: fields.systemPrompt || undefined,
+        seed: fields.seed ?? deps.defaultSeed,
+        ...(options.settings ? { settings: options.settings } : {}),
+        ownerId: options.ownerId,
+        playerName: fields.playerName,
+      });
+      await recordIdempotentAnswer(tx, options.idempotency, { storyId: story.id });
+      return { storyId: story.id };
     }),
   );
   const opening = await takeTurn(deps, {
-    storyId: story.id,
+    storyId,
     kind: 'open',
+    ...(options.idempotency ? { idempotencyKey: openingTurnKey } : {}),
     ...(options.onText ? { onText: options.onText } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  return { story: { ...story, headSceneId: opening.scene.id, version: story.version + 1 }, opening };
+  return { story: await getStory(deps.db, storyId), opening };
 }

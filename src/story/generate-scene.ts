@@ -3,6 +3,7 @@ import { countMessageTokens, estimatingCounter, type TokenCounter } from '../llm
 import { AppError, isAppError } from '../errors.js';
 import type { EngineDeps } from './engine-deps.js';
 import type { GenerationPlan } from './claim-turn.js';
+import type { TurnCallCounter } from './turn-call-counter.js';
 import { buildRepairRequest, buildSceneRequest, type SceneContext } from './prompts.js';
 import { describeParseProblem, parseSceneOutput } from './parse-scene.js';
 import { createSceneTextStream } from './scene-text-stream.js';
@@ -29,8 +30,8 @@ export interface ModelCallHooks {
   onText?: ((text: string) => void) | undefined;
   /** true when the model starts thinking, false when it starts answering. */
   onThinking?: ((active: boolean) => void) | undefined;
-  /** Counts one call at the model; every HTTP attempt is one (turns.model_calls). */
-  countCall: () => void;
+  /** Counts one call at the model before it is made; every HTTP attempt is one (turns.model_calls). */
+  countCall: () => Promise<void>;
 }
 
 /**
@@ -57,9 +58,9 @@ export async function callModel(provider: ModelProvider, request: CompletionRequ
     : undefined;
   const sentRequest: CompletionRequest = {
     ...request,
-    onAttempt: () => {
+    onAttempt: async () => {
       attempts++;
-      hooks.countCall();
+      await hooks.countCall();
     },
     ...(onDelta ? { onDelta } : {}),
   };
@@ -71,7 +72,7 @@ export async function callModel(provider: ModelProvider, request: CompletionRequ
     throw error;
   } finally {
     if (thinking) hooks.onThinking?.(false);
-    if (attempts === 0 && sent) hooks.countCall();
+    if (attempts === 0 && sent) await hooks.countCall();
   }
 }
 
@@ -132,7 +133,7 @@ function assembleSceneRequest(
 export async function generateScene(
   deps: EngineDeps,
   plan: GenerationPlan,
-  options: { signal: AbortSignal; onText?: (text: string) => void; onThinking?: (active: boolean) => void; modelCalls: { count: number } },
+  options: { signal: AbortSignal; onText?: (text: string) => void; onThinking?: (active: boolean) => void; modelCalls: TurnCallCounter },
 ): Promise<GeneratedScene> {
   const { story } = plan;
   const card = await loadStoryCard(deps.db, story);
@@ -200,7 +201,7 @@ export async function generateScene(
   const log = deps.log.child({ storyId: story.id, turnId: plan.turn.id });
 
   let request = assembleSceneRequest(scene, whole, limits, sizing);
-  const hooks: ModelCallHooks = { countCall: () => options.modelCalls.count++, onThinking: options.onThinking };
+  const hooks: ModelCallHooks = { countCall: () => options.modelCalls.start(), onThinking: options.onThinking };
   // Only the first answer is streamed: a watcher has already seen its prose when a re-ask follows.
   let streaming = options.onText ? { ...hooks, onText: createSceneTextStream(options.onText) } : hooks;
   const tried = { shorterContext: false, largerAnswer: false, repair: false };

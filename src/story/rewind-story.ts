@@ -1,4 +1,5 @@
 import { withTransaction } from '../db/index.js';
+import { recordIdempotentAnswer, type IdempotencyClaim } from '../idempotency/index.js';
 import { AppError } from '../errors.js';
 import type { EngineDeps } from './engine-deps.js';
 import { eventsChannel } from './engine-deps.js';
@@ -16,8 +17,9 @@ export async function rewindStory(
   storyId: string,
   target: { toSceneId: string } | { undo: true },
   expectedVersion?: number,
+  idempotency?: IdempotencyClaim,
 ): Promise<{ scene: SceneView; version: number }> {
-  const { sceneId, version } = await withTransaction(deps.db, {}, async (tx) => {
+  return withTransaction(deps.db, {}, async (tx) => {
     const story = await lockStoryForUpdate(tx, storyId);
     if (expectedVersion !== undefined && story.version !== expectedVersion) {
       throw new AppError('version_conflict', `The story is at version ${story.version}, not ${expectedVersion}.`, {
@@ -42,7 +44,8 @@ export async function rewindStory(
     }
     const newVersion = await setStoryHead(tx, storyId, targetId);
     await tx.query('SELECT pg_notify($1, $2)', [eventsChannel, JSON.stringify({ type: 'head', storyId, sceneId: targetId, version: newVersion })]);
-    return { sceneId: targetId, version: newVersion };
+    const answer = { scene: await getSceneView(tx, storyId, targetId), version: newVersion };
+    await recordIdempotentAnswer(tx, idempotency, answer);
+    return answer;
   });
-  return { scene: await getSceneView(deps.db, storyId, sceneId), version };
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { retryOnConnectionLoss, withTransaction } from '../db/index.js';
 import { AppError, isAppError, toAppError, type ErrorCode, errorCodes } from '../errors.js';
 import { turnEvents } from '../metrics.js';
@@ -5,13 +6,14 @@ import { writeSceneMemories, prepareSceneMemories } from '../characters/write-sc
 import { prepareSummaryUpdate, storeSummary } from '../memory/summarise.js';
 import type { EngineDeps, StoryEvent } from './engine-deps.js';
 import { eventsChannel } from './engine-deps.js';
-import { decideClaim, type GenerationPlan } from './claim-turn.js';
+import { decideClaim, type ClaimDecision, type GenerationPlan } from './claim-turn.js';
 import { generateScene } from './generate-scene.js';
 import { awaitTurn } from './await-turn.js';
 import { getStory, insertSceneWithChoices, lockStoryForUpdate, setStoryHead } from './story-repo.js';
-import { addTurnModelCalls, findTurn, lockTurn, markTurnFailed, markTurnSucceeded, renewLease } from './turn-repo.js';
+import { addTurnModelCalls, findClaimedTurn, findTurn, lockTurn, markTurnFailed, markTurnSucceeded, renewLease } from './turn-repo.js';
 import { validateTurnInput } from './validate-turn-input.js';
 import { insertScenePrompt } from './scene-prompt-repo.js';
+import { createTurnCallCounter } from './turn-call-counter.js';
 import { getSceneView, type SceneView } from './scene-view.js';
 import type { TurnKind } from './turn-repo.js';
 import type { Queryable } from '../db/index.js';
@@ -37,6 +39,8 @@ export interface TurnResult {
   /** generated: this request ran the model; joined: it shared an identical in-flight turn; replayed: the turn had finished before; followed: it moved to a scene an author wrote (no model call). */
   how: 'generated' | 'joined' | 'replayed' | 'followed';
 }
+
+const maxPasses = 6;
 
 /** Raised inside the commit when another process has taken the turn over. */
 class LeaseLostError extends Error {}
@@ -75,7 +79,7 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
       (error: unknown) => log.warn({ err: error }, 'could not renew the turn lease'),
     );
   }, Math.max(50, Math.floor(deps.leaseMs / 3)));
-  const modelCalls = { count: 0 };
+  const modelCalls = createTurnCallCounter(deps.db, story.id, turn.id, log);
   try {
     const generated = await generateScene(deps, plan, {
       signal: controller.signal,
@@ -106,6 +110,9 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
       const current = await lockStoryForUpdate(tx, story.id);
       const owned = await lockTurn(tx, story.id, turn.id);
       if (!owned || owned.status !== 'generating' || owned.leaseOwner !== deps.instanceId) throw new LeaseLostError();
+      if (current.status === 'archived') {
+        throw new AppError('story_archived', `Story ${story.id} was archived while the scene was being written; nothing was added to it.`, { details: { storyId: story.id } });
+      }
       if (current.headSceneId !== plan.expectedHeadSceneId) {
         // Only a rewind can move the head under a generating turn, and rewinds refuse while one runs.
         throw new AppError('turn_conflict', 'The story head moved while the scene was being written.');
@@ -134,7 +141,7 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
       });
       if (summary) await storeSummary(tx, { storyId: story.id, ...summary });
       const version = await setStoryHead(tx, story.id, scene.id);
-      await markTurnSucceeded(tx, story.id, turn.id, scene.id, modelCalls.count);
+      await markTurnSucceeded(tx, story.id, turn.id, scene.id, modelCalls.unrecorded);
       await notify(tx, { type: 'scene', storyId: story.id, sceneId: scene.id, turnId: turn.id, version });
       await notify(tx, { type: 'turn', storyId: story.id, turnId: turn.id, status: 'succeeded' });
       return scene.id;
@@ -143,8 +150,9 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
     clearInterval(heartbeat);
     // What a turn spent is recorded even across a database restart (bounded retries).
     const recordSpentCalls = () =>
-      retryOnConnectionLoss(() => addTurnModelCalls(deps.db, story.id, turn.id, modelCalls.count)).catch((recordError: unknown) =>
-        log.error({ err: recordError, modelCalls: modelCalls.count }, 'could not record the model calls of a turn'),
+      retryOnConnectionLoss(() => addTurnModelCalls(deps.db, story.id, turn.id, modelCalls.unrecorded)).then(
+        () => modelCalls.markRecorded(),
+        (recordError: unknown) => log.error({ err: recordError, modelCalls: modelCalls.unrecorded }, 'could not record the model calls of a turn'),
       );
     if (error instanceof LeaseLostError || leaseLost) {
       await recordSpentCalls();
@@ -159,13 +167,14 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
         leaseOwner: deps.instanceId,
         errorCode: failure.code,
         errorMessage: failure.message,
-        modelCalls: modelCalls.count,
+        modelCalls: modelCalls.unrecorded,
       }),
     ).catch((markError: unknown) => {
       log.error({ err: markError }, 'could not record the failed turn; its lease will expire');
       return false;
     });
-    if (!recorded) await recordSpentCalls();
+    if (recorded) modelCalls.markRecorded();
+    else await recordSpentCalls();
     if (recorded) await notify(deps.db, { type: 'turn', storyId: story.id, turnId: turn.id, status: 'failed' }).catch(() => {});
     turnEvents.inc({ event: 'failed' });
     if (failure.code === 'internal') log.error({ err: error }, 'turn failed');
@@ -174,6 +183,28 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
   } finally {
     clearInterval(heartbeat);
     request.signal?.removeEventListener('abort', onCallerAbort);
+  }
+}
+
+/**
+ * After a claim whose outcome is unknown: if it landed, the turn it holds is released at once
+ * (marked failed as if its lease had expired, so a keyed retry re-arms it and an identical
+ * request may take over), rather than leaving the story leased to nobody for the whole lease.
+ */
+async function releaseLostClaim(deps: EngineDeps, storyId: string, claimId: string): Promise<void> {
+  const claimed = await retryOnConnectionLoss(() => findClaimedTurn(deps.db, storyId, claimId));
+  if (!claimed) return;
+  const released = await retryOnConnectionLoss(() =>
+    markTurnFailed(deps.db, storyId, claimed.id, {
+      leaseOwner: deps.instanceId,
+      errorCode: 'lease_expired',
+      errorMessage: 'The claim was committed but its reply was lost; released at once.',
+      modelCalls: 0,
+    }),
+  );
+  if (released) {
+    deps.log.warn({ storyId, turnId: claimed.id }, 'released a turn whose claim reply was lost');
+    await notify(deps.db, { type: 'turn', storyId, turnId: claimed.id, status: 'failed' }).catch(() => {});
   }
 }
 
@@ -198,10 +229,17 @@ export async function takeTurn(deps: EngineDeps, request: TurnRequest): Promise<
   const log = deps.log.child({ storyId: request.storyId });
   const waitLimitMs = Math.max(deps.leaseMs * 4, 10_000);
   // Each pass either finishes, or ends because a turn we depended on expired or was cancelled.
-  for (let pass = 0; pass < 6; pass++) {
-    const decision = await withTransaction(deps.db, {}, (tx) =>
-      decideClaim(tx, request.storyId, input, { owner: deps.instanceId, leaseMs: deps.leaseMs }),
-    );
+  for (let pass = 0; pass < maxPasses; pass++) {
+    // Named before it is sent: if the COMMIT's reply is lost, this id says whether it landed.
+    const lease = { owner: deps.instanceId, leaseMs: deps.leaseMs, claimId: randomUUID() };
+    let decision: ClaimDecision;
+    try {
+      decision = await withTransaction(deps.db, {}, (tx) => decideClaim(tx, request.storyId, input, lease));
+    } catch (error) {
+      if (!isAppError(error, 'database_unavailable') || pass === maxPasses - 1) throw error;
+      await releaseLostClaim(deps, request.storyId, lease.claimId);
+      continue;
+    }
     if (decision.action === 'replay' && decision.authored) {
       turnEvents.inc({ event: 'followed' });
       return { scene: await getSceneView(deps.db, request.storyId, decision.sceneId), turnId: decision.turnId, how: 'followed' };

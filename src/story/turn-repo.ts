@@ -111,13 +111,14 @@ export async function insertTurn(
     requestHash: string;
     leaseOwner: string;
     leaseMs: number;
+    claimId: string;
   },
 ): Promise<TurnRow> {
   const { rows } = await tx.query<TurnRecord>(
-    `INSERT INTO turns (story_id, kind, from_scene_id, choice_number, instruction, request_hash, status, lease_owner, lease_expires_at)
-     VALUES ($1, $2, $3, $4, $5, $6, 'generating', $7, clock_timestamp() + $8 * interval '1 millisecond')
+    `INSERT INTO turns (story_id, kind, from_scene_id, choice_number, instruction, request_hash, status, lease_owner, lease_expires_at, claim_id)
+     VALUES ($1, $2, $3, $4, $5, $6, 'generating', $7, clock_timestamp() + $8 * interval '1 millisecond', $9)
      RETURNING ${turnColumns}`,
-    [turn.storyId, turn.kind, turn.fromSceneId, turn.choiceNumber, turn.instruction, turn.requestHash, turn.leaseOwner, turn.leaseMs],
+    [turn.storyId, turn.kind, turn.fromSceneId, turn.choiceNumber, turn.instruction, turn.requestHash, turn.leaseOwner, turn.leaseMs, turn.claimId],
   );
   return toTurn(rows[0]!);
 }
@@ -137,15 +138,21 @@ export async function insertFinishedTurn(
 }
 
 /** Takes over a turn whose lease expired, or re-arms a failed one for a retried request. */
-export async function claimTurn(tx: Queryable, storyId: string, turnId: string, leaseOwner: string, leaseMs: number): Promise<TurnRow> {
+export async function claimTurn(tx: Queryable, storyId: string, turnId: string, lease: { owner: string; leaseMs: number; claimId: string }): Promise<TurnRow> {
   const { rows } = await tx.query<TurnRecord>(
     `UPDATE turns SET status = 'generating', lease_owner = $3, lease_expires_at = clock_timestamp() + $4 * interval '1 millisecond',
-            attempts = attempts + 1, error_code = NULL, error_message = NULL, finished_at = NULL, updated_at = now()
+            attempts = attempts + 1, error_code = NULL, error_message = NULL, finished_at = NULL, updated_at = now(), claim_id = $5
       WHERE story_id = $1 AND id = $2
       RETURNING ${turnColumns}`,
-    [storyId, turnId, leaseOwner, leaseMs],
+    [storyId, turnId, lease.owner, lease.leaseMs, lease.claimId],
   );
   return toTurn(rows[0]!);
+}
+
+/** The turn a claim (named before it was sent) generates, if that claim committed and is still running. */
+export async function findClaimedTurn(db: Queryable, storyId: string, claimId: string): Promise<TurnRow | undefined> {
+  const { rows } = await db.query<TurnRecord>(`SELECT ${turnColumns} FROM turns WHERE story_id = $1 AND claim_id = $2 AND status = 'generating'`, [storyId, claimId]);
+  return rows[0] ? toTurn(rows[0]) : undefined;
 }
 
 /** Extends the lease; false when the turn is no longer ours (taken over or finished). */

@@ -1,8 +1,8 @@
 import { AppError } from '../errors.js';
 import type { TurnKind } from './turn-repo.js';
+import { parseIdempotencyKey } from '../idempotency/index.js';
 
 export const maxInstructionLength = 2000;
-export const maxIdempotencyKeyLength = 200;
 
 // Newlines and tabs are fine in text; other control characters are not.
 const controlCharacters = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
@@ -60,19 +60,6 @@ export function validateTurnInput(input: {
     }
     fromSceneId = input.fromSceneId.toLowerCase();
   }
-  let idempotencyKey: string | null = null;
-  if (input.idempotencyKey !== undefined && input.idempotencyKey !== null) {
-    if (
-      typeof input.idempotencyKey !== 'string' ||
-      input.idempotencyKey.length < 1 ||
-      input.idempotencyKey.length > maxIdempotencyKeyLength ||
-      !/^[\x21-\x7e]+$/.test(input.idempotencyKey)
-    ) {
-      throw new AppError('validation', `The idempotency key must be 1–${maxIdempotencyKeyLength} visible ASCII characters.`, {
-        details: { field: 'idempotencyKey' },
-      });
-    }
-    idempotencyKey = input.idempotencyKey;
-  }
+  const idempotencyKey = parseIdempotencyKey(input.idempotencyKey);
   return { kind: input.kind, choiceNumber, instruction, fromSceneId, idempotencyKey };
 }

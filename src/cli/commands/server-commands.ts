@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { AppError } from '../../errors.js';
 import { openRuntime } from '../../runtime.js';
-import { createToken, ensureUser, listTokens, revokeToken } from '../../server/access/access-repo.js';
+import { createToken, ensureUser, listTokens, newTokenText, revokeToken } from '../../server/access/access-repo.js';
+import { idempotentTransaction } from '../../idempotency/index.js';
+import { retryWithKey } from '../retry-with-key.js';
 import { printJson } from '../output.js';
 
 function parsePort(value: string): number {
@@ -37,7 +39,13 @@ export function registerServerCommands(program: Command): void {
       const runtime = await openRuntime();
       try {
         const user = await ensureUser(runtime.db, options.user);
-        const created = await createToken(runtime.db, user.id);
+        // The token is chosen before the write, so a retry that replays the answer (which
+        // never holds the token itself) can still print it.
+        const token = newTokenText();
+        const { id } = await retryWithKey(['token create', user.id], (claim) =>
+          idempotentTransaction(runtime.db, claim, async (tx) => ({ id: (await createToken(tx, user.id, token)).id })),
+        );
+        const created = { id, token };
         if (options.json) printJson({ user: user.name, id: created.id, token: created.token });
         else process.stdout.write(`${created.token}\nToken for ${user.name} (id ${created.id}). It is shown only now: store it safely.\n`);
       } finally {

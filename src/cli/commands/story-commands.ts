@@ -16,6 +16,8 @@ import { deleteStory } from '../../story/delete-story.js';
 import { confirm } from '../confirm.js';
 import { listStoryCharacters } from '../../characters/character-views.js';
 import { printJson } from '../output.js';
+import { retryWithKey } from '../retry-with-key.js';
+import { runIdempotent } from '../../idempotency/index.js';
 import { renderScene, style } from '../format.js';
 import { runTurnInTerminal } from '../run-turn.js';
 import type { TurnRequest } from '../../story/take-turn.js';
@@ -34,7 +36,9 @@ async function withEngine<T>(fn: (runtime: EngineRuntime) => Promise<T>): Promis
 async function turnCommand(request: Omit<TurnRequest, 'signal' | 'onText'>, json: boolean): Promise<void> {
   await withEngine(async (runtime) => {
     if (json) {
-      const result = await takeTurn(runtime.deps, request);
+      const result = await retryWithKey([request], (claim) => takeTurn(runtime.deps, { ...request, idempotencyKey: request.idempotencyKey ?? claim.key }), {
+        ...(typeof request.idempotencyKey === 'string' ? { key: request.idempotencyKey } : {}),
+      });
       printJson({ scene: result.scene, turnId: result.turnId, how: result.how, provider: runtime.providerDescription });
       return;
     }
@@ -65,13 +69,16 @@ export function registerStoryCommands(program: Command): void {
           const fromCard = options.card !== undefined ? await createStoryFromCard(runtime.deps, fs.readFileSync(options.card), playerName ? { playerName } : {}) : undefined;
           const { story, opening } =
             fromCard ??
-            (await createStory(runtime.deps, {
-              title: options.title!,
-              setting: options.setting!,
-              ...(options.instructions ? { instructions: options.instructions } : {}),
-              ...(options.seed !== undefined ? { seed: options.seed } : {}),
-              ...(playerName ? { playerName } : {}),
-            }));
+            (await (async () => {
+              const input = {
+                title: options.title!,
+                setting: options.setting!,
+                ...(options.instructions ? { instructions: options.instructions } : {}),
+                ...(options.seed !== undefined ? { seed: options.seed } : {}),
+                ...(playerName ? { playerName } : {}),
+              };
+              return retryWithKey(['new', input], (idempotency) => createStory(runtime.deps, input, { idempotency }));
+            })());
           if (options.json) {
             printJson({
               story,
@@ -145,7 +152,10 @@ export function registerStoryCommands(program: Command): void {
     .action(async (storyId: string, sceneId: string | undefined, options: { json?: boolean }) => {
       const runtime = await openRuntime();
       try {
-        const result = await rewindStory({ db: runtime.db }, storyId, sceneId ? { toSceneId: sceneId } : { undo: true });
+        const target = sceneId ? { toSceneId: sceneId } : { undo: true as const };
+        const result = await retryWithKey(['rewind', storyId, target], (claim) =>
+          runIdempotent(runtime.db, claim, () => rewindStory({ db: runtime.db }, storyId, target, undefined, claim)),
+        );
         if (options.json) printJson(result);
         else process.stdout.write(`${renderScene(result.scene)}\n`);
       } finally {

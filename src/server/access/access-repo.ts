@@ -45,9 +45,13 @@ export async function ensureUser(db: Queryable, name: string): Promise<User> {
   return (await findUserByName(db, name))!;
 }
 
+/** A new token's text (256 random bits). */
+export function newTokenText(): string {
+  return `lw_${randomBytes(32).toString('base64url')}`;
+}
+
 /** Creates a token for the user; only its hash is stored, so the returned text is shown once. */
-export async function createToken(db: Queryable, userId: string): Promise<{ token: string; id: string; prefix: string }> {
-  const token = `lw_${randomBytes(32).toString('base64url')}`;
+export async function createToken(db: Queryable, userId: string, token: string = newTokenText()): Promise<{ token: string; id: string; prefix: string }> {
   const prefix = token.slice(0, 10);
   const { rows } = await db.query<{ id: string }>('INSERT INTO api_tokens (user_id, token_sha256, prefix) VALUES ($1, $2, $3) RETURNING id', [
     userId,

@@ -12,6 +12,8 @@ import {
   type Character,
 } from '../../characters/index.js';
 import { authorizeStory, type RequestUser } from '../auth.js';
+import { runIdempotent } from '../../idempotency/index.js';
+import { idempotencyClaimOf } from '../idempotency-claim.js';
 import { parseInput } from '../parse-input.js';
 import { writingRateLimit } from '../rate-limits.js';
 import type { ServerContext } from '../server-context.js';
@@ -102,7 +104,8 @@ export function registerCharacterRoutes(app: FastifyInstance, ctx: ServerContext
     await visibleCharacter(db, request.user, id, 'play');
     const expectedVersion = parseIfMatch(request.headers['if-match']);
     const patch = parseInput(patchBody, request.body);
-    const character = await updateCharacter(db, { characterId: id, expectedVersion, patch });
+    const claim = idempotencyClaimOf(request);
+    const character = await runIdempotent(db, claim, () => updateCharacter(db, { characterId: id, expectedVersion, patch }, claim));
     void reply.header('etag', `"${character.version}"`);
     return { character };
   });
@@ -117,7 +120,10 @@ export function registerCharacterRoutes(app: FastifyInstance, ctx: ServerContext
     };
     reply.raw.on('close', onClose);
     try {
-      const { reply: answer } = await talkToCharacter(ctx.runtime.deps, { characterId: id, storyId: character.storyId, message, signal: clientGone.signal });
+      const idempotency = idempotencyClaimOf(request);
+      const { reply: answer } = await runIdempotent(db, idempotency, () =>
+        talkToCharacter(ctx.runtime.deps, { characterId: id, storyId: character.storyId, message, signal: clientGone.signal, ...(idempotency ? { idempotency } : {}) }),
+      );
       return { reply: answer, character: { id: character.id, name: character.name } };
     } finally {
       reply.raw.off('close', onClose);

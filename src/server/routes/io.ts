@@ -4,6 +4,8 @@ import { AppError } from '../../errors.js';
 import { exportStoryFile, importStoryFile } from '../../io/index.js';
 import { getStory } from '../../story/story-repo.js';
 import { authorizeStory } from '../auth.js';
+import { runIdempotent } from '../../idempotency/index.js';
+import { idempotencyClaimOf } from '../idempotency-claim.js';
 import { parseInput } from '../parse-input.js';
 import type { ServerContext } from '../server-context.js';
 import { idParams } from './route-inputs.js';
@@ -38,7 +40,11 @@ export function registerIoRoutes(app: FastifyInstance, ctx: ServerContext): void
         throw new AppError('validation', 'Send the story file as the request body.', { details: { field: 'body' } });
       }
       // Owned by the importer in the same transaction that writes it.
-      const result = await importStoryFile(db, request.body, filename, { ownerId: request.user.id, ...(duplicates ? { duplicates } : {}) });
+      const claim = idempotencyClaimOf(request);
+      const body = request.body;
+      const result = await runIdempotent(db, claim, () =>
+        importStoryFile(db, body, filename, { ownerId: request.user.id, ...(duplicates ? { duplicates } : {}), ...(claim ? { idempotency: claim } : {}) }),
+      );
       const story = await getStory(db, result.storyId);
       return reply.status(201).send({ ...result, story: { id: story.id, title: story.title, headSceneId: story.headSceneId } });
     });

@@ -9,6 +9,8 @@ import { attachment } from './attachment.js';
 import { AppError } from '../../errors.js';
 import { isUuid } from '../../story/story-repo.js';
 import { authorizeStory } from '../auth.js';
+import { idempotentTransaction, runIdempotent } from '../../idempotency/index.js';
+import { idempotencyClaimOf } from '../idempotency-claim.js';
 import { parseInput } from '../parse-input.js';
 import type { ServerContext } from '../server-context.js';
 import { idParams, parseIfMatch } from './route-inputs.js';
@@ -46,7 +48,8 @@ export function registerLoreRoutes(app: FastifyInstance, ctx: ServerContext): vo
     const { id } = parseInput(idParams, request.params, 'params');
     await authorizeStory(db, request.user, id, 'play');
     const body = parseInput(newEntryBody, request.body);
-    const entry = await addLoreEntry(deps, { storyId: id, ...body });
+    const claim = idempotencyClaimOf(request);
+    const entry = await runIdempotent(db, claim, () => addLoreEntry(deps, { storyId: id, ...body }, claim));
     return reply.status(201).header('etag', `"${entry.version}"`).send(sendEntry(entry));
   });
 
@@ -55,7 +58,8 @@ export function registerLoreRoutes(app: FastifyInstance, ctx: ServerContext): vo
     await authorizeStory(db, request.user, id, 'play');
     const expectedVersion = parseIfMatch(request.headers['if-match']);
     const patch = parseInput(patchEntryBody, request.body);
-    const entry = await editLoreEntry(deps, { storyId: id, id: knownEntryId(entryId), expectedVersion, patch });
+    const claim = idempotencyClaimOf(request);
+    const entry = await runIdempotent(db, claim, () => editLoreEntry(deps, { storyId: id, id: knownEntryId(entryId), expectedVersion, patch }, claim));
     return reply.header('etag', `"${entry.version}"`).send(sendEntry(entry));
   });
 
@@ -84,7 +88,7 @@ export function registerLoreRoutes(app: FastifyInstance, ctx: ServerContext): vo
   app.delete('/api/stories/:id/lore/:entryId', async (request, reply) => {
     const { id, entryId } = parseInput(entryParams, request.params, 'params');
     await authorizeStory(db, request.user, id, 'play');
-    await deleteLoreEntry(db, id, knownEntryId(entryId));
+    await idempotentTransaction(db, idempotencyClaimOf(request), (tx) => deleteLoreEntry(tx, id, knownEntryId(entryId)).then(() => null));
     return reply.status(204).send();
   });
 }

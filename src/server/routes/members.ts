@@ -4,6 +4,8 @@ import { AppError } from '../../errors.js';
 import { getStory } from '../../story/story-repo.js';
 import { findUserByName, listStoryMembers, upsertStoryMember } from '../access/access-repo.js';
 import { authorizeStory } from '../auth.js';
+import { idempotentTransaction } from '../../idempotency/index.js';
+import { idempotencyClaimOf } from '../idempotency-claim.js';
 import { parseInput } from '../parse-input.js';
 import type { ServerContext } from '../server-context.js';
 import { idParams } from './route-inputs.js';
@@ -32,8 +34,11 @@ export function registerMemberRoutes(app: FastifyInstance, ctx: ServerContext): 
     if (owner && owner.user.toLowerCase() === user.name.toLowerCase()) {
       throw new AppError('validation', `${user.name} owns this story already.`, { details: { field: 'user' } });
     }
-    await upsertStoryMember(db, id, user.id, body.role);
-    return reply.status(201).send({ member: { user: user.name, role: body.role } });
+    const answer = await idempotentTransaction(db, idempotencyClaimOf(request), async (tx) => {
+      await upsertStoryMember(tx, id, user.id, body.role);
+      return { member: { user: user.name, role: body.role } };
+    });
+    return reply.status(201).send(answer);
   });
 
   app.get('/api/stories/:id/members', async (request) => {

@@ -10,6 +10,7 @@ import { setStoryStatus } from '../../story/set-story-status.js';
 import { sceneThoughts } from '../../characters/character-views.js';
 import { listVisibleStoryIds } from '../access/access-repo.js';
 import { authorizeStory } from '../auth.js';
+import { idempotencyClaimOf } from '../idempotency-claim.js';
 import { parseInput } from '../parse-input.js';
 import { writingRateLimit } from '../rate-limits.js';
 import { respondWithTurn } from '../turn-response.js';
@@ -58,9 +59,15 @@ export function registerStoryRoutes(app: FastifyInstance, ctx: ServerContext): v
       });
     }
     const input = parseInput(newStorySchema, body);
+    const idempotency = idempotencyClaimOf(request);
     return respondWithTurn(ctx, request, reply, async ({ signal, onText }) => {
       // Owned from the start, so a story whose opening fails is still its creator's alone.
-      const { story, opening } = await createStory(ctx.runtime.deps, input, { signal, ownerId: request.user.id, ...(onText ? { onText } : {}) });
+      const { story, opening } = await createStory(ctx.runtime.deps, input, {
+        signal,
+        ownerId: request.user.id,
+        ...(onText ? { onText } : {}),
+        ...(idempotency ? { idempotency } : {}),
+      });
       return { story: toStoryJson(story), scene: opening.scene };
     });
   });

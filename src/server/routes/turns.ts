@@ -5,6 +5,8 @@ import { rewindStory } from '../../story/rewind-story.js';
 import { validateTurnInput } from '../../story/validate-turn-input.js';
 import { isUuid } from '../../story/story-repo.js';
 import { authorizeStory } from '../auth.js';
+import { runIdempotent } from '../../idempotency/index.js';
+import { idempotencyClaimOf } from '../idempotency-claim.js';
 import { parseInput } from '../parse-input.js';
 import { writingRateLimit } from '../rate-limits.js';
 import { respondWithTurn } from '../turn-response.js';
@@ -52,13 +54,15 @@ export function registerTurnRoutes(app: FastifyInstance, ctx: ServerContext): vo
     const { id } = parseInput(idParams, request.params, 'params');
     await authorizeStory(db, request.user, id, 'play');
     const body = parseInput(rewindBody.pick({ version: true }), request.body);
-    return rewindStory(ctx.runtime.deps, id, { undo: true }, body.version);
+    const claim = idempotencyClaimOf(request);
+    return runIdempotent(db, claim, () => rewindStory(ctx.runtime.deps, id, { undo: true }, body.version, claim));
   });
 
   app.post('/api/stories/:id/rewind', async (request) => {
     const { id } = parseInput(idParams, request.params, 'params');
     await authorizeStory(db, request.user, id, 'play');
     const body = parseInput(rewindBody, request.body);
-    return rewindStory(ctx.runtime.deps, id, body.toSceneId ? { toSceneId: body.toSceneId } : { undo: true }, body.version);
+    const claim = idempotencyClaimOf(request);
+    return runIdempotent(db, claim, () => rewindStory(ctx.runtime.deps, id, body.toSceneId ? { toSceneId: body.toSceneId } : { undo: true }, body.version, claim));
   });
 }
