@@ -8,7 +8,7 @@ import type { Violations } from './violations.js';
  * Compares the model calls the fake server received with what the database says they
  * produced. Every scene written by a turn names the call that wrote it; every call is either
  * a scene, a documented extra (corrective re-ask, talk reply, a turn that failed or was
- * cancelled — all recorded in turns.model_calls), a provider retry after a hang, or lost with
+ * cancelled — all recorded in turns.model_calls, provider retries after a hang included), or lost with
  * a process the hammer killed or a lease the process lost (logged). Nothing may be left over,
  * and no two generations of one story may be in flight at once.
  */
@@ -131,7 +131,8 @@ export async function accountForCalls(
   if (talkIds.some((id) => !byId.get(id) || byId.get(id)!.purpose !== 'talk')) violations.add('conversation not from a talk call', `${talkIds.length} conversations`);
   if (new Set(talkIds).size !== talkIds.length) violations.add('one talk answer stored twice', `${talkIds.length - new Set(talkIds).size} duplicates`);
 
-  // Per story title: calls received (less provider retries) = calls recorded + calls lost with a killed process or a lost lease.
+  // Per story title: calls received = calls recorded + calls lost with a killed process or a lost lease.
+  // Provider retries are calls too: a turn records every attempt it makes (turns.model_calls).
   // A process that crashed on its own loses its calls like a killed one (the crash itself is a violation elsewhere).
   const killedAt = new Map(incarnations.filter((i) => i.killed || i.crashed).map((i) => [i.name, i.endedAt!]));
   const titleOfStory = new Map(turnRows.map((r) => [r.story_id, r.title]));
@@ -146,7 +147,7 @@ export async function accountForCalls(
   const byTitle = new Map<string, ModelCall[]>();
   for (const call of generationCalls) byTitle.set(call.storyTitle ?? '?', [...(byTitle.get(call.storyTitle ?? '?') ?? []), call]);
   for (const [title, titleCalls] of byTitle) {
-    const logical = titleCalls.filter((c) => c.retryOf === undefined);
+    const logical = titleCalls;
     const recorded = recordedByTitle.get(title) ?? 0;
     const killable = logical.filter((c) => {
       const at = killedAt.get(c.incarnation);
@@ -160,7 +161,7 @@ export async function accountForCalls(
     } else if (unexplained > killable + leaseLost) {
       violations.add(
         'model calls nobody accounts for',
-        `${title}: received ${logical.length} (+${titleCalls.length - logical.length} retries), recorded ${recorded}, at most ${killable} lost with killed processes and ${leaseLost} with lost leases`,
+        `${title}: received ${logical.length} (${titleCalls.filter((c) => c.retryOf !== undefined).length} of them retries), recorded ${recorded}, at most ${killable} lost with killed processes and ${leaseLost} with lost leases`,
       );
     } else {
       const fromKills = Math.min(unexplained, killable);
