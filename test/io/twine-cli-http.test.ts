@@ -31,8 +31,9 @@ describe('Twine and Python imports through the CLI and HTTP', () => {
     const result = JSON.parse(json.stdout) as { storyId: string; format: string; title: string; notCarriedOver: string[]; repairs: unknown[] };
     expect(result).toMatchObject({ format: 'twee', title: 'The Lighthouse at Vell', repairs: [] });
     expect(result.notCarriedOver).toContain('passages not reachable from the start "Start": "Attic"');
-    const text = await runCli(['import', file], { env });
-    expect(text.stdout).toMatch(/^Imported "The Lighthouse at Vell" as [0-9a-f-]{36}\.\n {2}not carried over: macros \(removed from the prose; the storyteller does not run them\): set ×2/);
+    const text = await runCli(['import', file, '--yes'], { env });
+    // The second import of the same file is a copy, made without asking under --yes.
+    expect(text.stdout).toMatch(/^Imported "The Lighthouse at Vell" as [0-9a-f-]{36}, a copy of [0-9a-f-]{36}\.\n {2}not carried over: macros \(removed from the prose; the storyteller does not run them\): set ×2/);
 
     for (const choice of ['1', '2']) {
       const advanced = await runCli(['advance', result.storyId, choice, '--json'], { env });
