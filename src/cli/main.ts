@@ -19,6 +19,9 @@ function buildProgram(): Command {
   const program = new Command('livingworld')
     .description('Interactive stories with characters who remember. Runs offline; point it at Ollama or an OpenAI-compatible server for a real model.')
     .version(packageVersion, '-V, --version', 'print the version')
+    // The program's own options come before the command: `lore edit … --version N` is the lore
+    // entry's version, not a request for LivingWorld's.
+    .enablePositionalOptions()
     .exitOverride()
     .showHelpAfterError();
 
