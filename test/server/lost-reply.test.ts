@@ -71,8 +71,13 @@ describe('every write, retried with its key after a lost COMMIT reply, has exact
     const character = characters.body.characters[0];
     expect(character).toBeDefined();
     const memories = () => count(`SELECT count(*) AS n FROM character_memories WHERE character_id = $1 AND kind = 'conversation'`, [character.id]);
+    // The player's relationship as the world stands at the story's head (talks happen there).
     const interactions = () =>
-      count(`SELECT coalesce(sum(interaction_count), 0) AS n FROM character_relationships WHERE character_id = $1 AND target_character_id IS NULL`, [character.id]);
+      count(
+        `SELECT coalesce(sum(r.interaction_count), 0) AS n FROM relationship_states r JOIN stories s ON s.id = r.story_id AND s.head_scene_id = r.scene_id
+          WHERE r.character_id = $1 AND r.target_character_id IS NULL`,
+        [character.id],
+      );
     const [memoriesBefore, interactionsBefore] = [await memories(), await interactions()];
     const { retry } = await lostThenRetried(answerInsert, 'POST', `/api/characters/${character.id}/talk`, { message: 'Any letters for me?' });
     expect(typeof retry.body.reply).toBe('string');
