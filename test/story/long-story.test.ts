@@ -17,7 +17,7 @@ afterAll(async () => db.close());
 
 describe('a long story', () => {
   // 500 real turns: generous time on a slow or busy machine.
-  it(`keeps the prompt bounded over ${turns} turns and still recalls the first scene's key fact`, { timeout: 240_000 }, async () => {
+  it(`keeps the prompt bounded over ${turns} turns and still recalls the first scene's key fact`, { timeout: 600_000 }, async () => {
     // Measured in characters, so the bound does not move with the token estimate's ratio.
     const promptChars: number[] = [];
     const provider = createCountingProvider({
