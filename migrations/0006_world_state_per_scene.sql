@@ -138,8 +138,9 @@ BEGIN
          c.emotion_valence, c.emotion_arousal, c.emotion_dominance
     FROM lw_known k JOIN characters c ON c.story_id = p_story_id AND c.id = ANY(k.known);
 
-  INSERT INTO relationship_states (story_id, scene_id, character_id, target_character_id, sentiment, trust, familiarity, type, interaction_count)
-  SELECT p_story_id, k.scene_id, r.character_id, r.target_character_id, r.sentiment, r.trust, r.familiarity, r.type, r.interaction_count
+  -- updated_at comes along too: the seeded state is the relationship as it last changed, not now.
+  INSERT INTO relationship_states (story_id, scene_id, character_id, target_character_id, sentiment, trust, familiarity, type, interaction_count, updated_at)
+  SELECT p_story_id, k.scene_id, r.character_id, r.target_character_id, r.sentiment, r.trust, r.familiarity, r.type, r.interaction_count, r.updated_at
     FROM lw_known k
     JOIN character_relationships r ON r.story_id = p_story_id
      AND r.character_id = ANY(k.known || world)
