@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/index.js';
 import { AppError } from '../errors.js';
+import { isUuid } from '../story/story-repo.js';
 import { cleanKeywords, defaultLoreOptions, type LoreOptions } from './lore-options.js';
 
 /** World info: a fact injected into the context when its keywords appear or it is close in meaning. */
@@ -159,9 +160,13 @@ export async function listLoreEntries(db: Queryable, storyId: string): Promise<L
   return rows.map(toLoreEntry);
 }
 
+const loreNotFound = (id: string) => new AppError('not_found', `No lore entry with id ${id}.`);
+
 export async function getLoreEntry(db: Queryable, storyId: string, id: string): Promise<LoreEntry> {
+  // An id that is not a uuid names no entry; PostgreSQL would refuse the query itself.
+  if (!isUuid(storyId) || !isUuid(id)) throw loreNotFound(id);
   const { rows } = await db.query<LoreRow>(`SELECT ${loreColumns} FROM lore_entries WHERE story_id = $1 AND id = $2`, [storyId, id]);
-  if (!rows[0]) throw new AppError('not_found', `No lore entry with id ${id}.`);
+  if (!rows[0]) throw loreNotFound(id);
   return toLoreEntry(rows[0]);
 }
 
@@ -180,6 +185,7 @@ export async function updateLoreEntry(
   input: { storyId: string; id: string; expectedVersion: number; patch: LorePatch },
 ): Promise<LoreEntry> {
   const { patch } = input;
+  if (!isUuid(input.storyId) || !isUuid(input.id)) throw loreNotFound(input.id);
   validateLore(patch);
   if ((patch.title !== undefined || patch.content !== undefined) && patch.embedding === undefined) {
     throw new AppError('internal', 'Changing lore text needs its new embedding.');
@@ -230,7 +236,8 @@ export async function updateLoreEntry(
 }
 
 export async function deleteLoreEntry(db: Queryable, storyId: string, id: string): Promise<void> {
+  if (!isUuid(storyId) || !isUuid(id)) throw loreNotFound(id);
   const { rowCount } = await db.query(`DELETE FROM lore_entries WHERE story_id = $1 AND id = $2`, [storyId, id]);
-  if (rowCount === 0) throw new AppError('not_found', `No lore entry with id ${id}.`);
+  if (rowCount === 0) throw loreNotFound(id);
 }
 
