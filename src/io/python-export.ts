@@ -1,4 +1,4 @@
-import { clampText, formatJsonPath, importValidationError, isPlainObject, jsonValueProblem, normaliseNameKey, removeForbiddenCharacters, textProblem, type ImportRepair, type JsonObject } from './validation.js';
+import { clampText, formatJsonPath, importValidationError, isPlainObject, jsonValueProblem, normaliseNameKey, removeForbiddenCharacters, textProblem, timestamp, type ImportRepair, type JsonObject } from './validation.js';
 import {
   MAX_CHARACTERS,
   MAX_CHOICES_PER_SCENE,
@@ -55,9 +55,8 @@ class PythonReader {
 
   timestamp(value: unknown, path: Path, fallback: string): string {
     if (value === undefined || value === null) return fallback;
-    if (typeof value === 'string' && !Number.isNaN(Date.parse(value)) && /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(value) && /(Z|[+-]\d{2}:?\d{2})$/.test(value)) {
-      return value;
-    }
+    // The same test the story archive applies, so whatever passes here imports.
+    if (timestamp.safeParse(value).success) return value as string;
     this.repair(path, 'is not an ISO 8601 timestamp with a time zone; the export time was used');
     return fallback;
   }

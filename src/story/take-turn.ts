@@ -10,7 +10,7 @@ import { decideClaim, type ClaimDecision, type GenerationPlan } from './claim-tu
 import { generateScene } from './generate-scene.js';
 import { awaitTurn } from './await-turn.js';
 import { getStory, insertSceneWithChoices, lockStoryForUpdate, setStoryHead } from './story-repo.js';
-import { addTurnModelCalls, findClaimedTurn, findTurn, lockTurn, markTurnFailed, markTurnSucceeded, renewLease } from './turn-repo.js';
+import { recordTurnModelCalls, findClaimedTurn, findTurn, lockTurn, markTurnFailed, markTurnSucceeded, renewLease } from './turn-repo.js';
 import { validateTurnInput } from './validate-turn-input.js';
 import { insertScenePrompt } from './scene-prompt-repo.js';
 import { createTurnCallCounter } from './turn-call-counter.js';
@@ -141,7 +141,7 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
       });
       if (summary) await storeSummary(tx, { storyId: story.id, ...summary });
       const version = await setStoryHead(tx, story.id, scene.id);
-      await markTurnSucceeded(tx, story.id, turn.id, scene.id, modelCalls.unrecorded);
+      await markTurnSucceeded(tx, story.id, turn.id, scene.id, modelCalls.count);
       await notify(tx, { type: 'scene', storyId: story.id, sceneId: scene.id, turnId: turn.id, version });
       await notify(tx, { type: 'turn', storyId: story.id, turnId: turn.id, status: 'succeeded' });
       return scene.id;
@@ -150,9 +150,8 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
     clearInterval(heartbeat);
     // What a turn spent is recorded even across a database restart (bounded retries).
     const recordSpentCalls = () =>
-      retryOnConnectionLoss(() => addTurnModelCalls(deps.db, story.id, turn.id, modelCalls.unrecorded)).then(
-        () => modelCalls.markRecorded(),
-        (recordError: unknown) => log.error({ err: recordError, modelCalls: modelCalls.unrecorded }, 'could not record the model calls of a turn'),
+      retryOnConnectionLoss(() => recordTurnModelCalls(deps.db, story.id, turn.id, modelCalls.count)).catch((recordError: unknown) =>
+        log.error({ err: recordError, modelCalls: modelCalls.count }, 'could not record the model calls of a turn'),
       );
     if (error instanceof LeaseLostError || leaseLost) {
       await recordSpentCalls();
@@ -167,14 +166,13 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
         leaseOwner: deps.instanceId,
         errorCode: failure.code,
         errorMessage: failure.message,
-        modelCalls: modelCalls.unrecorded,
+        modelCalls: modelCalls.count,
       }),
     ).catch((markError: unknown) => {
       log.error({ err: markError }, 'could not record the failed turn; its lease will expire');
       return false;
     });
-    if (recorded) modelCalls.markRecorded();
-    else await recordSpentCalls();
+    if (!recorded) await recordSpentCalls();
     if (recorded) await notify(deps.db, { type: 'turn', storyId: story.id, turnId: turn.id, status: 'failed' }).catch(() => {});
     turnEvents.inc({ event: 'failed' });
     if (failure.code === 'internal') log.error({ err: error }, 'turn failed');

@@ -168,16 +168,20 @@ export async function renewLease(db: Queryable, storyId: string, turnId: string,
 export async function markTurnSucceeded(tx: Queryable, storyId: string, turnId: string, sceneId: string, modelCalls: number): Promise<void> {
   await tx.query(
     `UPDATE turns SET status = 'succeeded', scene_id = $3, lease_owner = NULL, lease_expires_at = NULL,
-            model_calls = model_calls + $4, finished_at = now(), updated_at = now()
+            model_calls = GREATEST(model_calls, $4), finished_at = now(), updated_at = now()
       WHERE story_id = $1 AND id = $2`,
     [storyId, turnId, sceneId, modelCalls],
   );
 }
 
-/** Counts model calls spent on a turn this process no longer owns, so that none goes unaccounted. */
-export async function addTurnModelCalls(db: Queryable, storyId: string, turnId: string, modelCalls: number): Promise<void> {
+/**
+ * Records how many model calls the turn has started in all. The count is absolute, not an
+ * increment: a write whose reply was lost and is sent again cannot count a call twice.
+ * Only the process that owns the turn calls the model for it, so its count is the turn's.
+ */
+export async function recordTurnModelCalls(db: Queryable, storyId: string, turnId: string, modelCalls: number): Promise<void> {
   if (modelCalls <= 0) return;
-  await db.query(`UPDATE turns SET model_calls = model_calls + $3, updated_at = now() WHERE story_id = $1 AND id = $2`, [storyId, turnId, modelCalls]);
+  await db.query(`UPDATE turns SET model_calls = GREATEST(model_calls, $3), updated_at = now() WHERE story_id = $1 AND id = $2`, [storyId, turnId, modelCalls]);
 }
 
 /** Records the failure, only if we still own the turn; returns whether it did. */
@@ -189,7 +193,7 @@ export async function markTurnFailed(
 ): Promise<boolean> {
   const { rowCount } = await db.query(
     `UPDATE turns SET status = 'failed', error_code = $4, error_message = left($5, 2000), lease_owner = NULL, lease_expires_at = NULL,
-            model_calls = model_calls + $6, finished_at = now(), updated_at = now()
+            model_calls = GREATEST(model_calls, $6), finished_at = now(), updated_at = now()
       WHERE story_id = $1 AND id = $2 AND status = 'generating' AND ($3::text IS NULL OR lease_owner = $3)`,
     [storyId, turnId, failure.leaseOwner, failure.errorCode, failure.errorMessage, failure.modelCalls],
   );

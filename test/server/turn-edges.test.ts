@@ -65,12 +65,14 @@ describe('the edges of the turn protocol, across two processes', () => {
     const storyId = await newStory();
     const taking = call(b.url, 'POST', `/api/stories/${storyId}/turns`, { choice: 2 });
     const turn = await generatingTurn(storyId);
-    const deadline = Date.now() + 1_000;
-    let calls = turn.model_calls;
-    while (calls < 1 && Date.now() < deadline) {
-      calls = (await database.db.query<{ model_calls: number; status: string }>(`SELECT model_calls, status FROM turns WHERE id = $1`, [turn.id])).rows[0]!.model_calls;
+    // Poll until the call is counted or the turn ends; the count must appear while it still generates.
+    const deadline = Date.now() + 30_000;
+    let seen = { model_calls: turn.model_calls, status: 'generating' };
+    while (seen.model_calls < 1 && seen.status === 'generating' && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      seen = (await database.db.query<{ model_calls: number; status: string }>(`SELECT model_calls, status FROM turns WHERE id = $1`, [turn.id])).rows[0]!;
     }
-    const status = (await database.db.query<{ status: string }>(`SELECT status FROM turns WHERE id = $1`, [turn.id])).rows[0]!.status;
+    const { status, model_calls: calls } = seen;
     expect(status).toBe('generating');
     expect(calls).toBe(1);
     expect((await taking).status).toBe(201);

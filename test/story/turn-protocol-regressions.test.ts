@@ -121,3 +121,28 @@ describe('connections killed under load', () => {
     await expect(server.db.query('SELECT 1')).resolves.toBeTruthy();
   });
 });
+
+describe('counting model calls', () => {
+  it('counts a call once when the reply to its count is lost and the write is sent again', async () => {
+    // The count lands, then the connection "drops" before its reply: the counter resends it.
+    let lost = 0;
+    const losingDb: typeof server.db = Object.create(server.db, {
+      query: {
+        value: async (...args: Parameters<typeof server.db.query>) => {
+          const result = await server.db.query(...args);
+          if (lost === 0 && /SET model_calls = GREATEST/.test(String(args[0]))) {
+            lost++;
+            throw new Error('Connection terminated unexpectedly');
+          }
+          return result;
+        },
+      },
+    });
+    const provider = createCountingProvider({ latencyMs: 0 });
+    const { story, opening } = await createStory(createTestEngine(server.db, provider), { title: 'Counted', setting: 'A harbour' });
+    const turn = await takeTurn(createTestEngine(losingDb, provider), { storyId: story.id, kind: 'advance', choiceNumber: 1, fromSceneId: opening.scene.id });
+    expect(lost).toBe(1);
+    const { rows } = await server.db.query<{ model_calls: number }>('SELECT model_calls FROM turns WHERE id = $1', [turn.turnId]);
+    expect(rows[0]!.model_calls).toBe(1);
+  });
+});

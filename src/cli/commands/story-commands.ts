@@ -59,9 +59,13 @@ export function registerStoryCommands(program: Command): void {
     .option('--seed <n>', 'seed for the offline storyteller', (v) => Number.parseInt(v, 10))
     .option('--json', 'print JSON')
     .action(
-      async (options: { title?: string; setting?: string; card?: string; player?: string; instructions?: string; seed?: number; json?: boolean }) => {
+      async (
+        options: { title?: string; setting?: string; card?: string; player?: string; instructions?: string; seed?: number; json?: boolean },
+        command: Command,
+      ) => {
+        // A usage error like commander's own: "error: …", the command's help, exit 2.
         if (options.card === undefined && (options.title === undefined || options.setting === undefined)) {
-          throw new AppError('validation', 'Give --title and --setting, or --card FILE to start from a character card.');
+          command.error('error: give --title and --setting, or --card FILE to start from a character card');
         }
         if (options.card !== undefined && !fs.existsSync(options.card)) throw new AppError('not_found', `Cannot read ${options.card}: no such file.`);
         const playerName = options.player === undefined ? undefined : checkPlayerName(options.player);
