@@ -300,8 +300,9 @@ export class FakeOllama extends FakeServer {
       { status: 'verifying sha256 digest' },
       { status: 'writing manifest' },
     ].map((line) => `${JSON.stringify(line)}\n`);
+    // Like Ollama, the model is installed before "success" is sent: a client may list at once.
+    if (!this.script.fault) this.models.push(`${model}:latest`);
     await this.writeStream(res, lines, `${JSON.stringify({ status: 'success' })}\n`);
-    if (res.writableFinished && !this.script.fault) this.models.push(`${model}:latest`);
   }
 }
 
