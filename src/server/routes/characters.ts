@@ -20,6 +20,7 @@ import type { ServerContext } from '../server-context.js';
 import { idParams, parseIfMatch, wantsThoughts, worldQuery } from './route-inputs.js';
 import { readRelationshipsAt, resolveSceneInStory } from '../../world/index.js';
 import type { Queryable } from '../../db/index.js';
+import { charactersWithAvatar } from '../../io/export-character-card.js';
 import { describeRoute } from '../api-docs/describe-route.js';
 import { characterDetailShape, characterEditedShape, characterListShape, relationshipGraphShape, talkShape } from '../api-docs/answer-shapes.js';
 
@@ -108,10 +109,12 @@ export function registerCharacterRoutes(app: FastifyInstance, ctx: ServerContext
     const atSceneId = await resolveSceneInStory(db, id, query.at);
     const characters = await listStoryCharacters(db, id, { atSceneId });
     const thoughts = wantsThoughts(query) && atSceneId ? await sceneThoughts(db, id, atSceneId) : [];
+    const withAvatar = await charactersWithAvatar(db, id);
     return {
       atSceneId,
       characters: characters.map((character) => ({
         ...character,
+        ...(withAvatar.has(character.id) ? { avatarUrl: `/api/characters/${character.id}/avatar` } : {}),
         ...(wantsThoughts(query) ? { thoughts: thoughts.filter((t) => t.characterId === character.id).map((t) => t.content) } : {}),
       })),
     };
