@@ -89,10 +89,10 @@ describe('a story started from a character card in the browser', () => {
     const picture = character.locator('img.avatar');
     await picture.waitFor();
     // Loaded for real: the bytes came (with the token) and Chromium decoded them.
-    await page.waitForFunction(() => {
-      const image = document.querySelector<HTMLImageElement>('#characters-panel .character img.avatar');
-      return Boolean(image?.complete && image.naturalWidth > 0);
-    });
+    await page.waitForFunction(`(() => {
+      const image = document.querySelector('#characters-panel .character img.avatar');
+      return Boolean(image && image.complete && image.naturalWidth > 0);
+    })()`);
     expect(await picture.getAttribute('src')).toMatch(/^blob:/);
     const { body: listed } = await api('GET', `/api/stories/${storyId}/characters`);
     const avatarUrl = listed.characters.find((c: { name: string }) => c.name === 'Maren Vos').avatarUrl as string;

@@ -13,7 +13,13 @@ import { attachment } from './attachment.js';
 import { describeRoute } from '../api-docs/describe-route.js';
 import { storyImportShape } from '../api-docs/answer-shapes.js';
 
-const exportQuery = z.object({ format: z.enum(['json', 'md', 'twee'], { error: 'format must be json, md or twee' }).default('json') });
+const exportQuery = z.object({
+  format: z.enum(['json', 'md', 'twee'], { error: 'format must be json, md or twee' }).default('json'),
+  withPrompts: z
+    .enum(['true', 'false', '1', '0'], { error: 'withPrompts must be true or false' })
+    .optional()
+    .describe("include what the model was sent for each scene (JSON only; importing keeps them)"),
+});
 const importQuery = z.object({
   filename: z.string().max(200, 'filename is longer than 200 characters').optional(),
   duplicates: z.enum(['refuse', 'copy'], { error: 'duplicates must be refuse or copy' }).optional(),
@@ -44,10 +50,10 @@ export function registerIoRoutes(app: FastifyInstance, ctx: ServerContext): void
 
   app.get('/api/stories/:id/export', { schema: docs.exportStory }, async (request, reply) => {
     const { id } = parseInput(idParams, request.params, 'params');
-    const { format } = parseInput(exportQuery, request.query, 'query');
+    const { format, withPrompts } = parseInput(exportQuery, request.query, 'query');
     await authorizeStory(db, request.user, id, 'read');
     await getStory(db, id);
-    const file = await exportStoryFile(db, id, format);
+    const file = await exportStoryFile(db, id, format, { withPrompts: withPrompts === 'true' || withPrompts === '1' });
     return reply.type(file.mediaType).header('content-disposition', attachment(file.filename)).send(file.content);
   });
 
