@@ -3,6 +3,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { Database } from '../../src/db/index.js';
 import { createEmbeddedTestDatabase } from '../helpers/db.js';
+import { pngCardWithAssets } from '../io/card-builders.js';
 import { call, startTestServer, type TestServer } from './test-server.js';
 
 /**
@@ -76,7 +77,7 @@ describe('GET /api/openapi.json', () => {
     expect(documented.sort()).toEqual(routes.map((r) => `${r.method} ${openApiPath(r.url)}`).sort());
   });
 
-  it('matches real answers: stories, a story, its scenes, info, health and errors', async () => {
+  it('matches real answers: stories, turns, scenes, characters, a card story, export, info, health and errors', async () => {
     const created = await call(server.url, 'POST', '/api/stories', { title: 'Docs', setting: 'A lighthouse on a cold coast' });
     expect(created.status).toBe(201);
     checkAnswer('/api/stories', 'post', 201, created.body);
@@ -93,6 +94,7 @@ describe('GET /api/openapi.json', () => {
       [`/api/stories/${id}/members`, '/api/stories/{id}/members'],
       [`/api/stories/${id}/lore`, '/api/stories/{id}/lore'],
       [`/api/stories/${id}/scenes/${turn.body.scene.id}/prompt`, '/api/stories/{id}/scenes/{sceneId}/prompt'],
+      [`/api/stories/${id}/export`, '/api/stories/{id}/export'],
       ['/api/info', '/api/info'],
       ['/healthz', '/healthz'],
     ] as const) {
@@ -100,6 +102,17 @@ describe('GET /api/openapi.json', () => {
       expect(answer.status, path).toBe(200);
       checkAnswer(documented, 'get', 200, answer.body);
     }
+
+    // A story from a card file, and its character with a picture.
+    const carded = await fetch(`${server.url}/api/cards?playerName=Ilse`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: pngCardWithAssets().png });
+    expect(carded.status).toBe(201);
+    const cardStory = (await carded.json()) as { story: { id: string }; characterId: string };
+    checkAnswer('/api/cards', 'post', 201, cardStory);
+    const people = await call(server.url, 'GET', `/api/stories/${cardStory.story.id}/characters`);
+    expect(people.body.characters[0].avatarUrl).toBeDefined();
+    checkAnswer('/api/stories/{id}/characters', 'get', 200, people.body);
+    const person = await call(server.url, 'GET', `/api/characters/${cardStory.characterId}`);
+    checkAnswer('/api/characters/{id}', 'get', 200, person.body);
 
     const missing = await call(server.url, 'GET', '/api/stories/00000000-0000-4000-8000-000000000000');
     expect(missing.status).toBe(404);

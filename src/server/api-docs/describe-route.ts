@@ -53,6 +53,9 @@ export interface RouteDescription {
 
 const binary = (what: string) => ({ type: 'string', contentMediaType: 'application/octet-stream', description: what });
 const errorRef = { $ref: `${errorBodySchemaId}#` };
+/** A file answer: JSON files are objects, text is text, anything else bytes. */
+const mediaSchema = (type: string, what: string) =>
+  type.endsWith('json') ? { type: 'object', description: what } : type.startsWith('text/') ? { type: 'string', description: what } : binary(what);
 const turnEvents =
   'With `Accept: text/event-stream` the answer is a stream of events instead: `text` ({text}) pieces of prose as written, ' +
   '`thinking` ({active}) while a reasoning model thinks, then `scene` with the JSON answer, or `error` with an error body and its status.';
@@ -76,7 +79,7 @@ export function describeRoute(route: RouteDescription): FastifySchema {
     } else if ('media' in answer) {
       response[status] = {
         description: answer.description,
-        content: Object.fromEntries(Object.entries(answer.media).map(([type, what]) => [type, { schema: type.startsWith('text/') || type.endsWith('json') ? { type: 'string', description: what } : binary(what) }])),
+        content: Object.fromEntries(Object.entries(answer.media).map(([type, what]) => [type, { schema: mediaSchema(type, what) }])),
       };
     } else response[status] = { type: 'null', description: answer.description };
   }
