@@ -1,3 +1,4 @@
+import { headers } from './api.js';
 import { el } from './dom.js';
 
 // Soft, legible backgrounds for white initials; a name always gets the same one.
@@ -23,7 +24,30 @@ export function avatar(character, size = 40) {
   fallback.style.setProperty('--avatar-size', `${size}px`);
   fallback.style.setProperty('--avatar-hue', String(hueOf(character.name)));
   if (!character.avatarUrl) return fallback;
-  const image = el('img', { class: 'avatar', src: character.avatarUrl, alt: '', width: size, height: size });
+  const image = el('img', { class: 'avatar', alt: '', width: size, height: size });
   image.addEventListener('error', () => image.replaceWith(fallback), { once: true });
+  void showPicture(image, character.avatarUrl).catch(() => image.replaceWith(fallback));
   return image;
+}
+
+// Pictures already fetched, by address: a panel redrawn after each scene fetches none again.
+const pictures = new Map();
+
+/** Fetched with the token (an <img src> would go without it), shown from a blob: address. */
+async function showPicture(image, url) {
+  if (!pictures.has(url)) {
+    pictures.set(
+      url,
+      fetch(url, { headers: headers() }).then(async (response) => {
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        return URL.createObjectURL(await response.blob());
+      }),
+    );
+  }
+  try {
+    image.src = await pictures.get(url);
+  } catch (error) {
+    pictures.delete(url);
+    throw error;
+  }
 }

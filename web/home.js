@@ -120,10 +120,11 @@ export function installHome({ describeError, pacedPath, openStoryAt }) {
     notice(`Reading ${file.name}…`);
     try {
       const isJson = /\.json$/i.test(file.name) || file.type === 'application/json';
-      const playerName = loadPreferences().playerName;
+      const playerName = $('card-player-name').value.trim() || loadPreferences().playerName;
+      const named = playerName ? `?playerName=${encodeURIComponent(playerName)}` : '';
       const result = isJson
         ? await streamTurn(pacedPath('/api/stories'), { card: JSON.parse(await file.text()), ...(playerName ? { playerName } : {}) }, {})
-        : await uploadFile(`/api/cards?filename=${encodeURIComponent(file.name)}`, file);
+        : await uploadFile(`/api/cards${named}`, file);
       $('card-story-form').reset();
       notice('');
       openStoryAt(result.story.id);

@@ -10,8 +10,8 @@ import { runIdempotent } from '../idempotency/index.js';
 import { retryWithKey } from './retry-with-key.js';
 
 /** The story in one of the export formats (json, md, twee), as the text to write. */
-export async function exportStoryAs(db: Queryable, storyId: string, format: string): Promise<string> {
-  return (await exportStoryFile(db, storyId, format === 'markdown' ? 'md' : format)).content;
+export async function exportStoryAs(db: Queryable, storyId: string, format: string, options: { withPrompts?: boolean } = {}): Promise<string> {
+  return (await exportStoryFile(db, storyId, format === 'markdown' ? 'md' : format, options)).content;
 }
 
 export type ImportedStory = ImportStoryFileResult & { title: string };

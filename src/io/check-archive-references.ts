@@ -31,6 +31,7 @@ export function findArchiveReferenceIssues(archive: StoryArchive): ImportIssue[]
   indexIds('character_memories', archive.character_memories);
   indexIds('character_relationships', archive.character_relationships);
   indexIds('lore_entries', archive.lore_entries);
+  const promptTexts = indexIds('prompt_texts', archive.prompt_texts ?? []);
 
   const requireScene = (path: string, id: string | null) => {
     if (id !== null && !scenes.has(id)) report(path, `refers to scene "${id}", which is not in the file`);
@@ -88,6 +89,18 @@ export function findArchiveReferenceIssues(archive: StoryArchive): ImportIssue[]
     const pair = JSON.stringify([relationship.character_id, relationship.target_character_id]);
     if (pairs.has(pair)) report(path, 'repeats the relationship of the same pair of characters');
     pairs.add(pair);
+  });
+
+  const prompted = new Set<string>();
+  (archive.scene_prompts ?? []).forEach((prompt, index) => {
+    requireScene(`scene_prompts[${index}].scene_id`, prompt.scene_id);
+    if (prompted.has(prompt.scene_id)) report(`scene_prompts[${index}].scene_id`, `repeats the prompt of scene "${prompt.scene_id}"`);
+    prompted.add(prompt.scene_id);
+    prompt.messages.forEach((message, messageIndex) => {
+      if ('text_id' in message && !promptTexts.has(message.text_id)) {
+        report(`scene_prompts[${index}].messages[${messageIndex}].text_id`, `refers to prompt text "${message.text_id}", which is not in the file`);
+      }
+    });
   });
 
   return issues;

@@ -267,13 +267,25 @@ export async function exportCharacterCard(
   };
 }
 
+// The assets that can be a character's picture: the card's own image, or an image icon.
+const avatarAsset = `(kind = 'card_image' OR (kind = 'icon' AND media_type LIKE 'image/%'))`;
+
 /** The character's picture: the card's PNG as imported, else its main icon asset. */
 export async function loadCharacterAvatar(db: Queryable, storyId: string, characterId: string): Promise<{ mediaType: string; data: Buffer } | undefined> {
   const { rows } = await db.query<{ media_type: string; data: Uint8Array }>(
     `SELECT media_type, data FROM character_assets
-     WHERE story_id = $1 AND character_id = $2 AND (kind = 'card_image' OR (kind = 'icon' AND media_type LIKE 'image/%'))
+     WHERE story_id = $1 AND character_id = $2 AND ${avatarAsset}
      ORDER BY kind = 'card_image' DESC, name = 'main' DESC, position LIMIT 1`,
     [storyId, characterId],
   );
   return rows[0] ? { mediaType: rows[0].media_type, data: Buffer.from(rows[0].data) } : undefined;
+}
+
+/** Which of a story's characters have a picture (loadCharacterAvatar finds one). */
+export async function charactersWithAvatar(db: Queryable, storyId: string): Promise<Set<string>> {
+  const { rows } = await db.query<{ character_id: string }>(
+    `SELECT DISTINCT character_id FROM character_assets WHERE story_id = $1 AND ${avatarAsset}`,
+    [storyId],
+  );
+  return new Set(rows.map((row) => row.character_id));
 }

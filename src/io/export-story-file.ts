@@ -31,13 +31,20 @@ function fileStem(title: string): string {
   );
 }
 
-/** One story in one of the export formats, with a file name and media type for the CLI and HTTP. */
-export async function exportStoryFile(db: Queryable, storyId: string, format: string): Promise<ExportedStoryFile> {
+/**
+ * One story in one of the export formats, with a file name and media type for the CLI and HTTP.
+ * The prompts the model was sent stay out unless asked for (`withPrompts`, JSON only): they are
+ * large and repeat the story.
+ */
+export async function exportStoryFile(db: Queryable, storyId: string, format: string, options: { withPrompts?: boolean } = {}): Promise<ExportedStoryFile> {
   if (!(storyExportFormats as readonly string[]).includes(format)) {
     throw new AppError('validation', `Unknown export format "${format.slice(0, 20)}"; choose one of ${storyExportFormats.join(', ')}.`);
   }
   const chosen = format as StoryExportFormat;
-  const archive = await exportStoryArchive(db, storyId);
+  if (options.withPrompts && chosen !== 'json') {
+    throw new AppError('validation', 'Prompts are exported only in the JSON format; use format json to include them.', { details: { field: 'withPrompts' } });
+  }
+  const archive = await exportStoryArchive(db, storyId, { withPrompts: options.withPrompts ?? false });
   const content =
     chosen === 'json' ? `${JSON.stringify(archive, null, 2)}\n` : chosen === 'md' ? renderStoryMarkdown(archive) : renderStoryTwee(archive);
   return { format: chosen, mediaType: mediaTypes[chosen], filename: `${fileStem(archive.story.title)}.${chosen}`, content };

@@ -2,6 +2,7 @@ import type { Queryable } from '../db/index.js';
 import { AppError } from '../errors.js';
 import { STORY_ARCHIVE_FORMAT, type StoryArchive } from './story-archive.js';
 import { isUuid } from './validation.js';
+import { readStoryPrompts } from '../story/scene-prompt-repo.js';
 
 /** UTC with microseconds: exact, and the same text on both backends. */
 const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
@@ -101,13 +102,13 @@ function integerFromText(value: string): number | string {
   return Number.isSafeInteger(asNumber) ? asNumber : value;
 }
 
-/** Reads a whole story into a `livingworld/1` archive (see story-archive.ts). */
-export async function exportStoryArchive(db: Queryable, storyId: string): Promise<StoryArchive> {
+/** Reads a whole story into a `livingworld/1` archive (see story-archive.ts); `withPrompts` adds what each scene's model was sent. */
+export async function exportStoryArchive(db: Queryable, storyId: string, options: { withPrompts?: boolean } = {}): Promise<StoryArchive> {
   if (!isUuid(storyId)) throw new AppError('not_found', `Story ${storyId} does not exist.`);
   const { rows } = await db.query<{ archive: string }>(exportSql, [storyId]);
   const raw = JSON.parse(rows[0]!.archive) as RawArchive;
   if (raw.story === null) throw new AppError('not_found', `Story ${storyId} does not exist.`);
-  return {
+  const archive: StoryArchive = {
     format_version: STORY_ARCHIVE_FORMAT,
     exported_at: raw.exported_at,
     story: { ...raw.story, seed: integerFromText(raw.story.seed) },
@@ -119,5 +120,35 @@ export async function exportStoryArchive(db: Queryable, storyId: string): Promis
     character_memories: raw.character_memories,
     character_relationships: raw.character_relationships,
     lore_entries: raw.lore_entries.map((entry) => ({ ...entry, version: Number(entry.version) })),
+  };
+  return options.withPrompts ? { ...archive, ...(await archivePrompts(db, storyId, archive)) } : archive;
+}
+
+/**
+ * The kept prompts of the archive's scenes. Read after the archive: a prompt of a scene
+ * committed in between is left out, so that every prompt names a scene in the file.
+ */
+async function archivePrompts(db: Queryable, storyId: string, archive: StoryArchive): Promise<Pick<StoryArchive, 'prompt_texts' | 'scene_prompts'>> {
+  const stored = await readStoryPrompts(db, storyId);
+  const sceneIds = new Set(archive.scenes.map((scene) => scene.id));
+  const prompts = stored.prompts.filter((prompt) => sceneIds.has(prompt.sceneId));
+  const used = new Set(prompts.flatMap((prompt) => prompt.messages.flatMap((message) => ('textHash' in message ? [message.textHash] : []))));
+  return {
+    prompt_texts: stored.texts.filter((text) => used.has(text.hash)).map((text) => ({ id: text.hash, content: text.content })),
+    scene_prompts: prompts.map((prompt) => ({
+      scene_id: prompt.sceneId,
+      provider: prompt.provider,
+      model: prompt.model,
+      context_window: prompt.contextWindow,
+      context_source: prompt.contextSource,
+      num_ctx: prompt.numCtx,
+      max_tokens: prompt.maxTokens,
+      structured_output: prompt.structuredOutput,
+      prompt_tokens: prompt.promptTokens,
+      tokenizer: prompt.tokenizer,
+      sections: prompt.sections as Record<string, number>,
+      created_at: prompt.createdAt,
+      messages: prompt.messages.map((message) => ('textHash' in message ? { role: message.role, text_id: message.textHash } : { role: message.role, content: message.content })),
+    })),
   };
 }

@@ -24,9 +24,18 @@
  *                                 "trust", "familiarity", "type", "interaction_count",
  *                                 "updated_at" }],
  *   "lore_entries": [{ "id", "title", "keywords", "content", "enabled", "metadata",
- *                      "version", "created_at", "updated_at" }]
+ *                      "version", "created_at", "updated_at" }],
+ *   // Only in exports that ask for them (--with-prompts, ?withPrompts=true):
+ *   "prompt_texts": [{ "id", "content" }],
+ *   "scene_prompts": [{ "scene_id", "provider", "model", "context_window", "context_source",
+ *                       "num_ctx", "max_tokens", "structured_output", "prompt_tokens",
+ *                       "tokenizer", "sections", "created_at",
+ *                       "messages": [{ "role", "content" } | { "role", "text_id" }] }]
  * }
  * ```
+ *
+ * - `scene_prompts` is exactly what the model was sent for a scene; a long system message,
+ *   the same for every scene, is written once in `prompt_texts` and named by `text_id`.
  *
  * - Ids are the file's own strings; every reference (`parent_id`, `head_scene_id`,
  *   `scene_id`, `character_id`, `target_character_id`, `first_scene_id`) points at an id in
@@ -221,6 +230,35 @@ const loreEntrySchema = z.object({
   updated_at: timestamp,
 });
 
+export const MAX_SCENE_PROMPT_MESSAGES = 200;
+
+const promptTextSchema = z.object({ id: fileId, content: text({ min: 1, max: MAX_TEXT_CHARS }) });
+
+const positiveInt = z.number().int('must be an integer').min(1, 'must be at least 1').max(2_147_483_647, 'is too large');
+const scenePromptSchema = z.object({
+  scene_id: fileId,
+  provider: text({ min: 1, max: 1000 }),
+  model: text({ min: 1, max: 1000 }),
+  context_window: nullable(positiveInt),
+  context_source: nullable(text({ max: 200 })),
+  num_ctx: nullable(positiveInt),
+  max_tokens: nullable(positiveInt),
+  structured_output: nullable(text({ max: 100 })),
+  prompt_tokens: count,
+  tokenizer: text({ min: 1, max: 100 }),
+  sections: z.record(text({ min: 1, max: 100 }), count),
+  created_at: timestamp,
+  messages: z
+    .array(
+      z.union([
+        z.strictObject({ role: z.enum(['system', 'user', 'assistant']), content: text({ max: MAX_TEXT_CHARS }) }),
+        z.strictObject({ role: z.enum(['system', 'user', 'assistant']), text_id: fileId }),
+      ]),
+    )
+    .min(1, 'must have at least one message')
+    .max(MAX_SCENE_PROMPT_MESSAGES, `must have at most ${MAX_SCENE_PROMPT_MESSAGES} messages`),
+});
+
 const limited = <T extends z.ZodType>(item: T, max: number) => z.array(item).max(max, `has more than ${max} entries`);
 
 export const storyArchiveSchema = z.object({
@@ -235,6 +273,8 @@ export const storyArchiveSchema = z.object({
   character_memories: limited(characterMemorySchema, MAX_MEMORIES),
   character_relationships: limited(relationshipSchema, MAX_RELATIONSHIPS),
   lore_entries: limited(loreEntrySchema, MAX_LORE_ENTRIES),
+  prompt_texts: limited(promptTextSchema, MAX_SCENES).optional(),
+  scene_prompts: limited(scenePromptSchema, MAX_SCENES).optional(),
 });
 
 export type StoryArchive = z.infer<typeof storyArchiveSchema>;
@@ -247,6 +287,8 @@ export type ArchiveMemory = StoryArchive['memories'][number];
 export type ArchiveCharacterMemory = StoryArchive['character_memories'][number];
 export type ArchiveRelationship = StoryArchive['character_relationships'][number];
 export type ArchiveLoreEntry = StoryArchive['lore_entries'][number];
+export type ArchivePromptText = NonNullable<StoryArchive['prompt_texts']>[number];
+export type ArchiveScenePrompt = NonNullable<StoryArchive['scene_prompts']>[number];
 export type { JsonObject, JsonValue };
 
 /**

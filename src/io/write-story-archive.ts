@@ -8,6 +8,7 @@ import { parseStoryArchive, type StoryArchive } from './story-archive.js';
 import { importValidationError, text } from './validation.js';
 import { defaultLoreOptions } from '../memory/lore-options.js';
 import { defaultPlayerName } from '../story/macros.js';
+import { insertStoredStoryPrompts, type StoredStoryPrompts } from '../story/scene-prompt-repo.js';
 
 export interface ImportStoryArchiveOptions {
   /** Replaces the archive's title (e.g. "… (copy)"). */
@@ -164,6 +165,24 @@ function buildRows(archive: StoryArchive) {
       interaction_count: r.interaction_count,
       updated_at: r.updated_at,
     })),
+    prompts: {
+      texts: (archive.prompt_texts ?? []).map((t) => ({ hash: t.id, content: t.content })),
+      prompts: (archive.scene_prompts ?? []).map((p) => ({
+        sceneId: scene(p.scene_id)!,
+        provider: p.provider,
+        model: p.model,
+        contextWindow: p.context_window,
+        contextSource: p.context_source,
+        numCtx: p.num_ctx,
+        maxTokens: p.max_tokens,
+        structuredOutput: p.structured_output,
+        promptTokens: p.prompt_tokens,
+        tokenizer: p.tokenizer,
+        sections: p.sections,
+        createdAt: p.created_at,
+        messages: p.messages.map((m) => ('text_id' in m ? { role: m.role, textHash: m.text_id } : { role: m.role, content: m.content })),
+      })),
+    } satisfies StoredStoryPrompts,
     loreEntries: archive.lore_entries.map((e) => ({
       id: randomUUID(),
       title: e.title,
@@ -269,6 +288,7 @@ async function insertRows(tx: Queryable, rows: Rows): Promise<void> {
   // The archive carries one current state per character; the world of every scene is built
   // from it the way migration 0006 built it for stories that existed before the world tree.
   await tx.query('SELECT lw_seed_world_states($1)', [storyId]);
+  await insertStoredStoryPrompts(tx, storyId, rows.prompts);
 }
 
 /**

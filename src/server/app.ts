@@ -19,6 +19,7 @@ import { registerIoRoutes } from './routes/io.js';
 import { registerOperationRoutes } from './routes/operations.js';
 import { registerLoreRoutes } from './routes/lore.js';
 import { registerCardRoutes } from './routes/cards.js';
+import { installApiDocs } from './api-docs/install-api-docs.js';
 
 // src/server and dist/server are both two levels below the package root, where web/ lives.
 export const webDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web');
@@ -41,6 +42,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   app.decorateRequest('user', null as unknown as RequestUser);
 
   installErrorResponses(app);
+  await installApiDocs(app);
   await app.register(helmet, {
     contentSecurityPolicy: {
       useDefaults: false,
@@ -48,7 +50,8 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
         defaultSrc: ["'self'"],
         scriptSrc: ["'self'"],
         styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
+        // blob: for characters' pictures, fetched with the token and shown from memory.
+        imgSrc: ["'self'", 'data:', 'blob:'],
         connectSrc: ["'self'"],
         fontSrc: ["'self'"],
         objectSrc: ["'none'"],

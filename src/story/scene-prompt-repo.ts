@@ -10,7 +10,7 @@ import { isUuid } from './story-repo.js';
  * it is kept once in prompt_texts and each scene's messages point at it by hash.
  */
 
-type StoredMessage = { role: ChatMessage['role']; content: string } | { role: ChatMessage['role']; textHash: string };
+export type StoredMessage = { role: ChatMessage['role']; content: string } | { role: ChatMessage['role']; textHash: string };
 
 /** Messages longer than this are shared by hash when they are system messages. */
 const sharedTextMinLength = 200;
@@ -82,6 +82,13 @@ export async function getScenePrompt(db: Queryable, storyId: string, sceneId: st
     for (const text of shared.rows) texts.set(text.hash, text.content);
   }
   return {
+    ...recordOf(row),
+    messages: row.messages.map((message) => ({ role: message.role, content: 'textHash' in message ? (texts.get(message.textHash) ?? '') : message.content })),
+  };
+}
+
+function recordOf(row: ScenePromptRow): Omit<ScenePromptRecord, 'messages'> {
+  return {
     provider: row.provider,
     model: row.model,
     contextWindow: row.context_window,
@@ -92,14 +99,60 @@ export async function getScenePrompt(db: Queryable, storyId: string, sceneId: st
     promptTokens: row.prompt_tokens ?? 0,
     tokenizer: row.tokenizer ?? 'estimate',
     sections: row.sections,
-    messages: row.messages.map((message) => ({ role: message.role, content: 'textHash' in message ? (texts.get(message.textHash) ?? '') : message.content })),
   };
 }
 
-/** Every kept prompt of a story by scene, for exports that ask for them. */
-export async function listScenePrompts(db: Queryable, storyId: string): Promise<Map<string, ScenePromptRecord>> {
-  const { rows } = await db.query<{ scene_id: string }>(`SELECT scene_id FROM scene_prompts WHERE story_id = $1`, [storyId]);
-  const prompts = new Map<string, ScenePromptRecord>();
-  for (const row of rows) prompts.set(row.scene_id, await getScenePrompt(db, storyId, row.scene_id));
-  return prompts;
+/** A story's kept prompts as stored: shared texts once (by hash), each scene's messages naming them. */
+export interface StoredStoryPrompts {
+  texts: { hash: string; content: string }[];
+  prompts: (Omit<ScenePromptRecord, 'messages'> & { sceneId: string; createdAt: string; messages: StoredMessage[] })[];
+}
+
+/** Every kept prompt of a story, compact as stored, for exports that ask for them. */
+export async function readStoryPrompts(db: Queryable, storyId: string): Promise<StoredStoryPrompts> {
+  const { rows } = await db.query<ScenePromptRow & { scene_id: string; created_at: Date }>(
+    `SELECT scene_id, provider, model, context_window, context_source, num_ctx, max_tokens, structured_output, prompt_tokens, tokenizer,
+            sections, messages, created_at
+       FROM scene_prompts WHERE story_id = $1 ORDER BY created_at, scene_id`,
+    [storyId],
+  );
+  const texts = await db.query<{ hash: string; content: string }>(`SELECT hash, content FROM prompt_texts WHERE story_id = $1 ORDER BY hash`, [storyId]);
+  return {
+    texts: texts.rows,
+    prompts: rows.map((row) => ({ ...recordOf(row), sceneId: row.scene_id, createdAt: new Date(row.created_at).toISOString(), messages: row.messages })),
+  };
+}
+
+/** Writes prompts read back from an export: the shared texts are hashed afresh from their content. */
+export async function insertStoredStoryPrompts(tx: Queryable, storyId: string, stored: StoredStoryPrompts): Promise<void> {
+  const hashOf = new Map<string, string>();
+  for (const text of stored.texts) {
+    const hash = createHash('sha256').update(text.content).digest('hex');
+    hashOf.set(text.hash, hash);
+    await tx.query(`INSERT INTO prompt_texts (story_id, hash, content) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [storyId, hash, text.content]);
+  }
+  for (const prompt of stored.prompts) {
+    const messages = prompt.messages.map((message) => ('textHash' in message ? { role: message.role, textHash: hashOf.get(message.textHash)! } : message));
+    await tx.query(
+      `INSERT INTO scene_prompts (story_id, scene_id, provider, model, context_window, context_source, num_ctx, max_tokens,
+                                  structured_output, prompt_tokens, tokenizer, sections, messages, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+      [
+        storyId,
+        prompt.sceneId,
+        prompt.provider,
+        prompt.model,
+        prompt.contextWindow,
+        prompt.contextSource,
+        prompt.numCtx,
+        prompt.maxTokens,
+        prompt.structuredOutput,
+        prompt.promptTokens,
+        prompt.tokenizer,
+        JSON.stringify(prompt.sections),
+        JSON.stringify(messages),
+        prompt.createdAt,
+      ],
+    );
+  }
 }

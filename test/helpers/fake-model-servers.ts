@@ -40,6 +40,8 @@ export interface ReplyScript {
   cutOffCalls?: number;
   /** Refuse a JSON schema (Ollama format object, OpenAI response_format json_schema) with HTTP 400. */
   rejectSchema?: boolean;
+  /** The first N chat calls are refused as too long for the context (llama.cpp's 400 exceed_context_size_error). */
+  overflowCalls?: number;
 }
 
 /** What a chat stand-in worked out about one request, as the real server would see it. */
@@ -119,6 +121,7 @@ abstract class FakeServer {
     this.script = { ...defaultScript(), ...script };
     this.#callsByPath.clear();
     this.answers = 0;
+    this.overflowsSent = 0;
   }
 
   requestsTo(path: string): RecordedRequest[] {
@@ -158,6 +161,8 @@ abstract class FakeServer {
 
   /** Answers served so far under the current script (failures excluded), counting from 1. */
   protected answers = 0;
+  /** Calls refused under overflowCalls so far. */
+  protected overflowsSent = 0;
 
   /** The text of this answer and whether it is cut off by the length limit. */
   protected nextAnswer(body: any): { text: string; cutOff: boolean } {
@@ -341,7 +346,10 @@ export class FakeOpenAI extends FakeServer {
     const promptTokens = llamaPromptTokens(body.messages ?? []);
     const contextTokens = this.nCtx ?? Number.POSITIVE_INFINITY;
     this.chats.push({ body, promptTokens, contextTokens, maxTokens: body.max_tokens, truncated: promptTokens > contextTokens });
-    if (promptTokens + (body.max_tokens ?? 0) > contextTokens) {
+    const tooLong = promptTokens + (body.max_tokens ?? 0) > contextTokens;
+    const scriptedOverflow = !tooLong && this.overflowsSent < (this.script.overflowCalls ?? 0);
+    if (scriptedOverflow) this.overflowsSent++;
+    if (tooLong || scriptedOverflow) {
       // llama.cpp refuses a request whose prompt and allowance exceed its context.
       return sendJson(res, 400, { error: { code: 400, message: 'the request exceeds the available context size, try increasing it', type: 'exceed_context_size_error', n_prompt_tokens: promptTokens, n_ctx: contextTokens } });
     }

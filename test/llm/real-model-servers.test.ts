@@ -7,6 +7,7 @@ import { createOpenAIProvider } from '../../src/llm/providers/openai.js';
 import { createLoreEntry } from '../../src/memory/lore-repo.js';
 import { talkToCharacter } from '../../src/characters/talk-to-character.js';
 import { createStory } from '../../src/story/create-story.js';
+import { getScenePrompt } from '../../src/story/scene-prompt-repo.js';
 import { takeTurn } from '../../src/story/take-turn.js';
 import { createEmbeddedTestDatabase } from '../helpers/db.js';
 import { createTestEngine } from '../helpers/engine.js';
@@ -229,6 +230,41 @@ describe('a server that rejects JSON schemas with HTTP 400', () => {
     const { rows } = await db.query(`SELECT structured_output FROM model_capabilities WHERE model = 'qwen2.5-7b-instruct'`);
     expect(rows).toEqual([{ structured_output: 'json_object' }]);
     await db.query(`DELETE FROM model_capabilities`);
+  });
+});
+
+describe('a server that answers "context length exceeded"', () => {
+  it('shortens the context and retries once, counting both calls on the turn', { timeout: 120_000 }, async () => {
+    openai.nCtx = 4096;
+    openai.reply({ textFor: (_body, call) => longScene(call) });
+    const deps = createTestEngine(db, openAIProvider());
+    const { story } = await createStory(deps, { title: 'Overflow', setting: 'A storm-bound harbour town' });
+    await addLore(story.id);
+    for (let turn = 0; turn < 3; turn++) await takeTurn(deps, { storyId: story.id, kind: 'advance', choiceNumber: 1 });
+    openai.chats.length = 0;
+    openai.reply({ overflowCalls: 1, textFor: (_body, call) => longScene(call + 10) });
+    const result = await takeTurn(deps, { storyId: story.id, kind: 'advance', choiceNumber: 2 });
+
+    expect(result.how).toBe('generated');
+    expect(result.scene.content).toBe(JSON.parse(longScene(11)).scene);
+    const [refused, retried] = openai.chats;
+    expect(openai.chats).toHaveLength(2);
+    // The retry is the same turn with less story in it: same system prompt, fewer tokens.
+    expect(retried!.body.messages[0]).toEqual(refused!.body.messages[0]);
+    expect(retried!.promptTokens).toBeLessThan(refused!.promptTokens * 0.95);
+    expect((await modelCallsOf(story.id)).at(-1)).toBe(2);
+    // What the prompt view shows is the request that was answered.
+    expect((await getScenePrompt(db, story.id, result.scene.id)).messages).toEqual(retried!.body.messages);
+
+    // Once only: a second refusal fails the turn with the server's reason and stores nothing.
+    openai.chats.length = 0;
+    openai.reply({ overflowCalls: 2, textFor: (_body, call) => longScene(call + 20) });
+    const head = result.scene.id;
+    await expect(takeTurn(deps, { storyId: story.id, kind: 'advance', choiceNumber: 1 })).rejects.toMatchObject({ details: { contextOverflow: true } });
+    expect(openai.chats).toHaveLength(2);
+    expect((await modelCallsOf(story.id)).at(-1)).toBe(2);
+    const { rows } = await db.query<{ head_scene_id: string }>(`SELECT head_scene_id FROM stories WHERE id = $1`, [story.id]);
+    expect(rows[0]!.head_scene_id).toBe(head);
   });
 });
 

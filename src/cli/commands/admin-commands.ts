@@ -52,10 +52,11 @@ export function registerAdminCommands(program: Command): void {
     .argument('<storyId>')
     .option('--format <format>', 'json, md or twee', 'json')
     .option('--out <file>', 'write to this file instead of stdout')
-    .action(async (storyId: string, options: { format: string; out?: string }) => {
+    .option('--with-prompts', "include what the model was sent for each scene (JSON only; importing keeps them)")
+    .action(async (storyId: string, options: { format: string; out?: string; withPrompts?: boolean }) => {
       const runtime = await openRuntime();
       try {
-        const text = await exportStoryAs(runtime.db, storyId, options.format.toLowerCase());
+        const text = await exportStoryAs(runtime.db, storyId, options.format.toLowerCase(), { withPrompts: options.withPrompts ?? false });
         if (options.out) fs.writeFileSync(options.out, text);
         else process.stdout.write(text);
       } finally {

@@ -20,6 +20,9 @@ import type { ServerContext } from '../server-context.js';
 import { idParams, parseIfMatch, wantsThoughts, worldQuery } from './route-inputs.js';
 import { readRelationshipsAt, resolveSceneInStory } from '../../world/index.js';
 import type { Queryable } from '../../db/index.js';
+import { charactersWithAvatar } from '../../io/export-character-card.js';
+import { describeRoute } from '../api-docs/describe-route.js';
+import { characterDetailShape, characterEditedShape, characterListShape, relationshipGraphShape, talkShape } from '../api-docs/answer-shapes.js';
 
 const text = (field: string, max: number) => z.string({ error: `${field} must be text` }).max(max, `${field} is longer than ${max} characters`);
 const patchBody = z.strictObject(
@@ -50,10 +53,55 @@ export async function visibleCharacter(db: Queryable, user: RequestUser, charact
   return character;
 }
 
+const ifMatch = 'Send If-Match with the version edited (from the ETag or the version field).';
+const docs = {
+  list: describeRoute({
+    summary: 'The characters as the world stands at a scene (default: the head), with how each stands with the player',
+    tags: ['characters'],
+    params: idParams,
+    query: worldQuery,
+    answers: { 200: { description: 'Characters', shape: characterListShape } },
+    errors: ['not_found'],
+  }),
+  relationships: describeRoute({
+    summary: 'Every relationship at a scene (default: the head), for the relationship graph',
+    tags: ['characters'],
+    params: idParams,
+    query: worldQuery,
+    answers: { 200: { description: 'Nodes and edges (`to: null` is the player)', shape: relationshipGraphShape } },
+    errors: ['not_found'],
+  }),
+  show: describeRoute({
+    summary: 'A character at a scene (default: the head) with its relationships and memories',
+    tags: ['characters'],
+    params: idParams,
+    query: worldQuery,
+    answers: { 200: { description: 'The character; ETag carries its version', shape: characterDetailShape } },
+    errors: ['not_found'],
+  }),
+  edit: describeRoute({
+    summary: 'Edit a character',
+    description: ifMatch,
+    tags: ['characters'],
+    params: idParams,
+    body: patchBody,
+    answers: { 200: { description: 'The character as edited', shape: characterEditedShape } },
+    errors: ['not_found', 'forbidden', 'version_conflict', 'idempotency_mismatch'],
+  }),
+  talk: describeRoute({
+    summary: 'Say something to a character, who answers in character (the story does not move)',
+    tags: ['characters'],
+    params: idParams,
+    body: talkBody,
+    answers: { 200: { description: 'The reply', shape: talkShape } },
+    errors: ['not_found', 'forbidden', 'rate_limited', 'idempotency_mismatch', 'llm_unavailable', 'llm_bad_output', 'cancelled'],
+  }),
+};
+
 export function registerCharacterRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const { db } = ctx.runtime;
 
-  app.get('/api/stories/:id/characters', async (request) => {
+  app.get('/api/stories/:id/characters', { schema: docs.list }, async (request) => {
     const { id } = parseInput(idParams, request.params, 'params');
     const query = parseInput(worldQuery, request.query, 'query');
     await authorizeStory(db, request.user, id, 'read');
@@ -61,17 +109,19 @@ export function registerCharacterRoutes(app: FastifyInstance, ctx: ServerContext
     const atSceneId = await resolveSceneInStory(db, id, query.at);
     const characters = await listStoryCharacters(db, id, { atSceneId });
     const thoughts = wantsThoughts(query) && atSceneId ? await sceneThoughts(db, id, atSceneId) : [];
+    const withAvatar = await charactersWithAvatar(db, id);
     return {
       atSceneId,
       characters: characters.map((character) => ({
         ...character,
+        ...(withAvatar.has(character.id) ? { avatarUrl: `/api/characters/${character.id}/avatar` } : {}),
         ...(wantsThoughts(query) ? { thoughts: thoughts.filter((t) => t.characterId === character.id).map((t) => t.content) } : {}),
       })),
     };
   });
 
   /** Every relationship at a scene (default: the head), for the relationship graph (`to: null` is the player). */
-  app.get('/api/stories/:id/relationships', async (request) => {
+  app.get('/api/stories/:id/relationships', { schema: docs.relationships }, async (request) => {
     const { id } = parseInput(idParams, request.params, 'params');
     const query = parseInput(worldQuery, request.query, 'query');
     await authorizeStory(db, request.user, id, 'read');
@@ -90,7 +140,7 @@ export function registerCharacterRoutes(app: FastifyInstance, ctx: ServerContext
     return { atSceneId, nodes: characters.map((c) => ({ id: c.id, name: c.name, mood: c.mood, met: c.met })), edges };
   });
 
-  app.get('/api/characters/:id', async (request, reply) => {
+  app.get('/api/characters/:id', { schema: docs.show }, async (request, reply) => {
     const { id } = parseInput(idParams, request.params, 'params');
     const query = parseInput(worldQuery, request.query, 'query');
     await visibleCharacter(db, request.user, id, 'read');
@@ -99,7 +149,7 @@ export function registerCharacterRoutes(app: FastifyInstance, ctx: ServerContext
     return detail;
   });
 
-  app.patch('/api/characters/:id', async (request, reply) => {
+  app.patch('/api/characters/:id', { schema: docs.edit }, async (request, reply) => {
     const { id } = parseInput(idParams, request.params, 'params');
     await visibleCharacter(db, request.user, id, 'play');
     const expectedVersion = parseIfMatch(request.headers['if-match']);
@@ -110,7 +160,7 @@ export function registerCharacterRoutes(app: FastifyInstance, ctx: ServerContext
     return { character };
   });
 
-  app.post('/api/characters/:id/talk', { config: writingRateLimit(ctx.config) }, async (request, reply) => {
+  app.post('/api/characters/:id/talk', { config: writingRateLimit(ctx.config), schema: docs.talk }, async (request, reply) => {
     const { id } = parseInput(idParams, request.params, 'params');
     const character = await visibleCharacter(db, request.user, id, 'play');
     const { message } = parseInput(talkBody, request.body);

@@ -8,6 +8,7 @@ import { openSse } from '../sse.js';
 import type { ServerContext } from '../server-context.js';
 import type { RelayedEvent } from '../story-events-relay.js';
 import { idParams, singleHeader } from './route-inputs.js';
+import { describeRoute } from '../api-docs/describe-route.js';
 
 const eventsQuery = z.object({ lastEventId: z.string().regex(/^\d{1,15}$/, 'lastEventId must be a story version').optional() });
 
@@ -16,6 +17,20 @@ function lastSeenVersion(header: string | string[] | undefined, query: string | 
   const value = singleHeader(header) ?? query;
   return typeof value === 'string' && /^\d{1,15}$/.test(value.trim()) ? Number(value.trim()) : undefined;
 }
+
+const docs = {
+  events: describeRoute({
+    summary: "Live story events (server-sent events) from whichever process wrote them",
+    description:
+      '`ready` (the head when watching began), then `scene`, `head` and `turn`; scene, head and ready carry the story version as their id. ' +
+      'A client that sends Last-Event-ID (or `?lastEventId=`), or a stream that may have missed events, gets `resync` with the current head first.',
+    tags: ['stories'],
+    params: idParams,
+    query: eventsQuery,
+    answers: { 200: { description: 'An event stream', media: { 'text/event-stream': 'server-sent events' } } },
+    errors: ['not_found'],
+  }),
+};
 
 export function registerEventRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const { db } = ctx.runtime;
@@ -27,7 +42,7 @@ export function registerEventRoutes(app: FastifyInstance, ctx: ServerContext): v
    * a stream that may have missed events (a version skipped, LISTEN reconnected), gets a
    * `resync` event with the current head and version before any newer event.
    */
-  app.get('/api/stories/:id/events', async (request, reply) => {
+  app.get('/api/stories/:id/events', { schema: docs.events }, async (request, reply) => {
     const { id } = parseInput(idParams, request.params, 'params');
     const query = parseInput(eventsQuery, request.query, 'query');
     await authorizeStory(db, request.user, id, 'read');

@@ -14,6 +14,8 @@ import { idempotencyClaimOf } from '../idempotency-claim.js';
 import { parseInput } from '../parse-input.js';
 import type { ServerContext } from '../server-context.js';
 import { idParams, parseIfMatch } from './route-inputs.js';
+import { describeRoute } from '../api-docs/describe-route.js';
+import { loreEntryAnswerShape, loreImportShape, loreListShape } from '../api-docs/answer-shapes.js';
 
 const keywords = z.array(z.string({ error: 'keywords must be text' }).max(400, 'a keyword is longer than 400 characters'), { error: 'keywords must be a list' }).max(100, 'at most 100 keywords');
 const title = z.string({ error: 'title must be text' }).trim().min(1, 'title must not be empty').max(200, 'title is longer than 200 characters');
@@ -33,18 +35,55 @@ function knownEntryId(entryId: string): string {
   return entryId;
 }
 
+const docs = {
+  list: describeRoute({ summary: "The story's lore entries (world info)", tags: ['lore'], params: idParams, answers: { 200: { description: 'Entries', shape: loreListShape } }, errors: ['not_found'] }),
+  add: describeRoute({
+    summary: 'Add a lore entry',
+    tags: ['lore'],
+    params: idParams,
+    body: newEntryBody,
+    answers: { 201: { description: 'The entry; ETag carries its version', shape: loreEntryAnswerShape } },
+    errors: ['not_found', 'forbidden', 'idempotency_mismatch'],
+  }),
+  edit: describeRoute({
+    summary: 'Edit a lore entry',
+    description: 'Send If-Match with the version edited (from the ETag or the version field).',
+    tags: ['lore'],
+    params: entryParams,
+    body: patchEntryBody,
+    answers: { 200: { description: 'The entry as edited', shape: loreEntryAnswerShape } },
+    errors: ['not_found', 'forbidden', 'version_conflict', 'idempotency_mismatch'],
+  }),
+  exportBook: describeRoute({
+    summary: "The story's lore as a SillyTavern World Info file",
+    tags: ['lore'],
+    params: idParams,
+    answers: { 200: { description: 'World Info JSON, as an attachment', media: { 'application/json': 'World Info JSON' } } },
+    errors: ['not_found'],
+  }),
+  importBook: describeRoute({
+    summary: 'Add the entries of a World Info file (SillyTavern, a card book) to the story',
+    tags: ['lore'],
+    params: idParams,
+    body: { media: { 'application/octet-stream': 'World Info JSON' } },
+    answers: { 201: { description: 'The entries made, with notes on what was changed', shape: loreImportShape } },
+    errors: ['not_found', 'forbidden', 'payload_too_large', 'unprocessable'],
+  }),
+  remove: describeRoute({ summary: 'Delete a lore entry', tags: ['lore'], params: entryParams, answers: { 204: { description: 'Deleted', empty: true } }, errors: ['not_found', 'forbidden', 'idempotency_mismatch'] }),
+};
+
 /** Lore entries (world info) of a story: read by readers, edited by players. */
 export function registerLoreRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const { db } = ctx.runtime;
   const deps = { db, embedder: ctx.runtime.deps.embedder };
 
-  app.get('/api/stories/:id/lore', async (request) => {
+  app.get('/api/stories/:id/lore', { schema: docs.list }, async (request) => {
     const { id } = parseInput(idParams, request.params, 'params');
     await authorizeStory(db, request.user, id, 'read');
     return { entries: await listLoreEntries(db, id) };
   });
 
-  app.post('/api/stories/:id/lore', async (request, reply) => {
+  app.post('/api/stories/:id/lore', { schema: docs.add }, async (request, reply) => {
     const { id } = parseInput(idParams, request.params, 'params');
     await authorizeStory(db, request.user, id, 'play');
     const body = parseInput(newEntryBody, request.body);
@@ -53,7 +92,7 @@ export function registerLoreRoutes(app: FastifyInstance, ctx: ServerContext): vo
     return reply.status(201).header('etag', `"${entry.version}"`).send(sendEntry(entry));
   });
 
-  app.patch('/api/stories/:id/lore/:entryId', async (request, reply) => {
+  app.patch('/api/stories/:id/lore/:entryId', { schema: docs.edit }, async (request, reply) => {
     const { id, entryId } = parseInput(entryParams, request.params, 'params');
     await authorizeStory(db, request.user, id, 'play');
     const expectedVersion = parseIfMatch(request.headers['if-match']);
@@ -63,7 +102,7 @@ export function registerLoreRoutes(app: FastifyInstance, ctx: ServerContext): vo
     return reply.header('etag', `"${entry.version}"`).send(sendEntry(entry));
   });
 
-  app.get('/api/stories/:id/lore/export', async (request, reply) => {
+  app.get('/api/stories/:id/lore/export', { schema: docs.exportBook }, async (request, reply) => {
     const { id } = parseInput(idParams, request.params, 'params');
     await authorizeStory(db, request.user, id, 'read');
     const book = await exportLorebook(db, id);
@@ -74,7 +113,7 @@ export function registerLoreRoutes(app: FastifyInstance, ctx: ServerContext): vo
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: ctx.config.importLimitBytes }, (_request, body, done) => done(null, body));
-    scope.post('/api/stories/:id/lore/import', { bodyLimit: ctx.config.importLimitBytes }, async (request, reply) => {
+    scope.post('/api/stories/:id/lore/import', { bodyLimit: ctx.config.importLimitBytes, schema: docs.importBook }, async (request, reply) => {
       const { id } = parseInput(idParams, request.params, 'params');
       await authorizeStory(db, request.user, id, 'play');
       if (!Buffer.isBuffer(request.body) || request.body.length === 0) {
@@ -85,7 +124,7 @@ export function registerLoreRoutes(app: FastifyInstance, ctx: ServerContext): vo
     });
   });
 
-  app.delete('/api/stories/:id/lore/:entryId', async (request, reply) => {
+  app.delete('/api/stories/:id/lore/:entryId', { schema: docs.remove }, async (request, reply) => {
     const { id, entryId } = parseInput(entryParams, request.params, 'params');
     await authorizeStory(db, request.user, id, 'play');
     await idempotentTransaction(db, idempotencyClaimOf(request), (tx) => deleteLoreEntry(tx, id, knownEntryId(entryId)).then(() => null));

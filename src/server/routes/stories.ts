@@ -15,8 +15,10 @@ import { parseInput } from '../parse-input.js';
 import { writingRateLimit } from '../rate-limits.js';
 import { respondWithTurn } from '../turn-response.js';
 import type { ServerContext } from '../server-context.js';
-import { idParams, thoughtsQuery, wantsThoughts } from './route-inputs.js';
+import { idParams, paceQuery, thoughtsQuery, wantsThoughts } from './route-inputs.js';
 import { toStoryJson } from './story-json.js';
+import { describeRoute } from '../api-docs/describe-route.js';
+import { cardStoryShape, openedStoryShape, storyShape, storyWithSceneShape } from '../api-docs/answer-shapes.js';
 
 const cardStoryBody = z.strictObject({
   card: z.record(z.string(), z.unknown(), { error: 'card must be a character card JSON object' }),
@@ -40,10 +42,51 @@ export function cardStoryAnswer(result: Awaited<ReturnType<typeof createStoryFro
   };
 }
 
+const docs = {
+  create: describeRoute({
+    summary: 'Begin a story from a setting, or from a character card given as JSON',
+    tags: ['stories'],
+    query: paceQuery,
+    body: z.union([newStorySchema, cardStoryBody]),
+    answers: { 201: { description: 'The story and its opening scene (from a card: also what the card became)', shape: z.union([openedStoryShape, cardStoryShape]) } },
+    errors: ['rate_limited', 'payload_too_large', 'idempotency_mismatch', 'llm_unavailable', 'llm_bad_output', 'cancelled'],
+    streams: true,
+  }),
+  list: describeRoute({
+    summary: 'The stories you may see, newest first (up to 100)',
+    tags: ['stories'],
+    answers: { 200: { description: 'Stories', shape: z.looseObject({ stories: z.array(storyShape) }) } },
+    errors: [],
+  }),
+  show: describeRoute({
+    summary: 'A story with its head scene and your role',
+    tags: ['stories'],
+    params: idParams,
+    query: thoughtsQuery,
+    answers: { 200: { description: 'The story', shape: storyWithSceneShape } },
+    errors: ['not_found'],
+  }),
+  change: describeRoute({
+    summary: 'Archive or reactivate a story (its owner), or rename the player (any player)',
+    tags: ['stories'],
+    params: idParams,
+    body: storyPatchBody,
+    answers: { 200: { description: 'The story as changed', shape: z.looseObject({ story: storyShape }) } },
+    errors: ['not_found', 'forbidden'],
+  }),
+  remove: describeRoute({
+    summary: 'Delete a story and everything in it (its owner)',
+    tags: ['stories'],
+    params: idParams,
+    answers: { 204: { description: 'Deleted', empty: true } },
+    errors: ['not_found', 'forbidden', 'turn_in_progress'],
+  }),
+};
+
 export function registerStoryRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const { db } = ctx.runtime;
 
-  app.post('/api/stories', { config: writingRateLimit(ctx.config) }, async (request, reply) => {
+  app.post('/api/stories', { config: writingRateLimit(ctx.config), schema: docs.create }, async (request, reply) => {
     const body = request.body;
     if (body !== null && typeof body === 'object' && 'card' in body) {
       // A story opened by a V1/V2/V3 card given as JSON (PNG and CHARX go to POST /api/cards).
@@ -72,13 +115,13 @@ export function registerStoryRoutes(app: FastifyInstance, ctx: ServerContext): v
     });
   });
 
-  app.get('/api/stories', async (request) => {
+  app.get('/api/stories', { schema: docs.list }, async (request) => {
     const storyIds = request.user.unrestricted ? undefined : await listVisibleStoryIds(db, request.user.id);
     const stories = await listStories(db, { limit: 100, ...(storyIds ? { storyIds } : {}) });
     return { stories: stories.map(toStoryJson) };
   });
 
-  app.get('/api/stories/:id', async (request) => {
+  app.get('/api/stories/:id', { schema: docs.show }, async (request) => {
     const { id } = parseInput(idParams, request.params, 'params');
     const query = parseInput(thoughtsQuery, request.query, 'query');
     const role = await authorizeStory(db, request.user, id, 'read');
@@ -92,7 +135,7 @@ export function registerStoryRoutes(app: FastifyInstance, ctx: ServerContext): v
    * Archives a story (readable and exportable, not playable) or makes it playable again — its
    * owner's call — and/or renames the player, which any player may do.
    */
-  app.patch('/api/stories/:id', async (request) => {
+  app.patch('/api/stories/:id', { schema: docs.change }, async (request) => {
     const { id } = parseInput(idParams, request.params, 'params');
     const body = parseInput(storyPatchBody, request.body);
     await authorizeStory(db, request.user, id, body.status !== undefined ? 'own' : 'play');
@@ -103,7 +146,7 @@ export function registerStoryRoutes(app: FastifyInstance, ctx: ServerContext): v
   });
 
   /** The owner deletes the story and all its rows; 409 turn_in_progress while a scene is being written. */
-  app.delete('/api/stories/:id', async (request, reply) => {
+  app.delete('/api/stories/:id', { schema: docs.remove }, async (request, reply) => {
     const { id } = parseInput(idParams, request.params, 'params');
     await authorizeStory(db, request.user, id, 'own');
     await deleteStory(db, id);

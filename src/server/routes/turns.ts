@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { takeTurn } from '../../story/take-turn.js';
 import { rewindStory } from '../../story/rewind-story.js';
-import { validateTurnInput } from '../../story/validate-turn-input.js';
+import { maxInstructionLength, validateTurnInput } from '../../story/validate-turn-input.js';
 import { isUuid } from '../../story/story-repo.js';
 import { authorizeStory } from '../auth.js';
 import { runIdempotent } from '../../idempotency/index.js';
@@ -11,7 +11,9 @@ import { parseInput } from '../parse-input.js';
 import { writingRateLimit } from '../rate-limits.js';
 import { respondWithTurn } from '../turn-response.js';
 import type { ServerContext } from '../server-context.js';
-import { idempotencyKeyOf, idParams } from './route-inputs.js';
+import { idempotencyKeyOf, idParams, paceQuery } from './route-inputs.js';
+import { describeRoute } from '../api-docs/describe-route.js';
+import { headMovedShape, turnShape } from '../api-docs/answer-shapes.js';
 
 // The engine checks each field itself (and names it); here the body only has to be an object.
 const advanceBody = z.object({ choice: z.unknown(), instruction: z.unknown().optional(), fromSceneId: z.unknown().optional() });
@@ -23,6 +25,51 @@ const rewindBody = z.object({
     .optional(),
   version: z.number({ error: 'version must be a number' }).int().min(0).optional(),
 });
+
+const turnErrors = ['not_found', 'forbidden', 'turn_conflict', 'story_archived', 'rate_limited', 'idempotency_mismatch', 'llm_unavailable', 'llm_bad_output', 'cancelled'] as const;
+const headErrors = ['not_found', 'forbidden', 'turn_conflict', 'version_conflict', 'idempotency_mismatch'] as const;
+const docs = {
+  advance: describeRoute({
+    summary: 'Take a choice (1-9, with an optional instruction): the next scene is written',
+    tags: ['turns'],
+    params: idParams,
+    query: paceQuery,
+    body: advanceBody.extend({
+      choice: z.number().int().min(1).max(9).describe('the number of the choice taken'),
+      instruction: z.string().max(maxInstructionLength).optional().describe('what the player does or says, woven into the scene'),
+      fromSceneId: z.string().optional().describe('refuse (turn_conflict) if the head has moved on from this scene'),
+    }),
+    answers: { 201: { description: 'The new scene', shape: turnShape } },
+    errors: [...turnErrors],
+    streams: true,
+  }),
+  regenerate: describeRoute({
+    summary: 'Write the head scene again, as a sibling that becomes the head',
+    tags: ['turns'],
+    params: idParams,
+    query: paceQuery,
+    body: regenerateBody.extend({ instruction: z.string().max(maxInstructionLength).optional(), fromSceneId: z.string().optional() }),
+    answers: { 201: { description: 'The new scene', shape: turnShape } },
+    errors: [...turnErrors],
+    streams: true,
+  }),
+  undo: describeRoute({
+    summary: "Move the head back to the head scene's parent (the scene is kept)",
+    tags: ['turns'],
+    params: idParams,
+    body: rewindBody.pick({ version: true }),
+    answers: { 200: { description: 'The new head', shape: headMovedShape } },
+    errors: [...headErrors],
+  }),
+  rewind: describeRoute({
+    summary: 'Move the head to any scene of the story (default: undo)',
+    tags: ['turns'],
+    params: idParams,
+    body: rewindBody,
+    answers: { 200: { description: 'The new head', shape: headMovedShape } },
+    errors: [...headErrors],
+  }),
+};
 
 export function registerTurnRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const { db } = ctx.runtime;
@@ -47,10 +94,10 @@ export function registerTurnRoutes(app: FastifyInstance, ctx: ServerContext): vo
       });
     };
 
-  app.post('/api/stories/:id/turns', { config: writingRateLimit(ctx.config) }, turnRoute('advance', advanceBody));
-  app.post('/api/stories/:id/regenerate', { config: writingRateLimit(ctx.config) }, turnRoute('regenerate', regenerateBody));
+  app.post('/api/stories/:id/turns', { config: writingRateLimit(ctx.config), schema: docs.advance }, turnRoute('advance', advanceBody));
+  app.post('/api/stories/:id/regenerate', { config: writingRateLimit(ctx.config), schema: docs.regenerate }, turnRoute('regenerate', regenerateBody));
 
-  app.post('/api/stories/:id/undo', async (request) => {
+  app.post('/api/stories/:id/undo', { schema: docs.undo }, async (request) => {
     const { id } = parseInput(idParams, request.params, 'params');
     await authorizeStory(db, request.user, id, 'play');
     const body = parseInput(rewindBody.pick({ version: true }), request.body);
@@ -58,7 +105,7 @@ export function registerTurnRoutes(app: FastifyInstance, ctx: ServerContext): vo
     return runIdempotent(db, claim, () => rewindStory(ctx.runtime.deps, id, { undo: true }, body.version, claim));
   });
 
-  app.post('/api/stories/:id/rewind', async (request) => {
+  app.post('/api/stories/:id/rewind', { schema: docs.rewind }, async (request) => {
     const { id } = parseInput(idParams, request.params, 'params');
     await authorizeStory(db, request.user, id, 'play');
     const body = parseInput(rewindBody, request.body);
