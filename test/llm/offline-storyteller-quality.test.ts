@@ -137,6 +137,16 @@ describe('offline storyteller: a 50-turn path', () => {
     expect(new Set(manners).size).toBe(manners.length);
   });
 
+  it('gives each character present in a scene a thought of its own', async () => {
+    for (const seed of [3, 5, 8, 11]) {
+      const { outputs } = await playPath(30, instructions, seed);
+      for (const [index, output] of outputs.entries()) {
+        const thoughts = output.characters.filter((entry) => entry.role === 'present' && entry.thought).map((entry) => entry.thought);
+        expect(new Set(thoughts).size, `seed ${seed}, scene ${index + 1}: ${thoughts.join(' | ')}`).toBe(thoughts.length);
+      }
+    }
+  });
+
   it('is deterministic: the same path twice is the same text', async () => {
     const first = await playPath(12, instructions, 3);
     const second = await playPath(12, instructions, 3);

@@ -86,29 +86,41 @@ export function animateCast(plan: ScenePlan, random: SeededRandom): AnimatedMemb
   });
 }
 
-function thoughtFor(member: AnimatedMember, plan: ScenePlan, random: SeededRandom): string {
+/** What the member thinks: each present character of a scene gets a thought of its own. */
+function thoughtFor(member: AnimatedMember, plan: ScenePlan, random: SeededRandom, taken: Set<string>): string {
+  const candidates = thoughtCandidates(member, plan, random);
+  // The first draw stands unless someone in this scene already thinks it (no extra draw, so seeds keep their scenes).
+  const chosen = [...candidates.slice(candidates.length - 1), ...candidates.slice(0, -1)].find((thought) => !taken.has(thought)) ?? `I came here to ${member.goal}. That has not changed.`;
+  taken.add(chosen);
+  return chosen;
+}
+
+/** Thoughts that fit, the drawn one last, then the ones to fall back on in order. */
+function thoughtCandidates(member: AnimatedMember, plan: ScenePlan, random: SeededRandom): string[] {
   const { action, instruction } = plan;
   // Only a definite thing or person makes sense as "what do they know about …" ("her name" does not).
   if (instruction?.target && /^(the|a|an) /.test(instruction.target) && instruction.verbFirst && random.chance(0.5)) {
     const theirAim = toThirdPerson(instruction.clause, member.name);
-    return `Why is this stranger so keen to ${theirAim}? What do they know about ${toThirdPerson(instruction.target, member.name)}?`;
+    return [`Why is this stranger so keen to ${theirAim}? What do they know about ${toThirdPerson(instruction.target, member.name)}?`];
   }
   const intent = action ?? instruction;
   if (!intent) {
-    return random.pick([
-      `A new face at ${plan.place}. I wonder what they want.`,
-      `Maybe this newcomer can help me ${member.goal}.`,
-      `Another stranger. Keep quiet, and watch.`,
-    ]);
+    return drawn(random, [`A new face at ${plan.place}. I wonder what they want.`, `Maybe this newcomer can help me ${member.goal}.`, `Another stranger. Keep quiet, and watch.`]);
   }
-  if (!intent.verbFirst) return `I can't tell yet what that choice of theirs means for me.`;
+  if (!intent.verbFirst) return [`I can't tell yet what that choice of theirs means for me.`];
   const theirDeed = toThirdPerson(intent.clause, member.name);
-  if (intent.kind === 'fight') return `I did not expect them to ${theirDeed}. I need to be careful now.`;
-  return random.pick([
+  if (intent.kind === 'fight') return [`I did not expect them to ${theirDeed}. I need to be careful now.`];
+  return drawn(random, [
     `Why would anyone ${theirDeed}? I should keep an eye on this one.`,
     `If they really mean to ${theirDeed}, maybe they can help me ${member.goal}.`,
     `They chose to ${theirDeed}. That changes things.`,
   ]);
+}
+
+/** One random pick, as `random.pick` draws it, put last; the others keep their order before it. */
+function drawn(random: SeededRandom, options: string[]): string[] {
+  const pick = random.pick(options);
+  return [...options.filter((option) => option !== pick), pick];
 }
 
 function reactionFor(member: AnimatedMember, plan: ScenePlan): string {
@@ -122,6 +134,7 @@ function reactionFor(member: AnimatedMember, plan: ScenePlan): string {
 export function describeCharacters(members: AnimatedMember[], plan: ScenePlan, random: SeededRandom): SceneCharacter[] {
   const intentKind = plan.action?.kind ?? plan.instruction?.kind ?? 'arrival';
   const present = members.filter((member) => member.role === 'present');
+  const thoughts = new Set<string>();
   return members.map((member): SceneCharacter => {
     if (member.role === 'mentioned') {
       return {
@@ -154,7 +167,7 @@ export function describeCharacters(members: AnimatedMember[], plan: ScenePlan, r
       goals: member.goal,
       mood: member.mood,
       emotion: moodEmotions[member.mood] ?? { valence: 0, arousal: 0, dominance: 0 },
-      thought: thoughtFor(member, plan, random),
+      thought: thoughtFor(member, plan, random, thoughts),
       // Agents act on their own now and then, not every one every turn.
       ...(random.chance(0.5) ? { action: `${capitalise(member.callName)} ${member.activity}.` } : {}),
       reaction: reactionFor(member, plan),
