@@ -2,6 +2,7 @@ import type { Queryable } from '../db/index.js';
 import { AppError } from '../errors.js';
 import { STORY_ARCHIVE_FORMAT, type StoryArchive } from './story-archive.js';
 import { isUuid } from './validation.js';
+import { optionColumns } from '../memory/lore-repo.js';
 
 /** UTC with microseconds: exact, and the same text on both backends. */
 const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
@@ -79,10 +80,7 @@ SELECT json_build_object(
   'lore_entries', (SELECT coalesce(json_agg(json_build_object(
       'id', e.id, 'title', e.title, 'keywords', to_json(e.keywords), 'content', e.content, 'enabled', e.enabled,
       'metadata', e.metadata, 'version', e.version::text,
-      'options', json_build_object('secondary_keywords', to_json(e.secondary_keywords), 'selective_logic', e.selective_logic,
-        'constant', e.constant, 'insertion_order', e.insertion_order, 'position', e.position, 'depth', e.depth,
-        'probability', e.probability, 'case_sensitive', e.case_sensitive, 'match_whole_words', e.match_whole_words,
-        'scan_depth', e.scan_depth),
+      'options', json_build_object(${optionColumns.map(([, column]) => `'${column}', e.${column}`).join(', ')}),
       'created_at', ${iso('e.created_at')}, 'updated_at', ${iso('e.updated_at')})
     ORDER BY e.created_at, e.title, e.content, e.id), '[]'::json)
     FROM lore_entries e WHERE e.story_id = $1),

@@ -53,7 +53,7 @@
  * may contain control characters other than \n, \r and \t.
  */
 import { z } from 'zod';
-import { lorePositions, selectiveLogics } from '../memory/lore-options.js';
+import { lorePositions, loreRoles, maxInclusionGroupChars, selectiveLogics } from '../memory/lore-options.js';
 import { importValidationError, issuesFromZod, jsonObject, jsonValue, text, timestamp, type JsonObject, type JsonValue } from './validation.js';
 import { findArchiveReferenceIssues } from './check-archive-references.js';
 
@@ -214,6 +214,18 @@ const loreEntrySchema = z.object({
       case_sensitive: z.boolean(),
       match_whole_words: z.boolean(),
       scan_depth: z.number().int().min(0).max(1000).nullable(),
+      depth_role: z.enum(loreRoles),
+      inclusion_group: text({ max: maxInclusionGroupChars }),
+      group_override: z.boolean(),
+      group_weight: z.number().int().min(0).max(1_000_000),
+      use_group_scoring: z.boolean().nullable(),
+      sticky: z.number().int().min(0).max(1000),
+      cooldown: z.number().int().min(0).max(1000),
+      delay: z.number().int().min(0).max(1000),
+      exclude_recursion: z.boolean(),
+      prevent_recursion: z.boolean(),
+      delay_until_recursion: z.number().int().min(0).max(1000),
+      ignore_budget: z.boolean(),
     })
     .partial()
     .optional(),

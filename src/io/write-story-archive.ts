@@ -7,6 +7,7 @@ import { recordIdempotentAnswer, type IdempotencyClaim } from '../idempotency/in
 import { parseStoryArchive, type StoryArchive } from './story-archive.js';
 import { importValidationError, text } from './validation.js';
 import { defaultLoreOptions } from '../memory/lore-options.js';
+import { optionColumns } from '../memory/lore-repo.js';
 import { defaultPlayerName } from '../story/macros.js';
 
 export interface ImportStoryArchiveOptions {
@@ -172,16 +173,10 @@ function buildRows(archive: StoryArchive) {
       enabled: e.enabled,
       metadata: e.metadata,
       version: e.version,
-      secondary_keywords: e.options?.secondary_keywords ?? defaultLoreOptions.secondaryKeywords,
-      selective_logic: e.options?.selective_logic ?? defaultLoreOptions.selectiveLogic,
-      constant: e.options?.constant ?? defaultLoreOptions.constant,
-      insertion_order: e.options?.insertion_order ?? defaultLoreOptions.insertionOrder,
-      position: e.options?.position ?? defaultLoreOptions.position,
-      depth: e.options?.depth ?? defaultLoreOptions.depth,
-      probability: e.options?.probability ?? defaultLoreOptions.probability,
-      case_sensitive: e.options?.case_sensitive ?? defaultLoreOptions.caseSensitive,
-      match_whole_words: e.options?.match_whole_words ?? defaultLoreOptions.matchWholeWords,
-      scan_depth: e.options?.scan_depth ?? defaultLoreOptions.scanDepth,
+      // Each option under its column's name; older archives lack some and get the defaults.
+      ...Object.fromEntries(
+        optionColumns.map(([field, column]) => [column, (e.options as Record<string, unknown> | undefined)?.[column] ?? defaultLoreOptions[field]]),
+      ),
       created_at: e.created_at,
       updated_at: e.updated_at,
     })),
@@ -260,9 +255,8 @@ async function insertRows(tx: Queryable, rows: Rows): Promise<void> {
   await insertMany(
     tx,
     'lore_entries',
-    `id uuid, title text, keywords text[], content text, enabled boolean, metadata jsonb, version bigint, secondary_keywords text[],
-     selective_logic text, constant boolean, insertion_order int, position text, depth int, probability int, case_sensitive boolean,
-     match_whole_words boolean, scan_depth int, created_at timestamptz, updated_at timestamptz`,
+    `id uuid, title text, keywords text[], content text, enabled boolean, metadata jsonb, version bigint,
+     ${optionColumns.map(([, column, type]) => `${column} ${type}`).join(', ')}, created_at timestamptz, updated_at timestamptz`,
     rows.loreEntries,
     storyId,
   );

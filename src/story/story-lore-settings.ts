@@ -5,6 +5,12 @@ import type { StoryRow } from './story-repo.js';
 export interface StoryLoreSettings {
   scanDepth: number;
   tokenBudget: number;
+  /** Activated entries' content is scanned for further keywords (a card book's recursive_scanning). */
+  recursive: boolean;
+  /** Scan passes at most; 0: until nothing new activates. */
+  maxRecursionSteps: number;
+  /** Group scoring for entries that do not set it themselves. */
+  useGroupScoring: boolean;
 }
 
 export const maxLoreTokenBudget = 20_000;
@@ -18,5 +24,8 @@ export function storyLoreSettings(story: Pick<StoryRow, 'settings'>): StoryLoreS
   return {
     scanDepth: wholeNumberIn(stored['scan_depth'], 0, 1000) ?? defaultLoreScanDepth,
     tokenBudget: wholeNumberIn(stored['token_budget'], 1, maxLoreTokenBudget) ?? defaultLoreTokenBudget,
+    recursive: stored['recursive_scanning'] !== false,
+    maxRecursionSteps: wholeNumberIn(stored['max_recursion_steps'], 0, 100) ?? 0,
+    useGroupScoring: stored['use_group_scoring'] === true,
   };
 }
