@@ -52,17 +52,42 @@ async function newStory(): Promise<string> {
   return created.body.story.id as string;
 }
 
+/**
+ * Every field of a current SillyTavern World Info entry (public/scripts/world-info.js,
+ * newWorldInfoEntryDefinition, plus uid, displayIndex and the saved characterFilter) with
+ * the value a new entry gets there: the fixture must set each one to something else somewhere.
+ */
+const sillyTavernEntryDefaults: Record<string, unknown> = {
+  uid: undefined, key: [], keysecondary: [], comment: '', content: '', constant: false, vectorized: false, selective: true,
+  selectiveLogic: 0, addMemo: false, order: 100, position: 0, disable: false, ignoreBudget: false, excludeRecursion: false,
+  preventRecursion: false, matchPersonaDescription: false, matchCharacterDescription: false, matchCharacterPersonality: false,
+  matchCharacterDepthPrompt: false, matchScenario: false, matchCreatorNotes: false, delayUntilRecursion: 0, probability: 100,
+  useProbability: true, depth: 4, outletName: '', group: '', groupOverride: false, groupWeight: 100, scanDepth: null,
+  caseSensitive: null, matchWholeWords: null, useGroupScoring: null, automationId: '', role: 0, sticky: null, cooldown: null,
+  delay: null, triggers: [], displayIndex: undefined, characterFilter: undefined,
+};
+
 describe('SillyTavern World Info over HTTP', () => {
+  it('has a fixture that sets every field a current SillyTavern entry has', () => {
+    const entries = Object.values(worldInfo.entries) as Record<string, unknown>[];
+    const unset = Object.entries(sillyTavernEntryDefaults)
+      .filter(([field, fallback]) => !entries.some((entry) => field in entry && JSON.stringify(entry[field]) !== JSON.stringify(fallback)))
+      .map(([field]) => field);
+    expect(unset).toEqual([]);
+  });
+
   it('imports a book covering every option and exports it back equal on every field', async () => {
     const storyId = await newStory();
     const imported = await postRaw(`/api/stories/${storyId}/lore/import`, fs.readFileSync(worldInfoFile), 'application/json');
     expect(imported.status, JSON.stringify(imported.body)).toBe(201);
-    expect(imported.body.loreEntryIds).toHaveLength(17); // entry 17 has no content: kept for export only
+    expect(imported.body.loreEntryIds).toHaveLength(38); // entry 17 has no content: kept for export only
     const notes = (imported.body.notes as string[]).join('\n');
     expect(notes).toMatch(/Entry "17".*no content/);
     expect(notes).toMatch(/\/\(x\)\\1\/ cannot be run safely/);
-    expect(notes).toMatch(/Entry "15".*author's note.*at depth 2/);
-    expect(notes).toMatch(/sticky \(1 entry\)/);
+    expect(notes).toMatch(/Entry "38".*outlet/);
+    expect(notes).toMatch(/automation ids \(1 entry\)/);
+    expect(notes).toMatch(/character filters \(1 entry\)/);
+    expect(notes).not.toMatch(/sticky|inclusion groups|recursion/); // these act now
 
     const exported = await call(server.url, 'GET', `/api/stories/${storyId}/lore/export`);
     expect(exported.status).toBe(200);
@@ -89,7 +114,13 @@ describe('SillyTavern World Info over HTTP', () => {
     const { body } = await call(server.url, 'GET', `/api/stories/${storyId}/lore`);
     const tower = (body.entries as any[]).find((e) => e.title === 'Tower');
     expect(tower).toMatchObject({ keywords: ['tower'], secondaryKeywords: ['storm', 'night'], selectiveLogic: 'not_all' });
-    const edited = await call(server.url, 'PATCH', `/api/stories/${storyId}/lore/${tower.id}`, { selectiveLogic: 'and_all', probability: 40 }, { 'if-match': `"${tower.version}"` });
+    const edited = await call(
+      server.url,
+      'PATCH',
+      `/api/stories/${storyId}/lore/${tower.id}`,
+      { selectiveLogic: 'and_all', probability: 40, sticky: 3, position: 'author_note_bottom', inclusionGroup: 'towers' },
+      { 'if-match': `"${tower.version}"` },
+    );
     expect(edited.status, JSON.stringify(edited.body)).toBe(200);
     const added = await call(server.url, 'POST', `/api/stories/${storyId}/lore`, {
       title: 'Hand-made',
@@ -104,6 +135,11 @@ describe('SillyTavern World Info over HTTP', () => {
       caseSensitive: true,
       matchWholeWords: false,
       scanDepth: 1,
+      depthRole: 'assistant',
+      inclusionGroup: 'hums',
+      groupWeight: 7,
+      cooldown: 2,
+      delayUntilRecursion: 2,
     });
     expect(added.status, JSON.stringify(added.body)).toBe(201);
     const bad = await call(server.url, 'POST', `/api/stories/${storyId}/lore`, { title: 'x', content: 'y', selectiveLogic: 'sometimes' });
@@ -112,10 +148,16 @@ describe('SillyTavern World Info over HTTP', () => {
 
     const exported = (await call(server.url, 'GET', `/api/stories/${storyId}/lore/export`)).body;
     const original = worldInfo.entries as Record<string, any>;
-    expect(exported.entries['3']).toEqual({ ...original['3'], selectiveLogic: 3, probability: 40, useProbability: true });
+    expect(exported.entries['3']).toEqual({ ...original['3'], selectiveLogic: 3, probability: 40, useProbability: true, sticky: 3, position: 3, group: 'towers' });
     for (const key of Object.keys(original).filter((k) => k !== '3')) expect(exported.entries[key]).toEqual(original[key]);
-    expect(exported.entries['18']).toMatchObject({
-      uid: 18,
+    const next = String(Object.keys(original).length);
+    expect(exported.entries[next]).toMatchObject({
+      uid: Number(next),
+      role: 2,
+      group: 'hums',
+      groupWeight: 7,
+      cooldown: 2,
+      delayUntilRecursion: 2,
       key: ['hum'],
       keysecondary: ['song'],
       selective: true,
