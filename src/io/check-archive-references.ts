@@ -31,6 +31,7 @@ export function findArchiveReferenceIssues(archive: StoryArchive): ImportIssue[]
   indexIds('character_memories', archive.character_memories);
   indexIds('character_relationships', archive.character_relationships);
   indexIds('lore_entries', archive.lore_entries);
+  indexIds('character_assets', archive.character_assets ?? []);
 
   const requireScene = (path: string, id: string | null) => {
     if (id !== null && !scenes.has(id)) report(path, `refers to scene "${id}", which is not in the file`);
@@ -89,6 +90,7 @@ export function findArchiveReferenceIssues(archive: StoryArchive): ImportIssue[]
     if (pairs.has(pair)) report(path, 'repeats the relationship of the same pair of characters');
     pairs.add(pair);
   });
+  (archive.character_assets ?? []).forEach((asset, index) => requireCharacter(`character_assets[${index}].character_id`, asset.character_id));
 
   return issues;
 }

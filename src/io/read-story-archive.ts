@@ -84,6 +84,13 @@ SELECT json_build_object(
       'created_at', ${iso('e.created_at')}, 'updated_at', ${iso('e.updated_at')})
     ORDER BY e.created_at, e.title, e.content, e.id), '[]'::json)
     FROM lore_entries e WHERE e.story_id = $1),
+  'character_assets', (SELECT coalesce(json_agg(json_build_object(
+      'id', a.id, 'character_id', a.character_id, 'kind', a.kind, 'name', a.name, 'uri', a.uri, 'ext', a.ext,
+      'media_type', a.media_type, 'data', translate(encode(a.data, 'base64'), E'\n', ''), 'position', a.position,
+      'created_at', ${iso('a.created_at')})
+    ORDER BY ch.created_at, ch.name_key, a.position, a.created_at, a.kind, a.uri, a.id), '[]'::json)
+    FROM character_assets a JOIN characters ch ON ch.story_id = a.story_id AND ch.id = a.character_id
+    WHERE a.story_id = $1),
   'exported_at', ${iso('now()')}
 )::text AS archive`;
 
@@ -117,5 +124,6 @@ export async function exportStoryArchive(db: Queryable, storyId: string): Promis
     character_memories: raw.character_memories,
     character_relationships: raw.character_relationships,
     lore_entries: raw.lore_entries.map((entry) => ({ ...entry, version: Number(entry.version) })),
+    character_assets: raw.character_assets ?? [],
   };
 }

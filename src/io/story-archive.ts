@@ -24,7 +24,9 @@
  *                                 "trust", "familiarity", "type", "interaction_count",
  *                                 "updated_at" }],
  *   "lore_entries": [{ "id", "title", "keywords", "content", "enabled", "metadata",
- *                      "version", "created_at", "updated_at" }]
+ *                      "version", "options", "created_at", "updated_at" }],
+ *   "character_assets": [{ "id", "character_id", "kind", "name", "uri", "ext", "media_type",
+ *                          "data", "position", "created_at" }]
  * }
  * ```
  *
@@ -35,6 +37,9 @@
  *   parent's plus one. `choice_number` is the parent's choice that led to the scene
  *   (null when unknown); `selected` marks the choice the player took.
  * - `target_character_id: null` is the player's relationship with the character.
+ * - `character_assets` are a card's files (its PNG as `kind: "card_image"`, V3 and CHARX
+ *   assets), `data` the bytes in base64, so that avatars and card exports survive the trip
+ *   byte for byte; absent in older archives.
  * - `seed` is an integer, written as a string when it is beyond 2^53.
  * - Timestamps are ISO 8601 with a time zone; exports write UTC with microseconds.
  * - Not exported: embeddings (recomputed by the embedder after import), turns (generation
@@ -76,6 +81,7 @@ export const MAX_KEYWORDS_PER_LORE_ENTRY = 100;
 /** Characters of serialised JSON in one metadata or settings value. */
 export const MAX_METADATA_CHARS = 100_000;
 export const MAX_ID_CHARS = 100;
+export const MAX_CHARACTER_ASSETS = 10_000;
 
 const fileId = text({ min: 1, max: MAX_ID_CHARS });
 const nullable = <T extends z.ZodType>(schema: T) => schema.nullable();
@@ -233,6 +239,25 @@ const loreEntrySchema = z.object({
   updated_at: timestamp,
 });
 
+/** Base64 as the export writes it (RFC 4648, padded, no line breaks). */
+const base64 = z
+  .string()
+  .max(Math.ceil(MAX_ARCHIVE_BYTES / 3) * 4, 'is too large')
+  .regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, 'must be base64');
+
+const characterAssetSchema = z.object({
+  id: fileId,
+  character_id: fileId,
+  kind: text({ min: 1, max: 100 }),
+  name: text({ min: 1, max: 500 }),
+  uri: text({ min: 1, max: 2000 }),
+  ext: text({ max: 50 }),
+  media_type: text({ max: 200 }),
+  data: base64,
+  position: z.number().int('must be an integer').min(-2_147_483_648).max(2_147_483_647),
+  created_at: timestamp,
+});
+
 const limited = <T extends z.ZodType>(item: T, max: number) => z.array(item).max(max, `has more than ${max} entries`);
 
 export const storyArchiveSchema = z.object({
@@ -247,6 +272,7 @@ export const storyArchiveSchema = z.object({
   character_memories: limited(characterMemorySchema, MAX_MEMORIES),
   character_relationships: limited(relationshipSchema, MAX_RELATIONSHIPS),
   lore_entries: limited(loreEntrySchema, MAX_LORE_ENTRIES),
+  character_assets: limited(characterAssetSchema, MAX_CHARACTER_ASSETS).optional(),
 });
 
 export type StoryArchive = z.infer<typeof storyArchiveSchema>;
@@ -259,6 +285,7 @@ export type ArchiveMemory = StoryArchive['memories'][number];
 export type ArchiveCharacterMemory = StoryArchive['character_memories'][number];
 export type ArchiveRelationship = StoryArchive['character_relationships'][number];
 export type ArchiveLoreEntry = StoryArchive['lore_entries'][number];
+export type ArchiveCharacterAsset = NonNullable<StoryArchive['character_assets']>[number];
 export type { JsonObject, JsonValue };
 
 /**

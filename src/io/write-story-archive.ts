@@ -165,6 +165,18 @@ function buildRows(archive: StoryArchive) {
       interaction_count: r.interaction_count,
       updated_at: r.updated_at,
     })),
+    characterAssets: (archive.character_assets ?? []).map((a) => ({
+      id: randomUUID(),
+      character_id: character(a.character_id),
+      kind: a.kind,
+      name: a.name,
+      uri: a.uri,
+      ext: a.ext,
+      media_type: a.media_type,
+      data: a.data,
+      position: a.position,
+      created_at: a.created_at,
+    })),
     loreEntries: archive.lore_entries.map((e) => ({
       id: randomUUID(),
       title: e.title,
@@ -260,6 +272,16 @@ async function insertRows(tx: Queryable, rows: Rows): Promise<void> {
     rows.loreEntries,
     storyId,
   );
+  // A card's files: base64 in the file, bytes in the table.
+  if (rows.characterAssets.length > 0) {
+    await tx.query(
+      `INSERT INTO character_assets (story_id, id, character_id, kind, name, uri, ext, media_type, data, position, created_at)
+       SELECT $1, r.id, r.character_id, r.kind, r.name, r.uri, r.ext, r.media_type, decode(r.data, 'base64'), r.position, r.created_at
+       FROM jsonb_to_recordset($2::jsonb) AS r(id uuid, character_id uuid, kind text, name text, uri text, ext text, media_type text,
+                                              data text, position int, created_at timestamptz)`,
+      [storyId, JSON.stringify(rows.characterAssets)],
+    );
+  }
   // The archive carries one current state per character; the world of every scene is built
   // from it the way migration 0006 built it for stories that existed before the world tree.
   await tx.query('SELECT lw_seed_world_states($1)', [storyId]);

@@ -321,6 +321,67 @@ describe('stories from character cards over HTTP', () => {
     expect(readChunks(png.bytes).find((c) => c.type === 'IDAT')!.data.equals(icon.data)).toBe(true);
   });
 
+  it('keeps every card file byte for byte through a story export and import (PNG with V3 assets, CHARX)', async () => {
+    const { png, assetBytes } = pngCardWithAssets();
+    const { zip, files } = charxCard();
+    for (const [body, type] of [
+      [png, 'image/png'],
+      [zip, 'application/zip'],
+    ] as const) {
+      const created = await postRaw('/api/cards', body, type);
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      const storyId = created.body.story.id as string;
+      const { rows: stored } = await db.query<{ kind: string; uri: string; data: Buffer }>(
+        'SELECT kind, uri, data FROM character_assets WHERE story_id = $1 ORDER BY position, uri',
+        [storyId],
+      );
+      expect(stored.length).toBeGreaterThan(1);
+
+      const archive = await call(server.url, 'GET', `/api/stories/${storyId}/export?format=json`);
+      expect(archive.body.character_assets).toHaveLength(stored.length);
+      const copy = await postRaw('/api/import', Buffer.from(JSON.stringify(archive.body)), 'application/json');
+      expect(copy.status, JSON.stringify(copy.body)).toBe(201);
+      const copyId = copy.body.storyId as string;
+      const { rows: copied } = await db.query<{ kind: string; uri: string; data: Buffer }>(
+        'SELECT kind, uri, data FROM character_assets WHERE story_id = $1 ORDER BY position, uri',
+        [copyId],
+      );
+      expect(copied.map((a) => [a.kind, a.uri, a.data.toString('hex')])).toEqual(stored.map((a) => [a.kind, a.uri, a.data.toString('hex')]));
+
+      // The copy's character serves the same avatar and exports the same card files.
+      const characters = await call(server.url, 'GET', `/api/stories/${copyId}/characters`);
+      const maren = (characters.body.characters as any[]).find((c) => c.name === 'Maren Vos');
+      const avatar = await getBytes(`/api/characters/${maren.id}/avatar`);
+      expect(avatar.bytes.equals(type === 'image/png' ? png : files['assets/icon/images/main.png']!)).toBe(true);
+      if (type === 'image/png') {
+        const exported = readChunks((await getBytes(`/api/characters/${maren.id}/card?format=png`)).bytes);
+        const texts = new Map(exported.filter((c) => c.type === 'tEXt').map((c) => [decodeText(c).keyword, decodeText(c).text]));
+        expect(Buffer.from(texts.get('chara-ext-asset_:0')!, 'base64').equals(assetBytes[0]!)).toBe(true);
+        expect(exported.find((c) => c.type === 'IDAT')!.data.equals(readChunks(png).find((c) => c.type === 'IDAT')!.data)).toBe(true);
+      } else {
+        const unzipped = unzipSync(new Uint8Array((await getBytes(`/api/characters/${maren.id}/card?format=charx`)).bytes));
+        for (const [path, data] of Object.entries(files)) expect(Buffer.from(unzipped[path]!).equals(data), path).toBe(true);
+      }
+
+      // And the copy exports the same archive again (ids aside).
+      const again = await call(server.url, 'GET', `/api/stories/${copyId}/export?format=json`);
+      const withoutIds = (assets: any[]) => assets.map(({ id: _id, character_id: _character, ...rest }) => rest);
+      expect(withoutIds(again.body.character_assets)).toEqual(withoutIds(archive.body.character_assets));
+    }
+
+    // A file whose asset names a character it does not hold is refused, naming the path.
+    const storyId = (await postRaw('/api/cards', png, 'image/png')).body.story.id as string;
+    const archive = (await call(server.url, 'GET', `/api/stories/${storyId}/export?format=json`)).body;
+    const dangling = { ...archive, character_assets: [{ ...archive.character_assets[0], character_id: 'nobody' }] };
+    const refused = await postRaw('/api/import', Buffer.from(JSON.stringify(dangling)), 'application/json');
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.message).toMatch(/character_assets\[0\]\.character_id/);
+    const badData = { ...archive, character_assets: [{ ...archive.character_assets[0], data: 'not base64!' }] };
+    const refusedData = await postRaw('/api/import', Buffer.from(JSON.stringify(badData)), 'application/json');
+    expect(refusedData.status).toBe(400);
+    expect(refusedData.body.error.message).toMatch(/character_assets\[0\]\.data.*base64/);
+  });
+
   it('opens a story from a V2 card given as JSON, with the player named at creation and renamed later', async () => {
     const v2 = { spec: 'chara_card_v2', spec_version: '2.0', data: { ...storyCardV3().data, assets: undefined } };
     const calls = chatPrompts().length;
