@@ -91,6 +91,12 @@ SELECT json_build_object(
     ORDER BY ch.created_at, ch.name_key, a.position, a.created_at, a.kind, a.uri, a.id), '[]'::json)
     FROM character_assets a JOIN characters ch ON ch.story_id = a.story_id AND ch.id = a.character_id
     WHERE a.story_id = $1),
+  'lore_activations', (SELECT coalesce(json_agg(json_build_object('scene_id', a.scene_id, 'lore_entry_id', a.lore_entry_id)
+    ORDER BY sc.scene_number, sc.created_at, sc.choice_number NULLS FIRST, sc.content, e.created_at, e.title, e.content, a.scene_id, a.lore_entry_id), '[]'::json)
+    FROM scene_lore_activations a
+    JOIN scenes sc ON sc.story_id = a.story_id AND sc.id = a.scene_id
+    JOIN lore_entries e ON e.story_id = a.story_id AND e.id = a.lore_entry_id
+    WHERE a.story_id = $1),
   'exported_at', ${iso('now()')}
 )::text AS archive`;
 
@@ -125,5 +131,6 @@ export async function exportStoryArchive(db: Queryable, storyId: string): Promis
     character_relationships: raw.character_relationships,
     lore_entries: raw.lore_entries.map((entry) => ({ ...entry, version: Number(entry.version) })),
     character_assets: raw.character_assets ?? [],
+    lore_activations: raw.lore_activations ?? [],
   };
 }

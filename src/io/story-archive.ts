@@ -26,7 +26,8 @@
  *   "lore_entries": [{ "id", "title", "keywords", "content", "enabled", "metadata",
  *                      "version", "options", "created_at", "updated_at" }],
  *   "character_assets": [{ "id", "character_id", "kind", "name", "uri", "ext", "media_type",
- *                          "data", "position", "created_at" }]
+ *                          "data", "position", "created_at" }],
+ *   "lore_activations": [{ "scene_id", "lore_entry_id" }]
  * }
  * ```
  *
@@ -40,6 +41,8 @@
  * - `character_assets` are a card's files (its PNG as `kind: "card_image"`, V3 and CHARX
  *   assets), `data` the bytes in base64, so that avatars and card exports survive the trip
  *   byte for byte; absent in older archives.
+ * - `lore_activations` name the lore entries each scene's prompt held, from which sticky and
+ *   cooldown are counted along a path; absent in older archives.
  * - `seed` is an integer, written as a string when it is beyond 2^53.
  * - Timestamps are ISO 8601 with a time zone; exports write UTC with microseconds.
  * - Not exported: embeddings (recomputed by the embedder after import), turns (generation
@@ -82,6 +85,7 @@ export const MAX_KEYWORDS_PER_LORE_ENTRY = 100;
 export const MAX_METADATA_CHARS = 100_000;
 export const MAX_ID_CHARS = 100;
 export const MAX_CHARACTER_ASSETS = 10_000;
+export const MAX_LORE_ACTIVATIONS = 1_000_000;
 
 const fileId = text({ min: 1, max: MAX_ID_CHARS });
 const nullable = <T extends z.ZodType>(schema: T) => schema.nullable();
@@ -273,6 +277,7 @@ export const storyArchiveSchema = z.object({
   character_relationships: limited(relationshipSchema, MAX_RELATIONSHIPS),
   lore_entries: limited(loreEntrySchema, MAX_LORE_ENTRIES),
   character_assets: limited(characterAssetSchema, MAX_CHARACTER_ASSETS).optional(),
+  lore_activations: limited(z.object({ scene_id: fileId, lore_entry_id: fileId }), MAX_LORE_ACTIVATIONS).optional(),
 });
 
 export type StoryArchive = z.infer<typeof storyArchiveSchema>;

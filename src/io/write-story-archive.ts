@@ -76,6 +76,7 @@ function buildRows(archive: StoryArchive) {
   const storyId = randomUUID();
   const sceneIds = idMap(archive.scenes);
   const characterIds = idMap(archive.characters);
+  const loreIds = idMap(archive.lore_entries);
   const scene = (id: string | null) => (id === null ? null : sceneIds.get(id)!);
   const character = (id: string | null) => (id === null ? null : characterIds.get(id)!);
   const sceneNumbers = new Map(archive.scenes.map((s) => [s.id, s.scene_number]));
@@ -177,8 +178,9 @@ function buildRows(archive: StoryArchive) {
       position: a.position,
       created_at: a.created_at,
     })),
+    loreActivations: (archive.lore_activations ?? []).map((a) => ({ scene_id: scene(a.scene_id), lore_entry_id: loreIds.get(a.lore_entry_id)! })),
     loreEntries: archive.lore_entries.map((e) => ({
-      id: randomUUID(),
+      id: loreIds.get(e.id)!,
       title: e.title,
       keywords: e.keywords,
       content: e.content,
@@ -272,6 +274,7 @@ async function insertRows(tx: Queryable, rows: Rows): Promise<void> {
     rows.loreEntries,
     storyId,
   );
+  await insertMany(tx, 'scene_lore_activations', 'scene_id uuid, lore_entry_id uuid', rows.loreActivations, storyId);
   // A card's files: base64 in the file, bytes in the table.
   if (rows.characterAssets.length > 0) {
     await tx.query(

@@ -52,12 +52,19 @@ export function timedLoreAt(
   return { sticky, cooldown };
 }
 
-/** The lore activations of the path from the root to `sceneId`. */
+/**
+ * The lore activations of the path from the root to `sceneId`. As in SillyTavern, editing an
+ * entry ends its timed effects: activations in scenes written before its last change do not count.
+ */
 export async function loadPathActivations(db: Queryable, storyId: string, sceneId: string): Promise<PathActivations[]> {
   const { rows } = await db.query<{ scene_number: number; ids: string[] }>(
     `${headPathCte('$1', '$2')}
      SELECT p.scene_number, array_agg(a.lore_entry_id::text) AS ids
-       FROM head_path p JOIN scene_lore_activations a ON a.story_id = $1 AND a.scene_id = p.id
+       FROM head_path p
+       JOIN scene_lore_activations a ON a.story_id = $1 AND a.scene_id = p.id
+       JOIN scenes s ON s.story_id = $1 AND s.id = p.id
+       JOIN lore_entries l ON l.story_id = $1 AND l.id = a.lore_entry_id
+      WHERE s.created_at >= l.updated_at
       GROUP BY p.scene_number`,
     [storyId, sceneId],
   );

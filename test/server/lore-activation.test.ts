@@ -152,6 +152,16 @@ describe('timed effects follow the story tree', () => {
     expect(third.prompt.all).toContain('STICKY-COMET');
     const fourth = await turn(storyId, 'wait quietly'); // scene 4: sticky
     expect(fourth.prompt.all).toContain('STICKY-COMET');
+
+    // A copy through the story archive keeps what each scene held: it is cooling down there too.
+    const archive = await call(server.url, 'GET', `/api/stories/${storyId}/export?format=json`);
+    expect(archive.body.lore_activations.length).toBeGreaterThanOrEqual(3);
+    const copy = await fetch(`${server.url}/api/import`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(archive.body) });
+    expect(copy.status).toBe(201);
+    const copyId = ((await copy.json()) as { storyId: string }).storyId;
+    const copied = await turn(copyId, 'the comet again');
+    expect(copied.prompt.all).not.toContain('STICKY-COMET');
+    expect(copied.prompt.all).toContain('DELAY-COMET');
     const fifth = await turn(storyId, 'the comet again'); // scene 5: cooldown, though its key is there
     expect(fifth.prompt.all).not.toContain('STICKY-COMET');
     expect(fifth.prompt.all).toContain('DELAY-COMET'); // four scenes on the path now
@@ -176,5 +186,13 @@ describe('timed effects follow the story tree', () => {
       [storyId],
     );
     expect(Number(counts[0]!.n)).toBe(5); // scenes 2, 3, 4, 7 and the rewound branch's scene 4
+
+    // Editing the entry ends its timed effects, as in SillyTavern: from scene 3 again, no sticky.
+    const lore = await call(server.url, 'GET', `/api/stories/${storyId}/lore`);
+    const comet = (lore.body.entries as any[]).find((entry) => entry.title === 'Comet');
+    const edited = await call(server.url, 'PATCH', `/api/stories/${storyId}/lore/${comet.id}`, { insertionOrder: 101 }, { 'if-match': `"${comet.version}"` });
+    expect(edited.status, JSON.stringify(edited.body)).toBe(200);
+    await call(server.url, 'POST', `/api/stories/${storyId}/rewind`, { toSceneId: third.sceneId });
+    expect((await turn(storyId, 'wait quietly')).prompt.all).not.toContain('STICKY-COMET');
   });
 });
