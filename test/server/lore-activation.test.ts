@@ -1,10 +1,8 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/index.js';
-import { createOpenAIProvider } from '../../src/llm/providers/openai.js';
-import { createServerTestDatabase, type TestServerDatabase } from '../helpers/db.js';
-import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-model-servers.js';
-import { call, startTestServer, type TestServer } from './test-server.js';
+import type { FakeOpenAI } from '../helpers/fake-model-servers.js';
+import { call, startRecordingModelServer, type RecordingModelServer, type TestServer } from './test-server.js';
 import { neutralSceneJson, storyCardV3 } from '../io/card-builders.js';
 
 /**
@@ -14,23 +12,17 @@ import { neutralSceneJson, storyCardV3 } from '../io/card-builders.js';
  */
 const worldInfoFile = 'test/fixtures/cards/every-option.world-info.json';
 
-let database: TestServerDatabase;
 let db: Database;
 let model: FakeOpenAI;
 let server: TestServer;
+let recording: RecordingModelServer;
 
 beforeAll(async () => {
-  database = await createServerTestDatabase({ poolSize: 6 });
-  db = database.db;
-  model = await startFakeOpenAI();
-  model.script = { ...model.script, text: neutralSceneJson };
-  const provider = createOpenAIProvider({ baseUrl: `${model.url}/v1`, model: 'qwen2.5-7b-instruct', timeoutMs: 5_000, maxRetries: 0 });
-  server = await startTestServer(db, { provider });
+  recording = await startRecordingModelServer(neutralSceneJson);
+  ({ db, model, server } = recording);
 });
 afterAll(async () => {
-  await server?.close();
-  await model?.close();
-  await database?.drop();
+  await recording?.close();
 });
 
 /** The messages of the newest scene request the model server saw. */
