@@ -131,6 +131,24 @@ describe('inclusion groups and recursion in the recorded prompt', () => {
     expect(bessie).toContain('DELAYREC-COW');
     expect(bessie).not.toContain('EXCLUDED-MILL');
     expect(bessie).not.toContain('OTTER-NEVER');
+
+    // The story's book-wide settings: recursion off, or at most one pass, stops at Bessie.
+    const story = await call(server.url, 'GET', `/api/stories/${storyId}`);
+    expect(story.body.story.lore).toEqual({ scanDepth: 2, tokenBudget: 800, recursive: true, maxRecursionSteps: 0, useGroupScoring: false });
+    const off = await call(server.url, 'PATCH', `/api/stories/${storyId}`, { lore: { recursive: false } });
+    expect(off.status, JSON.stringify(off.body)).toBe(200);
+    expect(off.body.story.lore.recursive).toBe(false);
+    const once = (await turn(storyId, 'visit Bessie')).prompt.all;
+    expect(once).toContain('RECURSE-BESSIE');
+    expect(once).not.toContain('RECURSE-RUFUS');
+    await call(server.url, 'PATCH', `/api/stories/${storyId}`, { lore: { recursive: true, maxRecursionSteps: 1 } });
+    expect((await turn(storyId, 'visit Bessie')).prompt.all).not.toContain('RECURSE-RUFUS');
+    await call(server.url, 'PATCH', `/api/stories/${storyId}`, { lore: { maxRecursionSteps: 2 } });
+    expect((await turn(storyId, 'visit Bessie')).prompt.all).toContain('RECURSE-RUFUS');
+    const bad = await call(server.url, 'PATCH', `/api/stories/${storyId}`, { lore: { maxRecursionSteps: -1 } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/lore\.maxRecursionSteps must be 0 to 100/);
+    expect((await call(server.url, 'GET', `/api/stories/${storyId}`)).body.story.lore.maxRecursionSteps).toBe(2);
   });
 });
 
