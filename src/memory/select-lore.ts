@@ -275,17 +275,10 @@ export function chooseLore(entries: readonly LoreEntry[], scan: LoreScan): Selec
   };
 }
 
-export const noLore: SelectedLore = Object.freeze({
-  beforeCharacters: [],
-  afterCharacters: [],
-  authorNoteTop: [],
-  authorNoteBottom: [],
-  atDepth: [],
-  examplesTop: [],
-  examplesBottom: [],
-  activatedIds: [],
-  estimatedTokens: 0,
-}) as unknown as SelectedLore;
+/** A selection with nothing placed. */
+export function emptyLoreSelection(): SelectedLore {
+  return { beforeCharacters: [], afterCharacters: [], authorNoteTop: [], authorNoteBottom: [], atDepth: [], examplesTop: [], examplesBottom: [], activatedIds: [], estimatedTokens: 0 };
+}
 
 /** How many entries' similarity is looked up by meaning per turn (the nearest ones). */
 const nearestLoreLimit = 20;
@@ -307,7 +300,7 @@ export async function selectLore(
   },
 ): Promise<SelectedLore> {
   const { rows } = await db.query<LoreRow>(`SELECT ${loreColumns} FROM lore_entries WHERE story_id = $1 AND enabled AND probability > 0`, [input.storyId]);
-  if (rows.length === 0) return noLore;
+  if (rows.length === 0) return emptyLoreSelection();
   const entries = rows.map(toLoreEntry);
   const timed =
     input.headSceneId && entries.some((entry) => entry.sticky > 0 || entry.cooldown > 0)
