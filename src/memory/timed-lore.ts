@@ -71,13 +71,17 @@ export async function loadPathActivations(db: Queryable, storyId: string, sceneI
   return rows.map((row) => ({ sceneNumber: Number(row.scene_number), loreEntryIds: row.ids }));
 }
 
-/** Records which lore entries a scene's prompt held; in the transaction that writes the scene. */
+/**
+ * Records which lore entries a scene's prompt held; in the transaction that writes the scene.
+ * The entries are key-share locked first: one deleted meanwhile is skipped (a committed
+ * delete hides the row, an uncommitted one is waited for), so the turn never fails on it.
+ */
 export async function recordLoreActivations(tx: Queryable, storyId: string, sceneId: string, loreEntryIds: readonly string[]): Promise<void> {
   if (loreEntryIds.length === 0) return;
-  // Entries deleted while the scene was being written are skipped rather than failing the turn.
   await tx.query(
-    `INSERT INTO scene_lore_activations (story_id, scene_id, lore_entry_id)
-     SELECT $1, $2, l.id FROM lore_entries l WHERE l.story_id = $1 AND l.id = ANY($3::uuid[])
+    `WITH live AS (SELECT l.id FROM lore_entries l WHERE l.story_id = $1 AND l.id = ANY($3::uuid[]) FOR KEY SHARE)
+     INSERT INTO scene_lore_activations (story_id, scene_id, lore_entry_id)
+     SELECT $1, $2, live.id FROM live
      ON CONFLICT DO NOTHING`,
     [storyId, sceneId, [...new Set(loreEntryIds)]],
   );
