@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withTransaction, type Database } from '../../src/db/index.js';
 import { createLoreEntry, deleteLoreEntry } from '../../src/memory/lore-repo.js';
 import { loadPathActivations, recordLoreActivations } from '../../src/memory/timed-lore.js';
-import { createServerTestDatabase, type TestServerDatabase } from '../helpers/db.js';
+import { createServerTestDatabase, createTestDatabase, type BackendName, type TestServerDatabase } from '../helpers/db.js';
 import { insertScene, insertStory } from '../helpers/fixtures.js';
 
 let database: TestServerDatabase;
@@ -13,12 +13,18 @@ beforeAll(async () => {
 });
 afterAll(async () => database?.drop());
 
-const lore = (storyId: string, title: string) => createLoreEntry(db, { storyId, title, content: `${title}.`, keywords: [title.toLowerCase()], sticky: 2, embedding: null });
+const lore = (storyId: string, title: string, on: Database = db) =>
+  createLoreEntry(on, { storyId, title, content: `${title}.`, keywords: [title.toLowerCase()], sticky: 2, embedding: null });
 
-describe('lore activations on a real PostgreSQL server', () => {
+describe.each<BackendName>(['server', 'embedded'])('lore activations on the %s backend', (backend) => {
+  let db: Database;
+  let dispose: () => Promise<void>;
+  beforeAll(async () => ({ db, dispose } = await createTestDatabase(backend)));
+  afterAll(async () => dispose());
+
   it('records what a scene held along its path only', async () => {
     const storyId = await insertStory(db);
-    const comet = await lore(storyId, 'Comet');
+    const comet = await lore(storyId, 'Comet', db);
     const root = await insertScene(db, storyId, null);
     const left = await insertScene(db, storyId, root);
     const right = await insertScene(db, storyId, root);
@@ -29,6 +35,9 @@ describe('lore activations on a real PostgreSQL server', () => {
     await db.query('UPDATE lore_entries SET updated_at = now() WHERE id = $1', [comet.id]);
     expect(await loadPathActivations(db, storyId, left)).toEqual([]);
   });
+});
+
+describe('lore activations under concurrent deletes (real PostgreSQL)', () => {
 
   it('waits for an entry being deleted, then skips it instead of failing the scene write', async () => {
     const storyId = await insertStory(db);
