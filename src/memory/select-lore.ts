@@ -194,8 +194,10 @@ export function chooseLore(entries: readonly LoreEntry[], scan: LoreScan): Selec
   const placedGroups = new Set<string>();
   let tokens = 0;
   let overflowed = false;
+  // As in SillyTavern: recursion passes admit the lowest delay level at once; each higher
+  // level waits until a pass finds nothing new.
   const delayLevels = [...new Set(entries.map((e) => e.delayUntilRecursion).filter((level) => level > 0))].sort((a, b) => a - b);
-  let recursionLevel = 0;
+  let recursionLevel = delayLevels.shift() ?? 0;
   let inRecursion = false;
 
   for (let pass = 1; pass <= maxPasses; pass++) {

@@ -169,6 +169,19 @@ describe('recursion', () => {
     expect(chosen('a cow and nothing else')).toContain('DELAYREC-COW'); // its level's pass scans the scenes too
   });
 
+  it('admits higher recursion levels only once a pass finds nothing new', () => {
+    const cow = entries.find((e) => e.title === 'Cow')!;
+    const chain = [
+      { ...cow, id: 'start', keywords: ['start'], delayUntilRecursion: 0, content: 'start: mentions one and two' },
+      { ...cow, id: 'one', keywords: ['one'], delayUntilRecursion: 1, content: 'one: level one' },
+      { ...cow, id: 'two', keywords: ['two'], delayUntilRecursion: 2, content: 'two: level two, mentions three' },
+      { ...cow, id: 'three', keywords: ['three'], delayUntilRecursion: 0, content: 'three' },
+    ];
+    const selected = chooseLore(chain, { recentScenes: [], queryText: 'start', seed: 1, scanDepth: 2, tokenBudget: 5000, maxRecursionSteps: 2 });
+    expect(selected.activatedIds).toEqual(['start', 'one']); // level 1 in the first recursion pass; level 2 not yet
+    expect(chooseLore(chain, { recentScenes: [], queryText: 'start', seed: 1, scanDepth: 2, tokenBudget: 5000 }).activatedIds).toEqual(['start', 'one', 'two', 'three']);
+  });
+
   it('keeps a delayed entry out of the first pass: a group placed there admits it no more', () => {
     const cow = entries.find((e) => e.title === 'Cow')!;
     const herd = [
