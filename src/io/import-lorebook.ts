@@ -6,7 +6,7 @@ import type { Embedder } from '../memory/embedder.js';
 import { ensureEmbeddingSettings } from '../memory/embedding-settings.js';
 import { describeKeywordProblem } from '../memory/lore-keys.js';
 import { insertLoreEntries, loreEmbeddingText, type NewLoreEntry } from '../memory/lore-repo.js';
-import { approximatedPositions, cardBookCodec, worldInfoCodec, type LoreCodec, type LoreFields } from './lore-codecs.js';
+import { unplacedPositions, cardBookCodec, worldInfoCodec, type LoreCodec, type LoreFields } from './lore-codecs.js';
 import { parseLorebook, type LorebookFormat } from './world-info.js';
 import { isPlainObject, isUuid, textProblem, type JsonObject, type JsonValue } from './validation.js';
 
@@ -34,7 +34,7 @@ const inertWorldInfoFields: [field: string, isSet: (value: unknown) => boolean, 
   ),
 ];
 
-/** Notes on one entry: keys that can never match, placements that are approximated. */
+/** Notes on one entry: keys that can never match, positions that have no place here. */
 function entryNotes(label: string, fields: LoreFields, entry: JsonObject, codec: LoreCodec): string[] {
   const notes: string[] = [];
   for (const key of [...fields.keywords, ...fields.secondaryKeywords]) {
@@ -42,8 +42,8 @@ function entryNotes(label: string, fields: LoreFields, entry: JsonObject, codec:
     if (problem) notes.push(`${label}: ${problem}.`);
   }
   const positionCode = codec === worldInfoCodec ? entry['position'] : (entry['extensions'] as JsonObject | undefined)?.['position'];
-  if (typeof positionCode === 'number' && approximatedPositions[positionCode]) {
-    notes.push(`${label}: position ${approximatedPositions[positionCode]} has no place here; it is placed before the character definitions.`);
+  if (typeof positionCode === 'number' && unplacedPositions[positionCode]) {
+    notes.push(`${label}: position ${unplacedPositions[positionCode]} has no place here; it is placed before the character definitions.`);
   }
   return notes;
 }

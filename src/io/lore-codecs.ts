@@ -57,7 +57,7 @@ function positionFromCode(code: number | undefined, fallback: LorePosition): Lor
 const positionCodes = Object.fromEntries(lorePositions.map((position, code) => [position, code])) as Record<LorePosition, number>;
 
 /** Position codes we cannot place as SillyTavern would, for the import's notes. */
-export const approximatedPositions: Record<number, string> = {
+export const unplacedPositions: Record<number, string> = {
   7: 'an outlet (placed only where a {{outlet::…}} macro asks for it)',
 };
 
