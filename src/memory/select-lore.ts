@@ -239,7 +239,8 @@ export function chooseLore(entries: readonly LoreEntry[], scan: LoreScan): Selec
         overflowed = true;
         continue;
       }
-      if (!entry.ignoreBudget) tokens += cost;
+      // Placed whatever the budget, but its tokens count against what follows (as in SillyTavern).
+      tokens += cost;
       newlyAdmitted.push(entry);
     }
     for (const entry of newlyAdmitted) {
