@@ -30,8 +30,9 @@ export function findArchiveReferenceIssues(archive: StoryArchive): ImportIssue[]
   indexIds('memories', archive.memories);
   indexIds('character_memories', archive.character_memories);
   indexIds('character_relationships', archive.character_relationships);
-  indexIds('lore_entries', archive.lore_entries);
+  const loreEntries = indexIds('lore_entries', archive.lore_entries);
   const promptTexts = indexIds('prompt_texts', archive.prompt_texts ?? []);
+  indexIds('character_assets', archive.character_assets ?? []);
 
   const requireScene = (path: string, id: string | null) => {
     if (id !== null && !scenes.has(id)) report(path, `refers to scene "${id}", which is not in the file`);
@@ -89,6 +90,16 @@ export function findArchiveReferenceIssues(archive: StoryArchive): ImportIssue[]
     const pair = JSON.stringify([relationship.character_id, relationship.target_character_id]);
     if (pairs.has(pair)) report(path, 'repeats the relationship of the same pair of characters');
     pairs.add(pair);
+  });
+  (archive.character_assets ?? []).forEach((asset, index) => requireCharacter(`character_assets[${index}].character_id`, asset.character_id));
+  const activations = new Set<string>();
+  (archive.lore_activations ?? []).forEach((activation, index) => {
+    const path = `lore_activations[${index}]`;
+    requireScene(`${path}.scene_id`, activation.scene_id);
+    if (!loreEntries.has(activation.lore_entry_id)) report(`${path}.lore_entry_id`, `refers to lore entry "${activation.lore_entry_id}", which is not in the file`);
+    const pair = JSON.stringify([activation.scene_id, activation.lore_entry_id]);
+    if (activations.has(pair)) report(path, 'repeats the same scene and lore entry');
+    activations.add(pair);
   });
 
   const prompted = new Set<string>();

@@ -6,9 +6,9 @@ import type { Embedder } from '../memory/embedder.js';
 import { ensureEmbeddingSettings } from '../memory/embedding-settings.js';
 import { describeKeywordProblem } from '../memory/lore-keys.js';
 import { insertLoreEntries, loreEmbeddingText, type NewLoreEntry } from '../memory/lore-repo.js';
-import { approximatedPositions, cardBookCodec, worldInfoCodec, type LoreCodec, type LoreFields } from './lore-codecs.js';
+import { unplacedPositions, cardBookCodec, worldInfoCodec, type LoreCodec, type LoreFields } from './lore-codecs.js';
 import { parseLorebook, type LorebookFormat } from './world-info.js';
-import { isUuid, textProblem, type JsonObject, type JsonValue } from './validation.js';
+import { isPlainObject, isUuid, textProblem, type JsonObject, type JsonValue } from './validation.js';
 
 export interface ImportLorebookResult {
   storyId: string;
@@ -26,17 +26,15 @@ export interface PlannedLore {
 
 /** SillyTavern features that are kept for export but that the story does not act on. */
 const inertWorldInfoFields: [field: string, isSet: (value: unknown) => boolean, what: string][] = [
-  ['group', (v) => typeof v === 'string' && v.trim() !== '', 'inclusion groups'],
-  ['sticky', (v) => typeof v === 'number' && v > 0, 'sticky'],
-  ['cooldown', (v) => typeof v === 'number' && v > 0, 'cooldown'],
-  ['delay', (v) => typeof v === 'number' && v > 0, 'delay'],
-  ['excludeRecursion', (v) => v === true, 'recursion settings'],
-  ['preventRecursion', (v) => v === true, 'recursion settings'],
-  ['delayUntilRecursion', (v) => v === true, 'recursion settings'],
   ['automationId', (v) => typeof v === 'string' && v !== '', 'automation ids'],
+  ['characterFilter', (v) => isPlainObject(v) && ['names', 'tags'].some((k) => Array.isArray(v[k]) && v[k].length > 0), 'character filters'],
+  ['triggers', (v) => Array.isArray(v) && v.length > 0, 'generation-type triggers'],
+  ...['matchPersonaDescription', 'matchCharacterDescription', 'matchCharacterPersonality', 'matchCharacterDepthPrompt', 'matchScenario', 'matchCreatorNotes'].map(
+    (field): [string, (value: unknown) => boolean, string] => [field, (v) => v === true, 'additional matching sources'],
+  ),
 ];
 
-/** Notes on one entry: keys that can never match, placements that are approximated. */
+/** Notes on one entry: keys that can never match, positions that have no place here. */
 function entryNotes(label: string, fields: LoreFields, entry: JsonObject, codec: LoreCodec): string[] {
   const notes: string[] = [];
   for (const key of [...fields.keywords, ...fields.secondaryKeywords]) {
@@ -44,8 +42,8 @@ function entryNotes(label: string, fields: LoreFields, entry: JsonObject, codec:
     if (problem) notes.push(`${label}: ${problem}.`);
   }
   const positionCode = codec === worldInfoCodec ? entry['position'] : (entry['extensions'] as JsonObject | undefined)?.['position'];
-  if (typeof positionCode === 'number' && approximatedPositions[positionCode]) {
-    notes.push(`${label}: position ${approximatedPositions[positionCode]} is placed ${fields.position === 'at_depth' ? `at depth ${fields.depth} in the recent scenes` : 'after the character definitions'}.`);
+  if (typeof positionCode === 'number' && unplacedPositions[positionCode]) {
+    notes.push(`${label}: position ${unplacedPositions[positionCode]} has no place here; it is placed before the character definitions.`);
   }
   return notes;
 }
@@ -114,7 +112,7 @@ export async function lockStoryForLore(tx: Queryable, storyId: string): Promise<
  * when the book sets them, and the book itself (top-level fields, entries without content)
  * under settings.lore.books so that export gives it back. One statement: no lost update.
  */
-export async function recordLorebook(tx: Queryable, storyId: string, book: JsonObject, limits: { scan_depth?: number; token_budget?: number }): Promise<void> {
+export async function recordLorebook(tx: Queryable, storyId: string, book: JsonObject, limits: ReturnType<typeof bookLimits>): Promise<void> {
   await tx.query(
     `UPDATE stories SET settings = jsonb_set(settings, '{lore}',
         coalesce(settings -> 'lore', '{}'::jsonb) || $2::jsonb
@@ -124,13 +122,14 @@ export async function recordLorebook(tx: Queryable, storyId: string, book: JsonO
   );
 }
 
-/** Scan depth and token budget as a character_book states them, when sound. */
-export function bookLimits(bookFields: JsonObject): { scan_depth?: number; token_budget?: number } {
-  const limits: { scan_depth?: number; token_budget?: number } = {};
+/** Scan depth, token budget and recursive scanning as a character_book states them, when sound. */
+export function bookLimits(bookFields: JsonObject): { scan_depth?: number; token_budget?: number; recursive_scanning?: boolean } {
+  const limits: { scan_depth?: number; token_budget?: number; recursive_scanning?: boolean } = {};
   const scanDepth = bookFields['scan_depth'];
   const tokenBudget = bookFields['token_budget'];
   if (typeof scanDepth === 'number' && Number.isInteger(scanDepth) && scanDepth >= 0 && scanDepth <= 1000) limits.scan_depth = scanDepth;
   if (typeof tokenBudget === 'number' && Number.isInteger(tokenBudget) && tokenBudget >= 1 && tokenBudget <= 20_000) limits.token_budget = tokenBudget;
+  if (typeof bookFields['recursive_scanning'] === 'boolean') limits.recursive_scanning = bookFields['recursive_scanning'];
   return limits;
 }
 

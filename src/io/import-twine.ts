@@ -122,6 +122,14 @@ export function twineStoryToArchive(story: TwineStory, otherStories: string[] = 
     const names = [...macroCounts].sort((a, b) => b[1] - a[1]).map(([name, count]) => `${name} ×${count}`);
     notCarriedOver.push(`macros (removed from the prose; the storyteller does not run them): ${names.slice(0, 20).join(', ')}${names.length > 20 ? ` and ${names.length - 20} more` : ''}`);
   }
+  const droppedBranches = [...readings].flatMap(([name, reading]) =>
+    reading.droppedBranches.map((text) => `${JSON.stringify(name)}: ${JSON.stringify(text.length > 80 ? `${text.slice(0, 79)}…` : text)}`),
+  );
+  if (droppedBranches.length > 0) {
+    notCarriedOver.push(
+      `conditional text: of each (if:)/(else-if:)/(else:) chain the scene keeps the first branch whose condition holds or cannot be decided on import; dropped: ${droppedBranches.slice(0, LISTED).join(', ')}${droppedBranches.length > LISTED ? ` and ${droppedBranches.length - LISTED} more` : ''}`,
+    );
+  }
   if (story.hasStoryScript || scripts.length > 0 || scriptElements > 0) {
     notCarriedOver.push(
       `scripts: ${[story.hasStoryScript ? 'the story JavaScript' : '', scripts.length > 0 ? `passages tagged script (${listed(scripts)})` : '', scriptElements > 0 ? `${scriptElements} <script> element(s) in passages` : ''].filter(Boolean).join('; ')}`,

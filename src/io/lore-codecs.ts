@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { cleanKeywords, defaultLoreOptions, type LoreOptions, type LorePosition, type SelectiveLogic } from '../memory/lore-options.js';
+import { cleanKeywords, defaultLoreOptions, loreRoles, lorePositions, maxInclusionGroupChars, type LoreOptions, type LorePosition, type LoreRole, type SelectiveLogic } from '../memory/lore-options.js';
 import { isRegexKeyword } from '../memory/lore-keys.js';
 import { isPlainObject, type JsonObject, type JsonValue } from './validation.js';
 
@@ -49,26 +49,63 @@ function int(value: unknown, min: number, max: number): number | undefined {
 
 const selectiveLogicCodes: SelectiveLogic[] = ['and_any', 'not_all', 'not_any', 'and_all'];
 
-/**
- * SillyTavern's positions: 0 before and 1 after the character definitions, 4 at a depth in
- * the chat. The author's note (2, 3) sits at a depth in the chat too; the example messages
- * (5, 6) follow the character definitions.
- */
+/** SillyTavern's position codes, in the order of `lorePositions` (0 before the characters … 6 after the examples). */
+const positionByCode: readonly LorePosition[] = lorePositions;
 function positionFromCode(code: number | undefined, fallback: LorePosition): LorePosition {
-  if (code === 0) return 'before_characters';
-  if (code === 1 || code === 5 || code === 6) return 'after_characters';
-  if (code === 2 || code === 3 || code === 4) return 'at_depth';
-  return fallback;
+  return code !== undefined && code >= 0 && code < positionByCode.length ? positionByCode[code]! : fallback;
 }
-const positionCodes: Record<LorePosition, number> = { before_characters: 0, after_characters: 1, at_depth: 4 };
+const positionCodes = Object.fromEntries(lorePositions.map((position, code) => [position, code])) as Record<LorePosition, number>;
 
-/** What each SillyTavern position code is called, for the import's notes on approximations. */
-export const approximatedPositions: Record<number, string> = {
-  2: "the top of the author's note",
-  3: "the bottom of the author's note",
-  5: 'before the example messages',
-  6: 'after the example messages',
+/** Position codes we cannot place as SillyTavern would, for the import's notes. */
+export const unplacedPositions: Record<number, string> = {
+  7: 'an outlet (placed only where a {{outlet::…}} macro asks for it)',
 };
+
+/**
+ * Options both formats write as one plain value: World Info under its own name, a card's
+ * book under `extensions` with SillyTavern's snake_case name.
+ */
+type SimpleKind = 'count' | 'flag' | 'flagOrNull' | 'weight' | 'text' | 'recursionLevel';
+const simpleOptions: readonly [field: keyof SimpleOptionFields, worldInfo: string, cardExtension: string, kind: SimpleKind][] = [
+  ['inclusionGroup', 'group', 'group', 'text'],
+  ['groupOverride', 'groupOverride', 'group_override', 'flag'],
+  ['groupWeight', 'groupWeight', 'group_weight', 'weight'],
+  ['useGroupScoring', 'useGroupScoring', 'use_group_scoring', 'flagOrNull'],
+  ['sticky', 'sticky', 'sticky', 'count'],
+  ['cooldown', 'cooldown', 'cooldown', 'count'],
+  ['delay', 'delay', 'delay', 'count'],
+  ['excludeRecursion', 'excludeRecursion', 'exclude_recursion', 'flag'],
+  ['preventRecursion', 'preventRecursion', 'prevent_recursion', 'flag'],
+  ['delayUntilRecursion', 'delayUntilRecursion', 'delay_until_recursion', 'recursionLevel'],
+  ['ignoreBudget', 'ignoreBudget', 'ignore_budget', 'flag'],
+];
+
+function readSimple(kind: SimpleKind, value: unknown): LoreOptions[keyof LoreOptions] {
+  switch (kind) {
+    case 'count':
+      return int(value, 0, 1000) ?? 0;
+    case 'weight':
+      return int(value, 0, 1_000_000) ?? defaultLoreOptions.groupWeight;
+    case 'flag':
+      return value === true;
+    case 'flagOrNull':
+      return typeof value === 'boolean' ? value : null;
+    case 'text':
+      return typeof value === 'string' ? fitToColumn(value.trim(), maxInclusionGroupChars) : '';
+    case 'recursionLevel':
+      // Older files say true (level 1); newer ones give the level.
+      return value === true ? 1 : (int(value, 0, 1000) ?? 0);
+  }
+}
+type SimpleOptionFields = Pick<
+  LoreOptions,
+  'inclusionGroup' | 'groupOverride' | 'groupWeight' | 'useGroupScoring' | 'sticky' | 'cooldown' | 'delay' | 'excludeRecursion' | 'preventRecursion' | 'delayUntilRecursion' | 'ignoreBudget'
+>;
+const readSimpleOptions = (source: JsonObject, name: (spec: (typeof simpleOptions)[number]) => string) =>
+  Object.fromEntries(simpleOptions.map((spec) => [spec[0], readSimple(spec[3], source[name(spec)])])) as unknown as SimpleOptionFields;
+const simpleOptionFor = (field: LoreFieldName) => simpleOptions.find(([name]) => name === field);
+
+const roleFromCode = (code: number | undefined): LoreRole => loreRoles[code ?? 0] ?? 'system';
 
 function titleFrom(candidates: string[], fallback: string): string {
   const title = candidates.map((c) => c.replace(/\s+/g, ' ').trim()).find((c) => c.length > 0) ?? fallback;
@@ -90,10 +127,12 @@ export const worldInfoCodec: LoreCodec = {
       insertionOrder: int(entry['order'], -1_000_000, 1_000_000) ?? defaultLoreOptions.insertionOrder,
       position: positionFromCode(int(entry['position'], 0, 99), defaultLoreOptions.position),
       depth: int(entry['depth'], 0, 1000) ?? defaultLoreOptions.depth,
+      depthRole: roleFromCode(int(entry['role'], 0, 2)),
       probability: entry['useProbability'] === false ? 100 : (int(entry['probability'], 0, 100) ?? 100),
       caseSensitive: entry['caseSensitive'] === true,
       matchWholeWords: entry['matchWholeWords'] !== false,
       scanDepth: int(entry['scanDepth'], 0, 1000) ?? null,
+      ...(readSimpleOptions(entry, (spec) => spec[1]) as SimpleOptionFields),
     };
   },
   write(entry, field, fields) {
@@ -142,9 +181,17 @@ export const worldInfoCodec: LoreCodec = {
       case 'scanDepth':
         entry['scanDepth'] = fields.scanDepth;
         break;
+      case 'depthRole':
+        entry['role'] = loreRoles.indexOf(fields.depthRole);
+        break;
+      default: {
+        const spec = simpleOptionFor(field);
+        if (spec) entry[spec[1]] = fields[spec[0]] as JsonValue;
+      }
     }
   },
   create(fields, id) {
+    // SillyTavern's template for a new entry (newWorldInfoEntryTemplate), then our fields.
     const entry: JsonObject = {
       uid: id,
       key: [],
@@ -159,12 +206,20 @@ export const worldInfoCodec: LoreCodec = {
       order: 100,
       position: 0,
       disable: false,
+      ignoreBudget: false,
       excludeRecursion: false,
       preventRecursion: false,
-      delayUntilRecursion: false,
+      matchPersonaDescription: false,
+      matchCharacterDescription: false,
+      matchCharacterPersonality: false,
+      matchCharacterDepthPrompt: false,
+      matchScenario: false,
+      matchCreatorNotes: false,
+      delayUntilRecursion: 0,
       probability: 100,
       useProbability: true,
       depth: 4,
+      outletName: '',
       group: '',
       groupOverride: false,
       groupWeight: 100,
@@ -173,10 +228,11 @@ export const worldInfoCodec: LoreCodec = {
       matchWholeWords: null,
       useGroupScoring: null,
       automationId: '',
-      role: null,
-      sticky: 0,
-      cooldown: 0,
-      delay: 0,
+      role: 0,
+      sticky: null,
+      cooldown: null,
+      delay: null,
+      triggers: [],
       displayIndex: id,
     };
     for (const field of loreFieldNames) this.write(entry, field, fields);
@@ -214,6 +270,8 @@ export const cardBookCodec: LoreCodec = {
       caseSensitive: (entry['case_sensitive'] ?? extensions['case_sensitive']) === true,
       matchWholeWords: extensions['match_whole_words'] !== false,
       scanDepth: int(extensions['scan_depth'], 0, 1000) ?? null,
+      depthRole: roleFromCode(int(extensions['role'], 0, 2)),
+      ...(readSimpleOptions(extensions, (spec) => spec[2]) as SimpleOptionFields),
     };
   },
   write(entry, field, fields) {
@@ -265,6 +323,13 @@ export const cardBookCodec: LoreCodec = {
       case 'scanDepth':
         setExtension(entry, 'scan_depth', fields.scanDepth);
         break;
+      case 'depthRole':
+        setExtension(entry, 'role', loreRoles.indexOf(fields.depthRole));
+        break;
+      default: {
+        const spec = simpleOptionFor(field);
+        if (spec) setExtension(entry, spec[2], fields[spec[0]] as JsonValue);
+      }
     }
   },
   create(fields, id) {

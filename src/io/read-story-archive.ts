@@ -3,6 +3,7 @@ import { AppError } from '../errors.js';
 import { STORY_ARCHIVE_FORMAT, type StoryArchive } from './story-archive.js';
 import { isUuid } from './validation.js';
 import { readStoryPrompts } from '../story/scene-prompt-repo.js';
+import { optionColumns } from '../memory/lore-repo.js';
 
 /** UTC with microseconds: exact, and the same text on both backends. */
 const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
@@ -80,13 +81,23 @@ SELECT json_build_object(
   'lore_entries', (SELECT coalesce(json_agg(json_build_object(
       'id', e.id, 'title', e.title, 'keywords', to_json(e.keywords), 'content', e.content, 'enabled', e.enabled,
       'metadata', e.metadata, 'version', e.version::text,
-      'options', json_build_object('secondary_keywords', to_json(e.secondary_keywords), 'selective_logic', e.selective_logic,
-        'constant', e.constant, 'insertion_order', e.insertion_order, 'position', e.position, 'depth', e.depth,
-        'probability', e.probability, 'case_sensitive', e.case_sensitive, 'match_whole_words', e.match_whole_words,
-        'scan_depth', e.scan_depth),
+      'options', json_build_object(${optionColumns.map(([, column]) => `'${column}', e.${column}`).join(', ')}),
       'created_at', ${iso('e.created_at')}, 'updated_at', ${iso('e.updated_at')})
     ORDER BY e.created_at, e.title, e.content, e.id), '[]'::json)
     FROM lore_entries e WHERE e.story_id = $1),
+  'character_assets', (SELECT coalesce(json_agg(json_build_object(
+      'id', a.id, 'character_id', a.character_id, 'kind', a.kind, 'name', a.name, 'uri', a.uri, 'ext', a.ext,
+      'media_type', a.media_type, 'data', translate(encode(a.data, 'base64'), E'\n', ''), 'position', a.position,
+      'created_at', ${iso('a.created_at')})
+    ORDER BY ch.created_at, ch.name_key, a.position, a.created_at, a.kind, a.uri, a.id), '[]'::json)
+    FROM character_assets a JOIN characters ch ON ch.story_id = a.story_id AND ch.id = a.character_id
+    WHERE a.story_id = $1),
+  'lore_activations', (SELECT coalesce(json_agg(json_build_object('scene_id', a.scene_id, 'lore_entry_id', a.lore_entry_id)
+    ORDER BY sc.scene_number, sc.created_at, sc.choice_number NULLS FIRST, sc.content, e.created_at, e.title, e.content, a.scene_id, a.lore_entry_id), '[]'::json)
+    FROM scene_lore_activations a
+    JOIN scenes sc ON sc.story_id = a.story_id AND sc.id = a.scene_id
+    JOIN lore_entries e ON e.story_id = a.story_id AND e.id = a.lore_entry_id
+    WHERE a.story_id = $1),
   'exported_at', ${iso('now()')}
 )::text AS archive`;
 
@@ -120,6 +131,8 @@ export async function exportStoryArchive(db: Queryable, storyId: string, options
     character_memories: raw.character_memories,
     character_relationships: raw.character_relationships,
     lore_entries: raw.lore_entries.map((entry) => ({ ...entry, version: Number(entry.version) })),
+    character_assets: raw.character_assets ?? [],
+    lore_activations: raw.lore_activations ?? [],
   };
   return options.withPrompts ? { ...archive, ...(await archivePrompts(db, storyId, archive)) } : archive;
 }

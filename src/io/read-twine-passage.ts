@@ -12,6 +12,8 @@ export interface PassageReading {
   macros: string[];
   scripts: number;
   styles: number;
+  /** Text of Harlowe conditional branches that the scene does not show (see `stripHarloweMarkup`). */
+  droppedBranches: string[];
 }
 
 /**
@@ -51,17 +53,70 @@ function macroEnd(text: string, start: number): number {
   return text.length;
 }
 
-/** Harlowe markup outside verbatim: macros (names collected) go, hooks and styling leave their text. */
-function stripHarloweMarkup(text: string, macros: string[]): string {
+/** Index just past the `]` closing the hook opened at `start`, or -1 when it is not closed. */
+function hookEnd(text: string, start: number): number {
+  let depth = 0;
+  for (let i = start; i < text.length; i++) {
+    if (text[i] === '[') depth++;
+    else if (text[i] === ']' && --depth === 0) return i + 1;
+  }
+  return -1;
+}
+
+/** A condition decided without running the story: the literals true and false (and their `not`). */
+function decideStatically(condition: string): boolean | undefined {
+  let text = condition.trim();
+  let negate = false;
+  while (/^not\s+/i.test(text)) {
+    negate = !negate;
+    text = text.replace(/^not\s+/i, '');
+  }
+  if (/^true$/i.test(text)) return !negate;
+  if (/^false$/i.test(text)) return negate;
+  return undefined;
+}
+
+const conditionals = new Set(['if', 'unless', 'else-if', 'elseif', 'else']);
+
+/**
+ * Harlowe markup outside verbatim: macros (names collected) go, hooks and styling leave their
+ * text. A scene is static prose, so of a conditional chain — `(if:)[…]` or `(unless:)[…]`,
+ * then any `(else-if:)[…]` and `(else:)[…]` — the reader gets one branch: the first whose
+ * condition holds or cannot be decided when importing (a variable, say), or the `(else:)`
+ * when every condition is plainly false. The other branches' text goes to `dropped`.
+ */
+function stripHarloweMarkup(text: string, macros: string[], dropped: string[]): string {
   let out = '';
+  // Whether the current chain has shown a branch; null before any (if:) in this text.
+  let chainShown: boolean | null = null;
   for (let i = 0; i < text.length; ) {
     const macro = /^\(([\w-]+|\$\w+):/.exec(text.slice(i, i + 64));
-    if (macro) {
-      macros.push(macro[1]!.toLowerCase());
-      i = macroEnd(text, i);
+    if (!macro) {
+      out += text[i++];
       continue;
     }
-    out += text[i++];
+    const name = macro[1]!.toLowerCase();
+    macros.push(name);
+    const end = macroEnd(text, i);
+    const hookStart = end + (/^\s*/.exec(text.slice(end))?.[0].length ?? 0);
+    const hookClose = conditionals.has(name) && text[hookStart] === '[' ? hookEnd(text, hookStart) : -1;
+    if (hookClose === -1) {
+      i = end;
+      continue;
+    }
+    const condition = text.slice(i + macro[0].length, end - 1);
+    let show: boolean;
+    if (name === 'else') show = chainShown !== true;
+    else if ((name === 'else-if' || name === 'elseif') && chainShown === true) show = false;
+    else {
+      const decided = decideStatically(condition);
+      show = decided === undefined ? true : name === 'unless' ? !decided : decided;
+    }
+    chainShown = name === 'if' || name === 'unless' ? show : chainShown === true || show;
+    const hook = text.slice(hookStart + 1, hookClose - 1);
+    if (show) out += hook;
+    else if (hook.trim() !== '') dropped.push(hook.trim());
+    i = hookClose;
   }
   return out
     .replace(/\|[\w-]+[>)](?=\[)|(?<=\])[<(][\w-]+\|/g, '')
@@ -79,13 +134,15 @@ function stripHarloweMarkup(text: string, macros: string[]): string {
 export function readTwinePassage(source: string, format: 'harlowe' | 'other'): PassageReading {
   const links: TwineLink[] = [];
   const macros: string[] = [];
+  const droppedBranches: string[] = [];
   let scripts = 0;
   let styles = 0;
   let text = source.replace(/[\uE000\uE001]/g, '').replace(/\r\n?/g, '\n');
   text = text.replace(/<script\b[^>]*>[\s\S]*?<\/script\s*>/gi, () => (scripts++, ''));
   text = text.replace(/<style\b[^>]*>[\s\S]*?<\/style\s*>/gi, () => (styles++, ''));
   text = text.replace(/<!--[\s\S]*?-->/g, '');
-  text = text.replace(/\[\[(.*?)\]\]/g, (_whole, inner: string) => {
+  // `[[[Link]]]` is a hook holding a link (Harlowe): the link is the innermost `[[…]]`.
+  text = text.replace(/\[\[(?!\[)(.*?)\]\]/g, (_whole, inner: string) => {
     const link = parseLinkInner(inner);
     links.push({ label: format === 'harlowe' ? decodeHarloweText(link.label) : decodeHtmlReferences(link.label), target: link.target });
     return linkMark(links.length - 1);
@@ -100,7 +157,7 @@ export function readTwinePassage(source: string, format: 'harlowe' | 'other'): P
 
   if (format === 'harlowe') {
     // Verbatim runs are text; markup only outside them.
-    text = joinVerbatim(splitVerbatim(text), (markup) => decodeHtmlReferences(stripHarloweMarkup(markup, macros)));
+    text = joinVerbatim(splitVerbatim(text), (markup) => decodeHtmlReferences(stripHarloweMarkup(markup, macros, droppedBranches)));
   } else {
     text = decodeHtmlReferences(text);
   }
@@ -113,5 +170,10 @@ export function readTwinePassage(source: string, format: 'harlowe' | 'other'): P
     .join('\n')
     .replace(/\n{3,}/g, '\n\n')
     .trim();
-  return { prose, links, macros, scripts, styles };
+  // Links inside a dropped branch are not choices of the scene either.
+  const droppedLinks = new Set(droppedBranches.flatMap((branch) => [...branch.matchAll(linkMarks)].map((mark) => Number(mark[1]))));
+  const dropped = droppedBranches.map((branch) =>
+    decodeHtmlReferences(branch.replace(linkMarks, (_mark, index: string) => links[Number(index)]!.label).replace(/[[\]]/g, '').replace(/\s+/g, ' ')),
+  );
+  return { prose, links: links.filter((_link, index) => !droppedLinks.has(index)), macros, scripts, styles, droppedBranches: dropped };
 }

@@ -24,7 +24,10 @@
  *                                 "trust", "familiarity", "type", "interaction_count",
  *                                 "updated_at" }],
  *   "lore_entries": [{ "id", "title", "keywords", "content", "enabled", "metadata",
- *                      "version", "created_at", "updated_at" }],
+ *                      "version", "options", "created_at", "updated_at" }],
+ *   "character_assets": [{ "id", "character_id", "kind", "name", "uri", "ext", "media_type",
+ *                          "data", "position", "created_at" }],
+ *   "lore_activations": [{ "scene_id", "lore_entry_id" }],
  *   // Only in exports that ask for them (--with-prompts, ?withPrompts=true):
  *   "prompt_texts": [{ "id", "content" }],
  *   "scene_prompts": [{ "scene_id", "provider", "model", "context_window", "context_source",
@@ -44,6 +47,11 @@
  *   parent's plus one. `choice_number` is the parent's choice that led to the scene
  *   (null when unknown); `selected` marks the choice the player took.
  * - `target_character_id: null` is the player's relationship with the character.
+ * - `character_assets` are a card's files (its PNG as `kind: "card_image"`, V3 and CHARX
+ *   assets), `data` the bytes in base64, so that avatars and card exports survive the trip
+ *   byte for byte; absent in older archives.
+ * - `lore_activations` name the lore entries each scene's prompt held, from which sticky and
+ *   cooldown are counted along a path; absent in older archives.
  * - `seed` is an integer, written as a string when it is beyond 2^53.
  * - Timestamps are ISO 8601 with a time zone; exports write UTC with microseconds.
  * - Not exported: embeddings (recomputed by the embedder after import), turns (generation
@@ -62,7 +70,7 @@
  * may contain control characters other than \n, \r and \t.
  */
 import { z } from 'zod';
-import { lorePositions, selectiveLogics } from '../memory/lore-options.js';
+import { lorePositions, loreRoles, maxInclusionGroupChars, selectiveLogics } from '../memory/lore-options.js';
 import { importValidationError, issuesFromZod, jsonObject, jsonValue, text, timestamp, type JsonObject, type JsonValue } from './validation.js';
 import { findArchiveReferenceIssues } from './check-archive-references.js';
 
@@ -85,6 +93,8 @@ export const MAX_KEYWORDS_PER_LORE_ENTRY = 100;
 /** Characters of serialised JSON in one metadata or settings value. */
 export const MAX_METADATA_CHARS = 100_000;
 export const MAX_ID_CHARS = 100;
+export const MAX_CHARACTER_ASSETS = 10_000;
+export const MAX_LORE_ACTIVATIONS = 1_000_000;
 
 const fileId = text({ min: 1, max: MAX_ID_CHARS });
 const nullable = <T extends z.ZodType>(schema: T) => schema.nullable();
@@ -223,6 +233,18 @@ const loreEntrySchema = z.object({
       case_sensitive: z.boolean(),
       match_whole_words: z.boolean(),
       scan_depth: z.number().int().min(0).max(1000).nullable(),
+      depth_role: z.enum(loreRoles),
+      inclusion_group: text({ max: maxInclusionGroupChars }),
+      group_override: z.boolean(),
+      group_weight: z.number().int().min(0).max(1_000_000),
+      use_group_scoring: z.boolean().nullable(),
+      sticky: z.number().int().min(0).max(1000),
+      cooldown: z.number().int().min(0).max(1000),
+      delay: z.number().int().min(0).max(1000),
+      exclude_recursion: z.boolean(),
+      prevent_recursion: z.boolean(),
+      delay_until_recursion: z.number().int().min(0).max(1000),
+      ignore_budget: z.boolean(),
     })
     .partial()
     .optional(),
@@ -259,6 +281,25 @@ const scenePromptSchema = z.object({
     .max(MAX_SCENE_PROMPT_MESSAGES, `must have at most ${MAX_SCENE_PROMPT_MESSAGES} messages`),
 });
 
+/** Base64 as the export writes it (RFC 4648, padded, no line breaks). */
+const base64 = z
+  .string()
+  .max(Math.ceil(MAX_ARCHIVE_BYTES / 3) * 4, 'is too large')
+  .regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, 'must be base64');
+
+const characterAssetSchema = z.object({
+  id: fileId,
+  character_id: fileId,
+  kind: text({ min: 1, max: 100 }),
+  name: text({ min: 1, max: 500 }),
+  uri: text({ min: 1, max: 2000 }),
+  ext: text({ max: 50 }),
+  media_type: text({ max: 200 }),
+  data: base64,
+  position: z.number().int('must be an integer').min(-2_147_483_648).max(2_147_483_647),
+  created_at: timestamp,
+});
+
 const limited = <T extends z.ZodType>(item: T, max: number) => z.array(item).max(max, `has more than ${max} entries`);
 
 export const storyArchiveSchema = z.object({
@@ -275,6 +316,8 @@ export const storyArchiveSchema = z.object({
   lore_entries: limited(loreEntrySchema, MAX_LORE_ENTRIES),
   prompt_texts: limited(promptTextSchema, MAX_SCENES).optional(),
   scene_prompts: limited(scenePromptSchema, MAX_SCENES).optional(),
+  character_assets: limited(characterAssetSchema, MAX_CHARACTER_ASSETS).optional(),
+  lore_activations: limited(z.object({ scene_id: fileId, lore_entry_id: fileId }), MAX_LORE_ACTIVATIONS).optional(),
 });
 
 export type StoryArchive = z.infer<typeof storyArchiveSchema>;
@@ -289,6 +332,7 @@ export type ArchiveRelationship = StoryArchive['character_relationships'][number
 export type ArchiveLoreEntry = StoryArchive['lore_entries'][number];
 export type ArchivePromptText = NonNullable<StoryArchive['prompt_texts']>[number];
 export type ArchiveScenePrompt = NonNullable<StoryArchive['scene_prompts']>[number];
+export type ArchiveCharacterAsset = NonNullable<StoryArchive['character_assets']>[number];
 export type { JsonObject, JsonValue };
 
 /**

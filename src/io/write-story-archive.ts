@@ -7,6 +7,7 @@ import { recordIdempotentAnswer, type IdempotencyClaim } from '../idempotency/in
 import { parseStoryArchive, type StoryArchive } from './story-archive.js';
 import { importValidationError, text } from './validation.js';
 import { defaultLoreOptions } from '../memory/lore-options.js';
+import { optionColumns } from '../memory/lore-repo.js';
 import { defaultPlayerName } from '../story/macros.js';
 import { insertStoredStoryPrompts, type StoredStoryPrompts } from '../story/scene-prompt-repo.js';
 
@@ -76,6 +77,7 @@ function buildRows(archive: StoryArchive) {
   const storyId = randomUUID();
   const sceneIds = idMap(archive.scenes);
   const characterIds = idMap(archive.characters);
+  const loreIds = idMap(archive.lore_entries);
   const scene = (id: string | null) => (id === null ? null : sceneIds.get(id)!);
   const character = (id: string | null) => (id === null ? null : characterIds.get(id)!);
   const sceneNumbers = new Map(archive.scenes.map((s) => [s.id, s.scene_number]));
@@ -183,24 +185,31 @@ function buildRows(archive: StoryArchive) {
         messages: p.messages.map((m) => ('text_id' in m ? { role: m.role, textHash: m.text_id } : { role: m.role, content: m.content })),
       })),
     } satisfies StoredStoryPrompts,
-    loreEntries: archive.lore_entries.map((e) => ({
+    characterAssets: (archive.character_assets ?? []).map((a) => ({
       id: randomUUID(),
+      character_id: character(a.character_id),
+      kind: a.kind,
+      name: a.name,
+      uri: a.uri,
+      ext: a.ext,
+      media_type: a.media_type,
+      data: a.data,
+      position: a.position,
+      created_at: a.created_at,
+    })),
+    loreActivations: (archive.lore_activations ?? []).map((a) => ({ scene_id: scene(a.scene_id), lore_entry_id: loreIds.get(a.lore_entry_id)! })),
+    loreEntries: archive.lore_entries.map((e) => ({
+      id: loreIds.get(e.id)!,
       title: e.title,
       keywords: e.keywords,
       content: e.content,
       enabled: e.enabled,
       metadata: e.metadata,
       version: e.version,
-      secondary_keywords: e.options?.secondary_keywords ?? defaultLoreOptions.secondaryKeywords,
-      selective_logic: e.options?.selective_logic ?? defaultLoreOptions.selectiveLogic,
-      constant: e.options?.constant ?? defaultLoreOptions.constant,
-      insertion_order: e.options?.insertion_order ?? defaultLoreOptions.insertionOrder,
-      position: e.options?.position ?? defaultLoreOptions.position,
-      depth: e.options?.depth ?? defaultLoreOptions.depth,
-      probability: e.options?.probability ?? defaultLoreOptions.probability,
-      case_sensitive: e.options?.case_sensitive ?? defaultLoreOptions.caseSensitive,
-      match_whole_words: e.options?.match_whole_words ?? defaultLoreOptions.matchWholeWords,
-      scan_depth: e.options?.scan_depth ?? defaultLoreOptions.scanDepth,
+      // Each option under its column's name; older archives lack some and get the defaults.
+      ...Object.fromEntries(
+        optionColumns.map(([field, column]) => [column, (e.options as Record<string, unknown> | undefined)?.[column] ?? defaultLoreOptions[field]]),
+      ),
       created_at: e.created_at,
       updated_at: e.updated_at,
     })),
@@ -279,12 +288,22 @@ async function insertRows(tx: Queryable, rows: Rows): Promise<void> {
   await insertMany(
     tx,
     'lore_entries',
-    `id uuid, title text, keywords text[], content text, enabled boolean, metadata jsonb, version bigint, secondary_keywords text[],
-     selective_logic text, constant boolean, insertion_order int, position text, depth int, probability int, case_sensitive boolean,
-     match_whole_words boolean, scan_depth int, created_at timestamptz, updated_at timestamptz`,
+    `id uuid, title text, keywords text[], content text, enabled boolean, metadata jsonb, version bigint,
+     ${optionColumns.map(([, column, type]) => `${column} ${type}`).join(', ')}, created_at timestamptz, updated_at timestamptz`,
     rows.loreEntries,
     storyId,
   );
+  await insertMany(tx, 'scene_lore_activations', 'scene_id uuid, lore_entry_id uuid', rows.loreActivations, storyId);
+  // A card's files: base64 in the file, bytes in the table.
+  if (rows.characterAssets.length > 0) {
+    await tx.query(
+      `INSERT INTO character_assets (story_id, id, character_id, kind, name, uri, ext, media_type, data, position, created_at)
+       SELECT $1, r.id, r.character_id, r.kind, r.name, r.uri, r.ext, r.media_type, decode(r.data, 'base64'), r.position, r.created_at
+       FROM jsonb_to_recordset($2::jsonb) AS r(id uuid, character_id uuid, kind text, name text, uri text, ext text, media_type text,
+                                              data text, position int, created_at timestamptz)`,
+      [storyId, JSON.stringify(rows.characterAssets)],
+    );
+  }
   // The archive carries one current state per character; the world of every scene is built
   // from it the way migration 0006 built it for stories that existed before the world tree.
   await tx.query('SELECT lw_seed_world_states($1)', [storyId]);

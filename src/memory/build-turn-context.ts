@@ -6,7 +6,8 @@ import type { Embedder } from './embedder.js';
 import { ensureEmbeddingSettings } from './embedding-settings.js';
 import { loadRecentScenes } from '../world/scene-path.js';
 import { readCharactersAt, readRelationshipsAt } from '../world/world-state-repo.js';
-import { defaultLoreScanDepth, defaultLoreTokenBudget, selectLore } from './select-lore.js';
+import { defaultLoreScanDepth, defaultLoreTokenBudget, selectLore, type PlacedLore, type SelectedLore } from './select-lore.js';
+import type { LoreRole } from './lore-options.js';
 import { digestScene } from './prepare-scene-memories.js';
 import { findRelevantInstructions, findRelevantStoryMemories, findSimilarScenes, retrieveMemories } from './retrieve-memories.js';
 import { loadLatestSummary } from './summarise.js';
@@ -22,8 +23,16 @@ export interface TurnContext {
   lore: string[];
   /** Activated lore placed after the character definitions. */
   loreAfterCharacters?: string[];
-  /** Activated lore placed among the recent scenes, `depth` scenes from the end. */
-  loreAtDepth?: { depth: number; text: string }[];
+  /** Activated lore placed among the recent scenes, `depth` scenes from the end, in its role's voice. */
+  loreAtDepth?: { depth: number; text: string; role?: LoreRole }[];
+  /** Activated lore opening and closing the author's instructions (SillyTavern's author's note). */
+  loreAuthorNoteTop?: string[];
+  loreAuthorNoteBottom?: string[];
+  /** Activated lore given as example blocks before and after a card's example dialogue. */
+  loreExamplesTop?: string[];
+  loreExamplesBottom?: string[];
+  /** Every lore entry the selection placed, for the scene's record (timed effects count from it). */
+  activatedLoreIds?: string[];
   similarScenes: string[];
   /** The player's earlier instructions relevant to the query. */
   instructions: string[];
@@ -49,7 +58,32 @@ export interface BuildTurnContextInput {
   loreScanDepth?: number;
   /** Tokens activated lore may take in all. */
   loreTokenBudget?: number;
+  /** Book-wide recursion and group settings (the story's lore settings). */
+  loreRecursive?: boolean;
+  loreMaxRecursionSteps?: number;
+  loreUseGroupScoring?: boolean;
 }
+
+/** Where each placed entry goes in the context. */
+function placeLore(lore: SelectedLore): Pick<
+  TurnContext,
+  'lore' | 'loreAfterCharacters' | 'loreAtDepth' | 'loreAuthorNoteTop' | 'loreAuthorNoteBottom' | 'loreExamplesTop' | 'loreExamplesBottom' | 'activatedLoreIds'
+> {
+  const texts = (items: PlacedLore[]) => items.map((item) => item.text);
+  return {
+    lore: texts(lore.beforeCharacters),
+    loreAfterCharacters: texts(lore.afterCharacters),
+    loreAtDepth: lore.atDepth.map((item) => ({ depth: item.depth, text: item.text, role: item.role })),
+    loreAuthorNoteTop: texts(lore.authorNoteTop),
+    loreAuthorNoteBottom: texts(lore.authorNoteBottom),
+    loreExamplesTop: texts(lore.examplesTop),
+    loreExamplesBottom: texts(lore.examplesBottom),
+    activatedLoreIds: lore.activatedIds,
+  };
+}
+
+/** The context's lore lists apart from `lore` itself, in the order they are dropped when over budget. */
+const optionalLoreLists = ['loreAtDepth', 'loreExamplesBottom', 'loreExamplesTop', 'loreAuthorNoteBottom', 'loreAuthorNoteTop', 'loreAfterCharacters'] as const;
 
 export { estimateTokens };
 
@@ -66,10 +100,12 @@ export function estimateContextTokens(context: Omit<TurnContext, 'estimatedToken
   let tokens = 0;
   for (const scene of context.recentScenes) tokens += count(scene.content) + 4;
   if (context.summary) tokens += count(context.summary);
-  for (const list of [context.memories, context.lore, context.loreAfterCharacters ?? [], context.similarScenes, context.instructions]) {
+  for (const list of [context.memories, context.lore, context.similarScenes, context.instructions]) {
     for (const item of list) tokens += count(item) + 2;
   }
-  for (const item of context.loreAtDepth ?? []) tokens += count(item.text) + 2;
+  for (const name of optionalLoreLists) {
+    for (const item of context[name] ?? []) tokens += count(typeof item === 'string' ? item : item.text) + 2;
+  }
   for (const character of context.characters) tokens += characterTokens(character, count);
   return tokens;
 }
@@ -88,9 +124,14 @@ export async function buildTurnContext(db: Database, embedder: Embedder, input: 
   const tokenBudget = input.tokenBudget ?? defaultContextTokenBudget;
   const recentWindow = input.recentWindow ?? 4;
   await ensureEmbeddingSettings(db, embedder);
-  const loreFor = (recentScenes: string[], queryText: string, queryEmbedding: number[] | undefined) =>
+  const loreFor = (recentScenes: string[], queryText: string, queryEmbedding: number[] | undefined, head: { id: string; sceneNumber: number } | null) =>
     selectLore(db, {
       storyId: input.storyId,
+      headSceneId: head?.id ?? null,
+      headSceneNumber: head?.sceneNumber ?? 0,
+      ...(input.loreRecursive !== undefined ? { recursive: input.loreRecursive } : {}),
+      ...(input.loreMaxRecursionSteps !== undefined ? { maxRecursionSteps: input.loreMaxRecursionSteps } : {}),
+      ...(input.loreUseGroupScoring !== undefined ? { useGroupScoring: input.loreUseGroupScoring } : {}),
       recentScenes,
       queryText,
       ...(queryEmbedding ? { queryEmbedding } : {}),
@@ -102,14 +143,12 @@ export async function buildTurnContext(db: Database, embedder: Embedder, input: 
     // Before the opening scene only lore can apply (constant entries, or ones the setting names).
     const queryText = input.queryText?.trim() ?? '';
     const [queryEmbedding] = queryText === '' ? [] : await embedder.embed([queryText]);
-    const lore = await loreFor([], queryText, queryEmbedding);
+    const lore = await loreFor([], queryText, queryEmbedding, null);
     return fitToBudget(
       {
         recentScenes: [],
         memories: [],
-        lore: lore.beforeCharacters.map((item) => item.text),
-        loreAfterCharacters: lore.afterCharacters.map((item) => item.text),
-        loreAtDepth: lore.atDepth.map((item) => ({ depth: item.depth, text: item.text })),
+        ...placeLore(lore),
         similarScenes: [],
         instructions: [],
         characters: [],
@@ -138,6 +177,7 @@ export async function buildTurnContext(db: Database, embedder: Embedder, input: 
       recent.map((scene) => scene.content),
       queryText,
       queryEmbedding,
+      head,
     ),
     loadContextCharacters(db, {
       ...scope,
@@ -152,9 +192,7 @@ export async function buildTurnContext(db: Database, embedder: Embedder, input: 
     recentScenes: recent.map((scene) => ({ sceneNumber: scene.sceneNumber, content: scene.content })),
     ...(summary ? { summary: summary.content } : {}),
     memories: storyMemories.map((memory) => memory.content),
-    lore: lore.beforeCharacters.map((item) => item.text),
-    loreAfterCharacters: lore.afterCharacters.map((item) => item.text),
-    loreAtDepth: lore.atDepth.map((item) => ({ depth: item.depth, text: item.text })),
+    ...placeLore(lore),
     similarScenes: similar.map((scene) => `Scene ${scene.sceneNumber}: ${digestScene(scene.content, 600)}`),
     instructions: instructions.map((instruction) => instruction.content),
     characters,
@@ -173,8 +211,7 @@ export function fitToBudget(whole: Omit<TurnContext, 'estimatedTokens'>, tokenBu
     while (!fits() && list.length > 0) list.pop();
   };
   dropFrom(context.similarScenes);
-  dropFrom(context.loreAtDepth ?? []);
-  dropFrom(context.loreAfterCharacters ?? []);
+  for (const name of optionalLoreLists) dropFrom(context[name] ?? []);
   dropFrom(context.lore);
   dropFrom(context.memories);
   // Characters' own memories, fewest-relevant (last) first, round robin across characters.
@@ -211,8 +248,9 @@ function copyContext(context: Omit<TurnContext, 'estimatedTokens'>): Omit<TurnCo
     recentScenes: context.recentScenes.map((scene) => ({ ...scene })),
     memories: [...context.memories],
     lore: [...context.lore],
-    ...(context.loreAfterCharacters ? { loreAfterCharacters: [...context.loreAfterCharacters] } : {}),
-    ...(context.loreAtDepth ? { loreAtDepth: context.loreAtDepth.map((item) => ({ ...item })) } : {}),
+    ...Object.fromEntries(
+      optionalLoreLists.filter((name) => context[name]).map((name) => [name, (context[name] as unknown[]).map((item) => (typeof item === 'string' ? item : { ...(item as object) }))]),
+    ),
     similarScenes: [...context.similarScenes],
     instructions: [...context.instructions],
     characters: context.characters.map((character) => ({ ...character, ...(character.memories ? { memories: [...character.memories] } : {}) })),

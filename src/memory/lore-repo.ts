@@ -38,14 +38,22 @@ interface LoreRow {
   case_sensitive: boolean;
   match_whole_words: boolean;
   scan_depth: number | null;
+  depth_role: LoreOptions['depthRole'];
+  inclusion_group: string;
+  group_override: boolean;
+  group_weight: number;
+  use_group_scoring: boolean | null;
+  sticky: number;
+  cooldown: number;
+  delay: number;
+  exclude_recursion: boolean;
+  prevent_recursion: boolean;
+  delay_until_recursion: number;
+  ignore_budget: boolean;
 }
 
-export const loreColumns =
-  'id, story_id, title, keywords, content, enabled, metadata, version, created_at, updated_at, secondary_keywords, selective_logic, ' +
-  'constant, insertion_order, position, depth, probability, case_sensitive, match_whole_words, scan_depth';
-
-/** Option fields → their columns, in the order the SQL below binds them. */
-const optionColumns: readonly [keyof LoreOptions, string, string][] = [
+/** Option fields → their columns (also the story archive's names for them), in the order the SQL below binds them. */
+export const optionColumns: readonly [keyof LoreOptions, string, string][] = [
   ['secondaryKeywords', 'secondary_keywords', 'text[]'],
   ['selectiveLogic', 'selective_logic', 'text'],
   ['constant', 'constant', 'boolean'],
@@ -56,20 +64,35 @@ const optionColumns: readonly [keyof LoreOptions, string, string][] = [
   ['caseSensitive', 'case_sensitive', 'boolean'],
   ['matchWholeWords', 'match_whole_words', 'boolean'],
   ['scanDepth', 'scan_depth', 'integer'],
+  ['depthRole', 'depth_role', 'text'],
+  ['inclusionGroup', 'inclusion_group', 'text'],
+  ['groupOverride', 'group_override', 'boolean'],
+  ['groupWeight', 'group_weight', 'integer'],
+  ['useGroupScoring', 'use_group_scoring', 'boolean'],
+  ['sticky', 'sticky', 'integer'],
+  ['cooldown', 'cooldown', 'integer'],
+  ['delay', 'delay', 'integer'],
+  ['excludeRecursion', 'exclude_recursion', 'boolean'],
+  ['preventRecursion', 'prevent_recursion', 'boolean'],
+  ['delayUntilRecursion', 'delay_until_recursion', 'integer'],
+  ['ignoreBudget', 'ignore_budget', 'boolean'],
 ];
 
+export const loreColumns =
+  'id, story_id, title, keywords, content, enabled, metadata, version, created_at, updated_at, ' + optionColumns.map(([, column]) => column).join(', ');
+
+/** Integer option columns: pg may hand them back as text. */
+const integerOptions = new Set(optionColumns.filter(([, , type]) => type === 'integer').map(([field]) => field));
+
 export function toLoreEntry(row: LoreRow): LoreEntry {
+  const options = Object.fromEntries(
+    optionColumns.map(([field, column]) => {
+      const value = (row as unknown as Record<string, unknown>)[column];
+      return [field, integerOptions.has(field) && value !== null ? Number(value) : value];
+    }),
+  ) as unknown as LoreOptions;
   return {
-    secondaryKeywords: row.secondary_keywords,
-    selectiveLogic: row.selective_logic,
-    constant: row.constant,
-    insertionOrder: Number(row.insertion_order),
-    position: row.position,
-    depth: Number(row.depth),
-    probability: Number(row.probability),
-    caseSensitive: row.case_sensitive,
-    matchWholeWords: row.match_whole_words,
-    scanDepth: row.scan_depth === null ? null : Number(row.scan_depth),
+    ...options,
     id: row.id,
     storyId: row.story_id,
     title: row.title,

@@ -23,6 +23,8 @@ export interface GeneratedScene {
   writtenBy?: { provider: string; model: string };
   /** Exactly what the model was sent for the answer that became the scene; none when no model wrote it. */
   prompt?: ScenePromptRecord;
+  /** The lore entries the scene's prompt was given (recorded with the scene for timed effects). */
+  activatedLoreIds?: string[];
 }
 
 export interface ModelCallHooks {
@@ -155,6 +157,9 @@ export async function generateScene(
     loreSeed: seed,
     loreScanDepth: lore.scanDepth,
     loreTokenBudget: lore.tokenBudget,
+    loreRecursive: lore.recursive,
+    loreMaxRecursionSteps: lore.maxRecursionSteps,
+    loreUseGroupScoring: lore.useGroupScoring,
     // With a known window everything is read and fitted below, against the real prompt.
     ...(window ? { tokenBudget: Number.POSITIVE_INFINITY } : {}),
   });
@@ -192,6 +197,10 @@ export async function generateScene(
         lore: context.lore,
         ...(context.loreAfterCharacters ? { loreAfterCharacters: context.loreAfterCharacters } : {}),
         ...(context.loreAtDepth ? { loreAtDepth: context.loreAtDepth } : {}),
+        ...(context.loreAuthorNoteTop ? { loreAuthorNoteTop: context.loreAuthorNoteTop } : {}),
+        ...(context.loreAuthorNoteBottom ? { loreAuthorNoteBottom: context.loreAuthorNoteBottom } : {}),
+        ...(context.loreExamplesTop ? { loreExamplesTop: context.loreExamplesTop } : {}),
+        ...(context.loreExamplesBottom ? { loreExamplesBottom: context.loreExamplesBottom } : {}),
         characters: context.characters,
       }),
       names,
@@ -232,7 +241,12 @@ export async function generateScene(
     }
     try {
       const output = parseSceneOutput(completion.text, { choiceCount: deps.choiceCount });
-      return { output, rawOutput: completion.rawText ?? completion.text, prompt: describeScenePrompt(provider, request, completion, { window, counter }) };
+      return {
+        output,
+        rawOutput: completion.rawText ?? completion.text,
+        prompt: describeScenePrompt(provider, request, completion, { window, counter }),
+        activatedLoreIds: whole.activatedLoreIds ?? [],
+      };
     } catch (error) {
       if (!isAppError(error, 'llm_bad_output')) throw error;
       if (tried.repair) {

@@ -34,8 +34,14 @@ export interface SceneContext {
   lore?: string[];
   /** Activated lore placed after the character definitions. */
   loreAfterCharacters?: string[];
-  /** Activated lore placed among the recent scenes, `depth` scenes from the end. */
-  loreAtDepth?: { depth: number; text: string }[];
+  /** Activated lore placed among the recent scenes, `depth` scenes from the end, in its role's voice. */
+  loreAtDepth?: { depth: number; text: string; role?: 'system' | 'user' | 'assistant' }[];
+  /** Activated lore opening and closing the author's instructions (SillyTavern's author's note). */
+  loreAuthorNoteTop?: string[];
+  loreAuthorNoteBottom?: string[];
+  /** Activated lore given as example blocks before and after the card's example dialogue. */
+  loreExamplesTop?: string[];
+  loreExamplesBottom?: string[];
   /** The player's name when it is not the default "you". */
   playerName?: string;
   /** What a character card asks of the prompt (Character Card V2). */
@@ -67,27 +73,50 @@ function cardSystemPrompt(ours: string, card: CardPromptParts | undefined): stri
   return theirs ? theirs.replace(originalMacro, () => ours) : ours;
 }
 
-/** mes_example as SillyTavern writes it: blocks that each start with a <START> line. */
-function exampleDialogue(examples: string | undefined): string | undefined {
-  const blocks = (examples ?? '')
+/**
+ * mes_example as SillyTavern writes it (blocks that each start with a <START> line), with
+ * lore placed as example blocks of its own before and after the card's.
+ */
+function exampleDialogue(examples: string | undefined, loreBefore: readonly string[] = [], loreAfter: readonly string[] = []): string | undefined {
+  const cardBlocks = (examples ?? '')
     .split(/^\s*<START>\s*$/im)
     .map((block) => block.trim())
     .filter(Boolean);
+  const blocks = [...loreBefore, ...cardBlocks, ...loreAfter].map((block) => block.trim()).filter(Boolean);
   return blocks.length > 0 ? blocks.map((block) => clip(block, 2000)).join('\n---\n') : undefined;
 }
+
+/** The author's instructions between the lore placed at their top and at their bottom. */
+function authorInstructions(input: SceneContext): string | undefined {
+  return joinParts([bulletList(input.loreAuthorNoteTop), input.instructions?.trim(), bulletList(input.loreAuthorNoteBottom)]) || undefined;
+}
+
+/** How lore at a depth is headed: in the voice of the role the entry asks for. */
+const depthLoreHeading: Record<'system' | 'user' | 'assistant', string> = {
+  system: '### Lore',
+  user: "### Lore (the player's note)",
+  assistant: "### Lore (the storyteller's note)",
+};
 
 /** The recent scenes, with lore placed at its depth (0: after the newest scene). */
 function recentScenesWithLore(scenes: readonly { sceneNumber: number; content: string }[], loreAtDepth: SceneContext['loreAtDepth']): string {
   const parts = scenes.map((scene) => `### Scene ${scene.sceneNumber}\n${clip(scene.content, maxSceneChars)}`);
-  const byPlace = new Map<number, string[]>();
+  // One block per place and role, system first, as SillyTavern groups them.
+  const byPlace = new Map<number, Map<string, string[]>>();
   for (const item of loreAtDepth ?? []) {
     const place = Math.max(0, parts.length - item.depth);
-    byPlace.set(place, [...(byPlace.get(place) ?? []), `- ${clip(item.text, maxItemChars)}`]);
+    const roles = byPlace.get(place) ?? new Map<string, string[]>();
+    const role = item.role ?? 'system';
+    roles.set(role, [...(roles.get(role) ?? []), `- ${clip(item.text, maxItemChars)}`]);
+    byPlace.set(place, roles);
   }
   const out: string[] = [];
   for (let place = 0; place <= parts.length; place++) {
-    const lore = byPlace.get(place);
-    if (lore) out.push(`### Lore\n${lore.join('\n')}`);
+    const roles = byPlace.get(place);
+    for (const role of ['system', 'user', 'assistant'] as const) {
+      const lore = roles?.get(role);
+      if (lore) out.push(`${depthLoreHeading[role]}\n${lore.join('\n')}`);
+    }
     if (place < parts.length) out.push(parts[place]!);
   }
   return out.join('\n\n');
@@ -185,8 +214,11 @@ export function buildSceneRequest(input: SceneContext, options: PromptOptions = 
           .filter(Boolean)
           .join('\n'),
       ),
-      section("Author's instructions", input.instructions),
-      input.card ? section(`How ${input.card.characterName} speaks (examples of voice, not events of this story)`, exampleDialogue(input.card.exampleMessages)) : undefined,
+      section("Author's instructions", authorInstructions(input)),
+      section(
+        input.card ? `How ${input.card.characterName} speaks (examples of voice, not events of this story)` : 'Examples of voice (not events of this story)',
+        exampleDialogue(input.card?.exampleMessages, input.loreExamplesTop, input.loreExamplesBottom),
+      ),
     ]),
     summary: section('The story so far (summary)', input.summary),
     memories: section('Relevant memories', bulletList(input.memories)),

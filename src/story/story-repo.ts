@@ -122,6 +122,19 @@ export async function setPlayerName(db: Queryable, storyId: string, playerName: 
   return toStory(rows[0]);
 }
 
+/** Merges book-wide lore settings into stories.settings.lore in one statement (no lost update). */
+export async function setStoryLoreSettings(db: Queryable, storyId: string, settings: Record<string, number | boolean>): Promise<StoryRow> {
+  if (!isUuid(storyId)) throw storyNotFound(storyId);
+  const { rows } = await db.query<StoryRecord>(
+    `UPDATE stories SET settings = jsonb_set(settings, '{lore}', coalesce(settings -> 'lore', '{}'::jsonb) || $2::jsonb),
+                        version = version + 1, updated_at = now()
+      WHERE id = $1 RETURNING ${storyColumns}`,
+    [storyId, JSON.stringify(settings)],
+  );
+  if (!rows[0]) throw storyNotFound(storyId);
+  return toStory(rows[0]);
+}
+
 export async function findStory(db: Queryable, storyId: string): Promise<StoryRow | undefined> {
   if (!isUuid(storyId)) return undefined;
   const { rows } = await db.query<StoryRecord>(`SELECT ${storyColumns} FROM stories WHERE id = $1`, [storyId]);

@@ -13,6 +13,7 @@ import { getStory, insertSceneWithChoices, lockStoryForUpdate, setStoryHead } fr
 import { recordTurnModelCalls, findClaimedTurn, findTurn, lockTurn, markTurnFailed, markTurnSucceeded, renewLease } from './turn-repo.js';
 import { validateTurnInput } from './validate-turn-input.js';
 import { insertScenePrompt } from './scene-prompt-repo.js';
+import { recordLoreActivations } from '../memory/timed-lore.js';
 import { createTurnCallCounter } from './turn-call-counter.js';
 import { getSceneView, type SceneView } from './scene-view.js';
 import type { TurnKind } from './turn-repo.js';
@@ -131,6 +132,7 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
         choices: generated.output.choices,
       });
       if (generated.prompt) await insertScenePrompt(tx, story.id, scene.id, generated.prompt);
+      await recordLoreActivations(tx, story.id, scene.id, generated.activatedLoreIds ?? []);
       await writeSceneMemories(tx, {
         storyId: story.id,
         sceneId: scene.id,

@@ -51,7 +51,7 @@ describe('cards and lore from the command line', () => {
     const storyId = (JSON.parse(created.stdout) as { story: { id: string } }).story.id;
     const imported = await runCli(['lore', 'import', storyId, worldInfoFile, '--json'], { env, timeoutMs: 200_000 });
     expect(imported.code, imported.stderr).toBe(0);
-    expect((JSON.parse(imported.stdout) as { loreEntryIds: string[] }).loreEntryIds).toHaveLength(17);
+    expect((JSON.parse(imported.stdout) as { loreEntryIds: string[] }).loreEntryIds).toHaveLength(38);
     const out = path.join(dir, 'book.json');
     const exported = await runCli(['lore', 'export', storyId, '--out', out], { env, timeoutMs: 200_000 });
     expect(exported.code, exported.stderr).toBe(0);
@@ -62,11 +62,32 @@ describe('cards and lore from the command line', () => {
     expect(wrong.stderr).toMatch(/PNG image.*livingworld new --card.*World Info/);
 
     const added = await runCli(
-      ['lore', 'add', storyId, '--title', 'Hum', '--content', 'The keeper hums.', '--keywords', 'hum', '--secondary-keywords', 'song', '--logic', 'not-any', '--position', 'at-depth', '--depth', '2', '--no-whole-words', '--json'],
+      ['lore', 'add', storyId, '--title', 'Hum', '--content', 'The keeper hums.', '--keywords', 'hum', '--secondary-keywords', 'song', '--logic', 'not-any', '--position', 'at-depth', '--depth', '2', '--no-whole-words',
+       '--role', 'user', '--group', 'hums', '--group-weight', '30', '--prioritize', '--sticky', '2', '--cooldown', '1', '--delay', '3',
+       '--prevent-recursion', '--delay-until-recursion', '1', '--ignore-budget', '--json'],
       { env, timeoutMs: 200_000 },
     );
     expect(added.code, added.stderr).toBe(0);
     expect(JSON.parse(added.stdout).entry).toMatchObject({ secondaryKeywords: ['song'], selectiveLogic: 'not_any', position: 'at_depth', depth: 2, matchWholeWords: false, caseSensitive: false });
+    expect(JSON.parse(added.stdout).entry).toMatchObject({
+      depthRole: 'user',
+      inclusionGroup: 'hums',
+      groupWeight: 30,
+      groupOverride: true,
+      sticky: 2,
+      cooldown: 1,
+      delay: 3,
+      preventRecursion: true,
+      excludeRecursion: false,
+      delayUntilRecursion: 1,
+      ignoreBudget: true,
+    });
+    const anTop = await runCli(['lore', 'add', storyId, '--title', 'Top', '--content', 'Opens the note.', '--position', 'author-note-top', '--json'], { env, timeoutMs: 200_000 });
+    expect(anTop.code, anTop.stderr).toBe(0);
+    expect(JSON.parse(anTop.stdout).entry.position).toBe('author_note_top');
+    const badRole = await runCli(['lore', 'add', storyId, '--title', 'X', '--content', 'Y', '--role', 'narrator'], { env, timeoutMs: 200_000 });
+    expect(badRole.code).not.toBe(0);
+    expect(badRole.stderr).toMatch(/depthRole must be one of system, user, assistant/);
     const bad = await runCli(['lore', 'add', storyId, '--title', 'X', '--content', 'Y', '--probability', '140'], { env, timeoutMs: 200_000 });
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/probability must be 0 to 100/);

@@ -324,17 +324,25 @@ describe('web UI in Chromium against a running `livingworld serve`', { timeout: 
 
     // Lore: add, edit, delete; the API has each change.
     await page.click('#show-lore');
-    await page.locator('.lore-new summary').click();
+    await page.locator('.lore-new > summary').click();
     await page.fill('.lore-new input[name="title"]', 'The tide bell');
     await page.fill('.lore-new input[name="keywords"]', 'bell, tide');
     await page.fill('.lore-new textarea[name="content"]', 'The bell on the mole rings by itself before a storm.');
+    // The World Info options: where it goes, its group and how long it stays.
+    await page.locator('.lore-new .lore-options > summary').click();
+    await page.selectOption('.lore-new select[name="position"]', 'author_note_top');
+    await page.fill('.lore-new input[name="inclusionGroup"]', 'bells');
+    await page.fill('.lore-new input[name="sticky"]', '2');
+    await shot('web-1280-lore-options');
     await page.click('.lore-new button[type="submit"]');
     await page.locator('.lore-entry', { hasText: 'The tide bell' }).waitFor();
     let lore = (await api('GET', `/api/stories/${crowdId}/lore`)).body.entries;
     const bell = lore.find((e: { title: string }) => e.title === 'The tide bell');
     expect(bell).toMatchObject({ keywords: ['bell', 'tide'], content: 'The bell on the mole rings by itself before a storm.', enabled: true });
+    expect(bell).toMatchObject({ position: 'author_note_top', inclusionGroup: 'bells', sticky: 2, cooldown: 0, probability: 100, insertionOrder: 100 });
     const entry = page.locator(`.lore-entry[data-entry-id="${bell.id}"]`);
-    await entry.locator('summary').click();
+    await entry.locator(':scope > summary').click();
+    expect(await entry.locator('select[name="position"]').inputValue()).toBe('author_note_top');
     await entry.locator('textarea[name="content"]').fill('The bell rings by itself before a storm, and once before a death.');
     await entry.locator('input[name="enabled"]').uncheck();
     await entry.locator('button[type="submit"]').click();
@@ -342,7 +350,7 @@ describe('web UI in Chromium against a running `livingworld serve`', { timeout: 
     lore = (await api('GET', `/api/stories/${crowdId}/lore`)).body.entries;
     expect(lore.find((e: { id: string }) => e.id === bell.id)).toMatchObject({ content: 'The bell rings by itself before a storm, and once before a death.', enabled: false });
     await shot('web-1280-lore');
-    await page.locator(`.lore-entry[data-entry-id="${bell.id}"] summary`).click();
+    await page.locator(`.lore-entry[data-entry-id="${bell.id}"] > summary`).click();
     await page.locator(`.lore-entry[data-entry-id="${bell.id}"] .lore-delete`).click();
     await page.click('#confirm-no');
     expect((await api('GET', `/api/stories/${crowdId}/lore`)).body.entries.some((e: { id: string }) => e.id === bell.id)).toBe(true);

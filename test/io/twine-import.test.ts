@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { readTwinePassage } from '../../src/io/read-twine-passage.js';
 import { parseTwee } from 'extwee';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/index.js';
@@ -55,6 +56,9 @@ describe('Twine import', () => {
     const quay = archive.scenes.find((s) => passageOf(s) === 'Quay' && s.parent_id === root.id)!;
     // An inline link leaves its text in the sentence; it is a choice too.
     expect(quay.content).toContain('You can see the breakwater from here.');
+    // Of the (if:)/(else:) chain the reader gets one branch: $lamp cannot be decided on import, so the first.
+    expect(quay.content).toContain('The lamp is lit.');
+    expect(quay.content).not.toContain('The lamp is dark.');
     expect(quay.choices.map((c) => c.content)).toEqual(['breakwater', 'Try the boathouse', 'Go back to the boat']);
 
     const paths = passagePaths(archive);
@@ -78,6 +82,7 @@ describe('Twine import', () => {
 
     expect(result.notCarriedOver).toEqual([
       'macros (removed from the prose; the storyteller does not run them): set ×2, if ×1, else ×1, note ×1',
+      'conditional text: of each (if:)/(else-if:)/(else:) chain the scene keeps the first branch whose condition holds or cannot be decided on import; dropped: "Quay": "The lamp is dark."',
       'scripts: passages tagged script ("Story JavaScript"); 1 <script> element(s) in passages',
       'styles: passages tagged stylesheet ("Story Stylesheet")',
       'passages not reachable from the start "Start": "Attic"',
@@ -220,3 +225,30 @@ describe('Twine import', () => {
     expect(harloweShownText(story.getPassageByName(story.start)!.text.split('\n\n')[0]!)).toBe(root(archive).content);
   });
 });
+
+describe('Harlowe conditionals in an imported passage', () => {
+  const read = (source: string) => readTwinePassage(source, 'harlowe');
+
+  it('keeps the first branch whose condition holds or cannot be decided, and lists the rest', () => {
+    expect(read('(if: $x)[A.](else:)[B.]')).toMatchObject({ prose: 'A.', droppedBranches: ['B.'] });
+    expect(read('(if: false)[A.](else-if: $y > 2)[B.](else:)[C.]')).toMatchObject({ prose: 'B.', droppedBranches: ['A.', 'C.'] });
+    expect(read('(if: false)[A.] (else-if: not true)[B.] (else:)[C.]').prose).toBe('C.');
+    expect(read('(if: true)[A.](else:)[B.]')).toMatchObject({ prose: 'A.', droppedBranches: ['B.'] });
+    expect(read('(unless: true)[A.](else:)[B.]')).toMatchObject({ prose: 'B.', droppedBranches: ['A.'] });
+    expect(read('Before. (if: false)[Never.] After.').prose).toBe('Before.  After.');
+    // Nested hooks stay with their branch; text around the chain is untouched.
+    expect(read('The door (if: $key)[opens [slowly]](else:)[stays shut]. End.').prose).toBe('The door opens slowly. End.');
+  });
+
+  it('takes no choice from a dropped branch', () => {
+    const reading = read('(if: $met)[[[Greet Hanna->Quay]]](else:)[[[Call out->Dock]]]\n[[Leave->Boat]]');
+    expect(reading.links.map((link) => link.target)).toEqual(['Quay', 'Boat']);
+    expect(reading.droppedBranches).toEqual(['Call out']);
+  });
+
+  it('leaves hooks of other macros as text', () => {
+    expect(read('(link: "Open")[The box is empty.]').prose).toBe('The box is empty.');
+    expect(read('(either: "a", "b") and (set: $x to 1)[kept]').droppedBranches).toEqual([]);
+  });
+});
+

@@ -2,33 +2,25 @@ import fs from 'node:fs';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/index.js';
-import { createOpenAIProvider } from '../../src/llm/providers/openai.js';
-import { createServerTestDatabase, type TestServerDatabase } from '../helpers/db.js';
-import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-model-servers.js';
-import { call, startTestServer, type TestServer } from './test-server.js';
+import type { FakeOpenAI } from '../helpers/fake-model-servers.js';
+import { call, startRecordingModelServer, type RecordingModelServer, type TestServer } from './test-server.js';
 import { charxCard, neutralSceneJson, pngCardWithAssets, storyCardV3 } from '../io/card-builders.js';
 import { decodeText, readChunks } from '../io/png-reader.js';
 
 const worldInfoFile = 'test/fixtures/cards/every-option.world-info.json';
 const worldInfo = JSON.parse(fs.readFileSync(worldInfoFile, 'utf8')) as { entries: Record<string, unknown> };
 
-let database: TestServerDatabase;
 let db: Database;
 let model: FakeOpenAI;
 let server: TestServer;
+let recording: RecordingModelServer;
 
 beforeAll(async () => {
-  database = await createServerTestDatabase({ poolSize: 6 });
-  db = database.db;
-  model = await startFakeOpenAI();
-  model.script = { ...model.script, text: neutralSceneJson };
-  const provider = createOpenAIProvider({ baseUrl: `${model.url}/v1`, model: 'qwen2.5-7b-instruct', timeoutMs: 5_000, maxRetries: 0 });
-  server = await startTestServer(db, { provider });
+  recording = await startRecordingModelServer(neutralSceneJson);
+  ({ db, model, server } = recording);
 });
 afterAll(async () => {
-  await server?.close();
-  await model?.close();
-  await database?.drop();
+  await recording?.close();
 });
 
 /** Every chat request the model server saw, as one prompt text each. */
@@ -52,17 +44,42 @@ async function newStory(): Promise<string> {
   return created.body.story.id as string;
 }
 
+/**
+ * Every field of a current SillyTavern World Info entry (public/scripts/world-info.js,
+ * newWorldInfoEntryDefinition, plus uid, displayIndex and the saved characterFilter) with
+ * the value a new entry gets there: the fixture must set each one to something else somewhere.
+ */
+const sillyTavernEntryDefaults: Record<string, unknown> = {
+  uid: undefined, key: [], keysecondary: [], comment: '', content: '', constant: false, vectorized: false, selective: true,
+  selectiveLogic: 0, addMemo: false, order: 100, position: 0, disable: false, ignoreBudget: false, excludeRecursion: false,
+  preventRecursion: false, matchPersonaDescription: false, matchCharacterDescription: false, matchCharacterPersonality: false,
+  matchCharacterDepthPrompt: false, matchScenario: false, matchCreatorNotes: false, delayUntilRecursion: 0, probability: 100,
+  useProbability: true, depth: 4, outletName: '', group: '', groupOverride: false, groupWeight: 100, scanDepth: null,
+  caseSensitive: null, matchWholeWords: null, useGroupScoring: null, automationId: '', role: 0, sticky: null, cooldown: null,
+  delay: null, triggers: [], displayIndex: undefined, characterFilter: undefined,
+};
+
 describe('SillyTavern World Info over HTTP', () => {
+  it('has a fixture that sets every field a current SillyTavern entry has', () => {
+    const entries = Object.values(worldInfo.entries) as Record<string, unknown>[];
+    const unset = Object.entries(sillyTavernEntryDefaults)
+      .filter(([field, fallback]) => !entries.some((entry) => field in entry && JSON.stringify(entry[field]) !== JSON.stringify(fallback)))
+      .map(([field]) => field);
+    expect(unset).toEqual([]);
+  });
+
   it('imports a book covering every option and exports it back equal on every field', async () => {
     const storyId = await newStory();
     const imported = await postRaw(`/api/stories/${storyId}/lore/import`, fs.readFileSync(worldInfoFile), 'application/json');
     expect(imported.status, JSON.stringify(imported.body)).toBe(201);
-    expect(imported.body.loreEntryIds).toHaveLength(17); // entry 17 has no content: kept for export only
+    expect(imported.body.loreEntryIds).toHaveLength(38); // entry 17 has no content: kept for export only
     const notes = (imported.body.notes as string[]).join('\n');
     expect(notes).toMatch(/Entry "17".*no content/);
     expect(notes).toMatch(/\/\(x\)\\1\/ cannot be run safely/);
-    expect(notes).toMatch(/Entry "15".*author's note.*at depth 2/);
-    expect(notes).toMatch(/sticky \(1 entry\)/);
+    expect(notes).toMatch(/Entry "38".*outlet/);
+    expect(notes).toMatch(/automation ids \(1 entry\)/);
+    expect(notes).toMatch(/character filters \(1 entry\)/);
+    expect(notes).not.toMatch(/sticky|inclusion groups|recursion/); // these act now
 
     const exported = await call(server.url, 'GET', `/api/stories/${storyId}/lore/export`);
     expect(exported.status).toBe(200);
@@ -89,7 +106,13 @@ describe('SillyTavern World Info over HTTP', () => {
     const { body } = await call(server.url, 'GET', `/api/stories/${storyId}/lore`);
     const tower = (body.entries as any[]).find((e) => e.title === 'Tower');
     expect(tower).toMatchObject({ keywords: ['tower'], secondaryKeywords: ['storm', 'night'], selectiveLogic: 'not_all' });
-    const edited = await call(server.url, 'PATCH', `/api/stories/${storyId}/lore/${tower.id}`, { selectiveLogic: 'and_all', probability: 40 }, { 'if-match': `"${tower.version}"` });
+    const edited = await call(
+      server.url,
+      'PATCH',
+      `/api/stories/${storyId}/lore/${tower.id}`,
+      { selectiveLogic: 'and_all', probability: 40, sticky: 3, position: 'author_note_bottom', inclusionGroup: 'towers' },
+      { 'if-match': `"${tower.version}"` },
+    );
     expect(edited.status, JSON.stringify(edited.body)).toBe(200);
     const added = await call(server.url, 'POST', `/api/stories/${storyId}/lore`, {
       title: 'Hand-made',
@@ -104,6 +127,11 @@ describe('SillyTavern World Info over HTTP', () => {
       caseSensitive: true,
       matchWholeWords: false,
       scanDepth: 1,
+      depthRole: 'assistant',
+      inclusionGroup: 'hums',
+      groupWeight: 7,
+      cooldown: 2,
+      delayUntilRecursion: 2,
     });
     expect(added.status, JSON.stringify(added.body)).toBe(201);
     const bad = await call(server.url, 'POST', `/api/stories/${storyId}/lore`, { title: 'x', content: 'y', selectiveLogic: 'sometimes' });
@@ -112,10 +140,16 @@ describe('SillyTavern World Info over HTTP', () => {
 
     const exported = (await call(server.url, 'GET', `/api/stories/${storyId}/lore/export`)).body;
     const original = worldInfo.entries as Record<string, any>;
-    expect(exported.entries['3']).toEqual({ ...original['3'], selectiveLogic: 3, probability: 40, useProbability: true });
+    expect(exported.entries['3']).toEqual({ ...original['3'], selectiveLogic: 3, probability: 40, useProbability: true, sticky: 3, position: 3, group: 'towers' });
     for (const key of Object.keys(original).filter((k) => k !== '3')) expect(exported.entries[key]).toEqual(original[key]);
-    expect(exported.entries['18']).toMatchObject({
-      uid: 18,
+    const next = String(Object.keys(original).length);
+    expect(exported.entries[next]).toMatchObject({
+      uid: Number(next),
+      role: 2,
+      group: 'hums',
+      groupWeight: 7,
+      cooldown: 2,
+      delayUntilRecursion: 2,
       key: ['hum'],
       keysecondary: ['song'],
       selective: true,
@@ -277,6 +311,67 @@ describe('stories from character cards over HTTP', () => {
     const png = await getBytes(`/api/characters/${characterId}/card?format=png`);
     const icon = readChunks(files['assets/icon/images/main.png']!).find((c) => c.type === 'IDAT')!;
     expect(readChunks(png.bytes).find((c) => c.type === 'IDAT')!.data.equals(icon.data)).toBe(true);
+  });
+
+  it('keeps every card file byte for byte through a story export and import (PNG with V3 assets, CHARX)', async () => {
+    const { png, assetBytes } = pngCardWithAssets();
+    const { zip, files } = charxCard();
+    for (const [body, type] of [
+      [png, 'image/png'],
+      [zip, 'application/zip'],
+    ] as const) {
+      const created = await postRaw('/api/cards', body, type);
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      const storyId = created.body.story.id as string;
+      const { rows: stored } = await db.query<{ kind: string; uri: string; data: Buffer }>(
+        'SELECT kind, uri, data FROM character_assets WHERE story_id = $1 ORDER BY position, uri',
+        [storyId],
+      );
+      expect(stored.length).toBeGreaterThan(1);
+
+      const archive = await call(server.url, 'GET', `/api/stories/${storyId}/export?format=json`);
+      expect(archive.body.character_assets).toHaveLength(stored.length);
+      const copy = await postRaw('/api/import', Buffer.from(JSON.stringify(archive.body)), 'application/json');
+      expect(copy.status, JSON.stringify(copy.body)).toBe(201);
+      const copyId = copy.body.storyId as string;
+      const { rows: copied } = await db.query<{ kind: string; uri: string; data: Buffer }>(
+        'SELECT kind, uri, data FROM character_assets WHERE story_id = $1 ORDER BY position, uri',
+        [copyId],
+      );
+      expect(copied.map((a) => [a.kind, a.uri, a.data.toString('hex')])).toEqual(stored.map((a) => [a.kind, a.uri, a.data.toString('hex')]));
+
+      // The copy's character serves the same avatar and exports the same card files.
+      const characters = await call(server.url, 'GET', `/api/stories/${copyId}/characters`);
+      const maren = (characters.body.characters as any[]).find((c) => c.name === 'Maren Vos');
+      const avatar = await getBytes(`/api/characters/${maren.id}/avatar`);
+      expect(avatar.bytes.equals(type === 'image/png' ? png : files['assets/icon/images/main.png']!)).toBe(true);
+      if (type === 'image/png') {
+        const exported = readChunks((await getBytes(`/api/characters/${maren.id}/card?format=png`)).bytes);
+        const texts = new Map(exported.filter((c) => c.type === 'tEXt').map((c) => [decodeText(c).keyword, decodeText(c).text]));
+        expect(Buffer.from(texts.get('chara-ext-asset_:0')!, 'base64').equals(assetBytes[0]!)).toBe(true);
+        expect(exported.find((c) => c.type === 'IDAT')!.data.equals(readChunks(png).find((c) => c.type === 'IDAT')!.data)).toBe(true);
+      } else {
+        const unzipped = unzipSync(new Uint8Array((await getBytes(`/api/characters/${maren.id}/card?format=charx`)).bytes));
+        for (const [path, data] of Object.entries(files)) expect(Buffer.from(unzipped[path]!).equals(data), path).toBe(true);
+      }
+
+      // And the copy exports the same archive again (ids aside).
+      const again = await call(server.url, 'GET', `/api/stories/${copyId}/export?format=json`);
+      const withoutIds = (assets: any[]) => assets.map(({ id: _id, character_id: _character, ...rest }) => rest);
+      expect(withoutIds(again.body.character_assets)).toEqual(withoutIds(archive.body.character_assets));
+    }
+
+    // A file whose asset names a character it does not hold is refused, naming the path.
+    const storyId = (await postRaw('/api/cards', png, 'image/png')).body.story.id as string;
+    const archive = (await call(server.url, 'GET', `/api/stories/${storyId}/export?format=json`)).body;
+    const dangling = { ...archive, character_assets: [{ ...archive.character_assets[0], character_id: 'nobody' }] };
+    const refused = await postRaw('/api/import', Buffer.from(JSON.stringify(dangling)), 'application/json');
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.message).toMatch(/character_assets\[0\]\.character_id/);
+    const badData = { ...archive, character_assets: [{ ...archive.character_assets[0], data: 'not base64!' }] };
+    const refusedData = await postRaw('/api/import', Buffer.from(JSON.stringify(badData)), 'application/json');
+    expect(refusedData.status).toBe(400);
+    expect(refusedData.body.error.message).toMatch(/character_assets\[0\]\.data.*base64/);
   });
 
   it('opens a story from a V2 card given as JSON, with the player named at creation and renamed later', async () => {

@@ -10,6 +10,9 @@ import type { ServerContext } from '../../src/server/server-context.js';
 import { SseStreams } from '../../src/server/sse.js';
 import { startStoryEventsRelay } from '../../src/server/story-events-relay.js';
 import { createTestEngine } from '../helpers/engine.js';
+import { createServerTestDatabase } from '../helpers/db.js';
+import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-model-servers.js';
+import { createOpenAIProvider } from '../../src/llm/providers/openai.js';
 
 export interface TestServer {
   app: FastifyInstance;
@@ -79,4 +82,30 @@ export function parseEventStream(text: string): { event: string; data: any }[] {
     .map((block) => ({ event: /^event: (.*)$/m.exec(block)?.[1], data: /^data: (.*)$/m.exec(block)?.[1] }))
     .filter((e): e is { event: string; data: string } => e.event !== undefined && e.data !== undefined)
     .map((e) => ({ event: e.event, data: JSON.parse(e.data) }));
+}
+
+/** A test server whose storyteller is a fake OpenAI-compatible model on 127.0.0.1 that records every prompt. */
+export interface RecordingModelServer {
+  db: Database;
+  model: FakeOpenAI;
+  server: TestServer;
+  close(): Promise<void>;
+}
+
+export async function startRecordingModelServer(answer: string): Promise<RecordingModelServer> {
+  const database = await createServerTestDatabase({ poolSize: 6 });
+  const model = await startFakeOpenAI();
+  model.script = { ...model.script, text: answer };
+  const provider = createOpenAIProvider({ baseUrl: `${model.url}/v1`, model: 'qwen2.5-7b-instruct', timeoutMs: 5_000, maxRetries: 0 });
+  const server = await startTestServer(database.db, { provider });
+  return {
+    db: database.db,
+    model,
+    server,
+    async close() {
+      await server.close();
+      await model.close();
+      await database.drop();
+    },
+  };
 }

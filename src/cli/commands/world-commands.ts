@@ -8,7 +8,7 @@ import { deleteLoreEntry, listLoreEntries } from '../../memory/lore-repo.js';
 import { exportCharacterCard, importCharacterCard } from '../../io/index.js';
 import { importLorebook } from '../../io/import-lorebook.js';
 import { exportLorebook } from '../../io/export-lorebook.js';
-import { loreOptionsInput, type LoreOptionsInput } from '../../memory/lore-options.js';
+import { loreOptionsInput, lorePositions, type LoreOptionsInput } from '../../memory/lore-options.js';
 import { AppError } from '../../errors.js';
 import { printJson } from '../output.js';
 import { style } from '../format.js';
@@ -41,6 +41,18 @@ interface LoreOptionFlags {
   caseSensitive?: boolean;
   wholeWords?: boolean;
   scanDepth?: string;
+  role?: string;
+  group?: string;
+  groupWeight?: string;
+  prioritize?: boolean;
+  groupScoring?: boolean;
+  sticky?: string;
+  cooldown?: string;
+  delay?: string;
+  excludeRecursion?: boolean;
+  preventRecursion?: boolean;
+  delayUntilRecursion?: string;
+  ignoreBudget?: boolean;
 }
 
 /** The same options as the API (lore-options.ts), from flags; bad values get the API's message. */
@@ -57,6 +69,18 @@ function loreOptionsFromFlags(flags: LoreOptionFlags): LoreOptionsInput {
     ...(flags.caseSensitive !== undefined ? { caseSensitive: flags.caseSensitive } : {}),
     ...(flags.wholeWords !== undefined ? { matchWholeWords: flags.wholeWords } : {}),
     ...(flags.scanDepth !== undefined ? { scanDepth: flags.scanDepth === 'story' ? null : number(flags.scanDepth) } : {}),
+    ...(flags.role !== undefined ? { depthRole: flags.role } : {}),
+    ...(flags.group !== undefined ? { inclusionGroup: flags.group } : {}),
+    ...(flags.groupWeight !== undefined ? { groupWeight: number(flags.groupWeight) } : {}),
+    ...(flags.prioritize !== undefined ? { groupOverride: flags.prioritize } : {}),
+    ...(flags.groupScoring !== undefined ? { useGroupScoring: flags.groupScoring } : {}),
+    ...(flags.sticky !== undefined ? { sticky: number(flags.sticky) } : {}),
+    ...(flags.cooldown !== undefined ? { cooldown: number(flags.cooldown) } : {}),
+    ...(flags.delay !== undefined ? { delay: number(flags.delay) } : {}),
+    ...(flags.excludeRecursion !== undefined ? { excludeRecursion: flags.excludeRecursion } : {}),
+    ...(flags.preventRecursion !== undefined ? { preventRecursion: flags.preventRecursion } : {}),
+    ...(flags.delayUntilRecursion !== undefined ? { delayUntilRecursion: number(flags.delayUntilRecursion) } : {}),
+    ...(flags.ignoreBudget !== undefined ? { ignoreBudget: flags.ignoreBudget } : {}),
   };
   const parsed = loreOptionsInput.safeParse(raw);
   if (!parsed.success) throw new AppError('validation', parsed.error.issues[0]!.message);
@@ -71,8 +95,22 @@ function withLoreOptionFlags(command: Command): Command {
     .option('--constant', 'in every prompt')
     .option('--no-constant', 'only when it matches')
     .option('--order <n>', 'insertion order: higher is placed later and kept first under the budget')
-    .option('--position <where>', 'before_characters, after_characters or at_depth')
+    .option('--position <where>', `${lorePositions.join(', ')}`)
     .option('--depth <n>', 'for at_depth: scenes from the end (0: after the newest)')
+    .option('--role <role>', 'for at_depth: system, user or assistant')
+    .option('--group <names>', 'inclusion groups, comma-separated: one entry of a group is added per turn')
+    .option('--group-weight <n>', 'chance of being the one drawn from its group')
+    .option('--prioritize', 'wins its group over weights (the highest order among these)')
+    .option('--no-prioritize', 'drawn by weight in its group')
+    .option('--group-scoring', 'in a group, only the entries matching the most keywords take part')
+    .option('--no-group-scoring', 'no group scoring for this entry')
+    .option('--sticky <scenes>', 'stays in that many scenes after it is activated')
+    .option('--cooldown <scenes>', 'cannot be activated for that many scenes afterwards')
+    .option('--delay <scenes>', 'cannot be activated before the story has that many scenes')
+    .option('--exclude-recursion', 'never activated by other entries\' content')
+    .option('--prevent-recursion', 'its content activates no other entry')
+    .option('--delay-until-recursion <level>', 'activated only by other entries\' content, from that recursion level (0: off)')
+    .option('--ignore-budget', 'added even when the lore token budget is spent')
     .option('--probability <percent>', 'chance, 0-100, that it is added when it matches')
     .option('--case-sensitive', 'keywords match only in the same case')
     .option('--no-case-sensitive', 'keywords match in any case')

@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { createStory, newStorySchema } from '../../story/create-story.js';
 import { checkPlayerName, createStoryFromCard } from '../../io/create-story-from-card.js';
-import { setPlayerName } from '../../story/story-repo.js';
+import { setPlayerName, setStoryLoreSettings } from '../../story/story-repo.js';
+import { loreSettingsInput, storedLoreSettings } from '../../story/story-lore-settings.js';
 import { getStory, listStories } from '../../story/story-repo.js';
 import { deleteStory } from '../../story/delete-story.js';
 import { getSceneView } from '../../story/scene-view.js';
@@ -28,8 +29,9 @@ const storyPatchBody = z
   .strictObject({
     status: z.enum(['active', 'archived'], { error: 'status must be "active" or "archived"' }).optional(),
     playerName: z.string({ error: 'playerName must be text' }).optional(),
+    lore: loreSettingsInput.optional(),
   })
-  .refine((body) => body.status !== undefined || body.playerName !== undefined, { error: 'Give status or playerName to change.' });
+  .refine((body) => body.status !== undefined || body.playerName !== undefined || body.lore !== undefined, { error: 'Give status, playerName or lore to change.' });
 
 /** The answer to a story made from a card: the story, its opening, and what the card became. */
 export function cardStoryAnswer(result: Awaited<ReturnType<typeof createStoryFromCard>>) {
@@ -133,7 +135,8 @@ export function registerStoryRoutes(app: FastifyInstance, ctx: ServerContext): v
 
   /**
    * Archives a story (readable and exportable, not playable) or makes it playable again — its
-   * owner's call — and/or renames the player, which any player may do.
+   * owner's call — and/or renames the player or changes the book-wide lore settings (scan
+   * depth, token budget, recursion, group scoring), which any player may do.
    */
   app.patch('/api/stories/:id', { schema: docs.change }, async (request) => {
     const { id } = parseInput(idParams, request.params, 'params');
@@ -142,6 +145,7 @@ export function registerStoryRoutes(app: FastifyInstance, ctx: ServerContext): v
     const playerName = body.playerName === undefined ? undefined : checkPlayerName(body.playerName);
     if (body.status !== undefined) await setStoryStatus(db, id, body.status);
     if (playerName !== undefined) await setPlayerName(db, id, playerName);
+    if (body.lore !== undefined) await setStoryLoreSettings(db, id, storedLoreSettings(body.lore));
     return { story: toStoryJson(await getStory(db, id)) };
   });
 

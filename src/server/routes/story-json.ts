@@ -1,4 +1,5 @@
 import type { StoryRow } from '../../story/story-repo.js';
+import { storyLoreSettings } from '../../story/story-lore-settings.js';
 
 /** The public shape of a story (the seed, system prompt and settings stay server-side). */
 export function toStoryJson(story: StoryRow & { sceneCount?: number; headSceneNumber?: number | null }) {
@@ -8,6 +9,7 @@ export function toStoryJson(story: StoryRow & { sceneCount?: number; headSceneNu
     setting: story.setting,
     instructions: story.instructions,
     playerName: story.playerName,
+    lore: storyLoreSettings(story),
     status: story.status,
     headSceneId: story.headSceneId,
     version: story.version,
