@@ -130,7 +130,7 @@ export async function buildTurnContext(db: Database, embedder: Embedder, input: 
   const scope = { storyId: input.storyId, headSceneId, queryEmbedding };
   // Independent reads: on a server pool they run side by side (PGlite queues them anyway).
   const [summary, storyMemories, similar, instructions, lore, characters] = await Promise.all([
-    loadLatestSummary(db, input.storyId, { atMostThrough: windowStart - 1 }),
+    loadLatestSummary(db, input.storyId, { headSceneId, atMostThrough: windowStart - 1 }),
     findRelevantStoryMemories(db, { ...scope, beforeSceneNumber: windowStart, limit: 5, minSimilarity: 0.1 }),
     findSimilarScenes(db, { ...scope, beforeSceneNumber: windowStart, limit: 2, minSimilarity: 0.2 }),
     findRelevantInstructions(db, { ...scope, limit: 3, minSimilarity: 0.1 }),
