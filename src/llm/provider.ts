@@ -30,7 +30,7 @@ export interface CompletionRequest {
   sections?: Partial<Record<PromptSection, string>>;
 }
 
-export const promptSections = ['system', 'story', 'summary', 'memories', 'lore', 'characters', 'recentScenes', 'thisTurn', 'format'] as const;
+export const promptSections = ['system', 'story', 'summary', 'facts', 'memories', 'lore', 'characters', 'recentScenes', 'thisTurn', 'format'] as const;
 export type PromptSection = (typeof promptSections)[number];
 
 export interface CompletionDelta {

@@ -161,7 +161,7 @@ export async function generateScene(
     ...(window ? { tokenBudget: Number.POSITIVE_INFINITY } : {}),
   });
   const names = { char: card?.characterName ?? whole.characters[0]?.name ?? 'the narrator', user: story.playerName };
-  const sceneInput: Omit<SceneContext, 'recentScenes' | 'memories' | 'lore' | 'characters' | 'summary'> = {
+  const sceneInput: Omit<SceneContext, 'recentScenes' | 'memories' | 'lore' | 'characters' | 'summary' | 'facts'> = {
     storyTitle: story.title,
     setting: story.setting,
     ...(story.instructions ? { instructions: story.instructions } : {}),
@@ -190,6 +190,7 @@ export async function generateScene(
         ...sceneInput,
         recentScenes: context.recentScenes,
         ...(context.summary ? { summary: context.summary } : {}),
+        ...(context.facts ? { facts: context.facts } : {}),
         memories: [...context.memories, ...context.similarScenes, ...context.instructions],
         lore: context.lore,
         ...(context.loreAfterCharacters ? { loreAfterCharacters: context.loreAfterCharacters } : {}),

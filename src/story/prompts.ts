@@ -29,6 +29,8 @@ export interface SceneContext {
   recentScenes: { sceneNumber: number; content: string }[];
   /** Rolling summary of the scenes before the recent window. */
   summary?: string;
+  /** The story facts true at the head, one line each ("what is true now"). */
+  facts?: string[];
   memories?: string[];
   /** Activated lore placed before the character definitions. */
   lore?: string[];
@@ -151,8 +153,8 @@ function answerFormat(choiceCount: number): string {
   const choices = Array.from({ length: choiceCount }, (_, index) => `"<choice ${index + 1}>"`).join(', ');
   return [
     'Answer with one JSON object and nothing before or after it:',
-    `{"scene": "<the scene prose, without the choices>", "choices": [${choices}], "characters": [{"name": "<name>", "role": "present", "importance": 0.5, "description": "…", "personality": "…", "goals": "…", "mood": "…", "emotion": {"valence": 0, "arousal": 0, "dominance": 0}, "thought": "…", "action": "…", "reaction": "…", "relationships": [{"target": "player", "trustDelta": 0, "sentimentDelta": 0, "familiarityDelta": 0.1, "type": "acquaintance"}]}]}`,
-    `Give exactly ${choiceCount} choices.`,
+    `{"scene": "<the scene prose, without the choices>", "choices": [${choices}], "characters": [{"name": "<name>", "role": "present", "importance": 0.5, "description": "…", "personality": "…", "goals": "…", "mood": "…", "emotion": {"valence": 0, "arousal": 0, "dominance": 0}, "thought": "…", "action": "…", "reaction": "…", "relationships": [{"target": "player", "trustDelta": 0, "sentimentDelta": 0, "familiarityDelta": 0.1, "type": "acquaintance"}]}], "facts": [{"type": "possession", "subject": "the silver key", "text": "You carry the silver key Mara gave you.", "status": "added"}]}`,
+    `Give exactly ${choiceCount} choices. In "facts", report only what this scene changed: possessions, injuries, promises, places discovered and open questions (type possession, injury, promise, place or question), with status "resolved" when one stops being true.`,
   ].join('\n');
 }
 
@@ -189,6 +191,7 @@ export function buildSceneRequest(input: SceneContext, options: PromptOptions = 
       input.card ? section(`How ${input.card.characterName} speaks (examples of voice, not events of this story)`, exampleDialogue(input.card.exampleMessages)) : undefined,
     ]),
     summary: section('The story so far (summary)', input.summary),
+    facts: section('What is true now', bulletList(input.facts)),
     memories: section('Relevant memories', bulletList(input.memories)),
     lore: section('Lore', bulletList(input.lore)),
     characters: joinParts([
@@ -203,7 +206,7 @@ export function buildSceneRequest(input: SceneContext, options: PromptOptions = 
     { role: 'system', content: joinParts([sections.system, sections.story]) },
     {
       role: 'user',
-      content: joinParts([sections.summary, sections.memories, sections.lore, sections.characters, sections.recentScenes, sections.thisTurn, sections.format]),
+      content: joinParts([sections.summary, sections.facts, sections.memories, sections.lore, sections.characters, sections.recentScenes, sections.thisTurn, sections.format]),
     },
   ];
   const task: CompletionRequest['task'] = {

@@ -5,6 +5,7 @@ import { turnEvents } from '../metrics.js';
 import { writeSceneMemories, prepareSceneMemories } from '../characters/write-scene-characters.js';
 import { prepareSummaryUpdate, storeSummary } from '../memory/summarise.js';
 import { enqueueJob, jobsChannel } from '../jobs/index.js';
+import { insertSceneFacts } from '../world/index.js';
 import { isSummaryDue } from './summary-job.js';
 import type { EngineDeps, StoryEvent } from './engine-deps.js';
 import { eventsChannel } from './engine-deps.js';
@@ -145,6 +146,7 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
         prepared,
       });
       if (summary) await storeSummary(tx, { storyId: story.id, sceneId: scene.id, ...summary });
+      await insertSceneFacts(tx, story.id, scene.id, generated.output.facts ?? []);
       let queued = false;
       if (modelSummaryDue) queued = (await enqueueJob(tx, { storyId: story.id, kind: 'summary', sceneId: scene.id })) || queued;
       if (queued) await tx.query('SELECT pg_notify($1, $2)', [jobsChannel, story.id]);
