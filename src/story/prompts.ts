@@ -314,3 +314,35 @@ export function buildSummaryRequest(input: SummaryContext): CompletionRequest {
     temperature: 0.2,
   };
 }
+
+export interface ReflectionContext {
+  characterName: string;
+  /** The character's memories since its last reflection, numbered from 1 in this order. */
+  memories: { content: string; importance: number }[];
+  seed: number;
+}
+
+/**
+ * Generative Agents' reflection: from a character's recent memories, a few higher-level
+ * conclusions, each citing the numbered memories it rests on.
+ */
+export function buildReflectionRequest(input: ReflectionContext): CompletionRequest {
+  const numbered = input.memories.map((memory, index) => `${index + 1}. ${clip(memory.content, maxItemChars)}`).join('\n');
+  return {
+    messages: [
+      { role: 'system', content: `You are the inner voice of ${input.characterName}, a character in an interactive story.` },
+      {
+        role: 'user',
+        content: [
+          `What ${input.characterName} remembers, numbered:`,
+          numbered,
+          `What three high-level conclusions can ${input.characterName} draw from these, about the player, the others and the situation? ` +
+            'Answer with one JSON object and nothing else: {"reflections": [{"text": "<one sentence>", "evidence": [<numbers of the memories it rests on>]}]}',
+        ].join('\n\n'),
+      },
+    ],
+    task: { kind: 'reflection', characterName: input.characterName, memories: input.memories, seed: input.seed },
+    purpose: 'reflection',
+    temperature: 0.3,
+  };
+}

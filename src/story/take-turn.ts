@@ -7,6 +7,7 @@ import { prepareSummaryUpdate, storeSummary } from '../memory/summarise.js';
 import { enqueueJob, jobsChannel } from '../jobs/index.js';
 import { insertSceneFacts } from '../world/index.js';
 import { isSummaryDue } from './summary-job.js';
+import { findCharactersDueForReflection } from '../characters/reflection-job.js';
 import type { EngineDeps, StoryEvent } from './engine-deps.js';
 import { eventsChannel } from './engine-deps.js';
 import { decideClaim, type ClaimDecision, type GenerationPlan } from './claim-turn.js';
@@ -149,6 +150,10 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
       await insertSceneFacts(tx, story.id, scene.id, generated.output.facts ?? []);
       let queued = false;
       if (modelSummaryDue) queued = (await enqueueJob(tx, { storyId: story.id, kind: 'summary', sceneId: scene.id })) || queued;
+      const reflecting = background ? await findCharactersDueForReflection(tx, story.id, scene.id, background.reflectionThreshold) : [];
+      if (reflecting.length > 0) {
+        queued = (await enqueueJob(tx, { storyId: story.id, kind: 'reflection', sceneId: scene.id, payload: { characterIds: reflecting } })) || queued;
+      }
       if (queued) await tx.query('SELECT pg_notify($1, $2)', [jobsChannel, story.id]);
       const version = await setStoryHead(tx, story.id, scene.id);
       await markTurnSucceeded(tx, story.id, turn.id, scene.id, modelCalls.count);
