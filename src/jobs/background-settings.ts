@@ -22,7 +22,8 @@ export function backgroundSettingsFor(
   return {
     summaries: overrides.summaries ?? (provider.offline ? 'extractive' : 'model'),
     summaryEveryScenes: overrides.summaryEveryScenes ?? 4,
-    reflectionThreshold: overrides.reflectionThreshold ?? (provider.offline ? 0 : 3),
+    // About four scenes of a central character's memories (importance 0..1, a few per scene).
+    reflectionThreshold: overrides.reflectionThreshold ?? (provider.offline ? 0 : 8),
     runWhileGenerating: overrides.runWhileGenerating ?? provider.name !== 'ollama',
   };
 }
