@@ -154,6 +154,16 @@ export async function recordJobFailure(db: Queryable, job: ClaimedJob, error: st
   return rowCount > 0;
 }
 
+/** Gives a job back untouched (its worker is stopping): due again at once, the attempt not counted. */
+export async function releaseJob(db: Queryable, job: ClaimedJob): Promise<void> {
+  await db.query(
+    `UPDATE background_jobs SET status = 'queued', attempts = GREATEST(0, attempts - 1), run_after = clock_timestamp(),
+            lease_owner = NULL, claim_id = NULL, lease_expires_at = NULL, updated_at = now()
+      WHERE story_id = $1 AND id = $2 AND claim_id = $3 AND status = 'running'`,
+    [job.storyId, job.id, job.claimId],
+  );
+}
+
 export interface JobCounts {
   kind: JobKind;
   status: JobStatus;

@@ -10,6 +10,7 @@ import {
   lockClaimedJob,
   markJobDone,
   recordJobFailure,
+  releaseJob,
   renewJobLease,
   type ClaimedJob,
   type JobKind,
@@ -45,7 +46,7 @@ export interface JobWorker {
   drain(): Promise<number>;
   /** Looks for work now rather than at the next poll. */
   wake(): void;
-  /** Stops looking for work; a job in progress is abandoned to its lease (never half written). */
+  /** Stops looking for work; a job in progress is given back unwritten for another worker. */
   stop(): Promise<void>;
 }
 
@@ -100,7 +101,11 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
         jobLog.warn('lost the job lease; the job is another worker’s now');
         return;
       }
-      if (stopped) return; // Left to its lease: the next worker takes it over.
+      if (stopped) {
+        // Handed back at once rather than left to its lease; if this fails the lease expires.
+        await releaseJob(db, job).catch(() => {});
+        return;
+      }
       const failure = toAppError(error);
       const final = job.attempts >= job.maxAttempts;
       // Kept for operators (stats, logs), so the real cause rather than the public message.

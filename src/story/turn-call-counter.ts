@@ -33,10 +33,7 @@ export function createTurnCallCounter(db: Database, storyId: string, turnId: str
       const calls = (byPurpose.get(purpose) ?? 0) + 1;
       byPurpose.set(purpose, calls);
       try {
-        await retryOnConnectionLoss(
-          () => Promise.all([recordTurnModelCalls(db, storyId, turnId, total), recordModelCalls(db, { storyId, sourceId, purpose, calls })]),
-          { attempts: 3 },
-        );
+        await retryOnConnectionLoss(() => recordTurnModelCalls(db, storyId, turnId, total, { sourceId, purpose, calls }), { attempts: 3 });
       } catch (error) {
         // The call still goes ahead; the turn's final write records the total.
         log.warn({ err: error, storyId, turnId }, 'could not record a model call before making it');

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { withTransaction, type Database } from '../../src/db/index.js';
-import { claimNextJob, countJobs, createJobWorker, enqueueJob, lockClaimedJob, markJobDone, recordJobFailure, type JobHandler } from '../../src/jobs/index.js';
+import { claimNextJob, countJobs, createJobWorker, enqueueJob, startJobWorker, lockClaimedJob, markJobDone, recordJobFailure, type JobHandler } from '../../src/jobs/index.js';
 import { createServerTestDatabase, createTestDatabase, type BackendName, type TestServerDatabase } from '../helpers/db.js';
 import { insertScene, insertStory } from '../helpers/fixtures.js';
 
@@ -94,6 +94,21 @@ describe.each<BackendName>(['embedded', 'server'])('background job queue (%s)', 
     expect(await recordJobFailure(db, first, 'late', 0)).toBe(false);
     const landed = await withTransaction(db, {}, async (tx) => (await lockClaimedJob(tx, second)) && (await markJobDone(tx, second), true));
     expect(landed).toBe(true);
+  });
+
+  it('gives a job in progress back, unwritten and its attempt not counted, when its worker stops', async () => {
+    const { storyId } = await storyWithJob(db);
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    const waitsForAbort = recordingHandler(db, (signal) => {
+      started();
+      return new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
+    });
+    const worker = await startJobWorker({ db, log, owner: 'stopping', handlers: { summary: waitsForAbort }, skipStoriesGenerating: false, pollMs: 50 });
+    await running;
+    await worker.stop();
+    expect(await effects(db, storyId)).toBe(0);
+    expect((await jobRow(db, storyId))[0]).toMatchObject({ status: 'queued', attempts: 0 });
   });
 
   it('leaves a story alone while its turn waits on the model, when so configured', async () => {
