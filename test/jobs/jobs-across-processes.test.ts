@@ -7,12 +7,14 @@ import { call } from '../server/test-server.js';
 
 /**
  * Two `livingworld serve` processes on one PostgreSQL, both running the job queue, a model
- * stand-in on 127.0.0.1 that takes its time over summaries. One process is SIGKILLed while
- * jobs are in its hands and the database kills every serve connection twice; in the end
- * every job is done and each one's summary landed exactly once.
+ * stand-in on 127.0.0.1 that takes its time over summaries and reflections. One process is
+ * SIGKILLed while jobs are in its hands and the database kills every serve connection twice;
+ * in the end every job is done and each one's result landed exactly once.
  */
 
 const summaryMarker = 'You keep a compact, factual record';
+const reflectionMarker = 'You are the inner voice of';
+const isBackgroundCall = (body: any) => [summaryMarker, reflectionMarker].some((marker) => String(body.messages?.[0]?.content ?? '').includes(marker));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 class SlowSummaryModel extends FakeOpenAI {
@@ -21,7 +23,7 @@ class SlowSummaryModel extends FakeOpenAI {
     const routes = super.routes();
     const chat = routes['POST /v1/chat/completions']!;
     routes['POST /v1/chat/completions'] = async (request, body, response) => {
-      if (String(body.messages?.[0]?.content ?? '').includes(summaryMarker)) {
+      if (isBackgroundCall(body)) {
         this.summaryRequests++;
         await sleep(600);
       }
@@ -33,6 +35,7 @@ class SlowSummaryModel extends FakeOpenAI {
 
 function sceneAnswer(body: any): string {
   if (String(body.messages?.[0]?.content ?? '').includes(summaryMarker)) return `Summary written at ${Date.now()}: the crossing continues.`;
+  if (String(body.messages?.[0]?.content ?? '').includes(reflectionMarker)) return JSON.stringify({ reflections: [{ text: `Oren trusts the crossing (${Date.now()}).`, evidence: [1, 2] }] });
   return JSON.stringify({
     scene: `The ferry creaks on, ${Math.random().toString(36).slice(2, 8)}; the river is wide and brown.`,
     choices: ['Watch the bank', 'Talk to the ferryman', 'Sleep on the deck'],
@@ -52,6 +55,8 @@ function serveEnv(): Record<string, string> {
     OPENAI_MODEL: 'qwen2.5-7b-instruct',
     LIVINGWORLD_SUMMARIES: 'model',
     LIVINGWORLD_SUMMARY_EVERY: '1',
+    // Oren's memories of a scene weigh about 1.5: a reflection is due every other scene or so.
+    LIVINGWORLD_REFLECTION_THRESHOLD: '2',
     LIVINGWORLD_JOB_LEASE_MS: '1500',
     LIVINGWORLD_BACKGROUND_WHILE_GENERATING: 'true',
   };
@@ -83,7 +88,7 @@ afterAll(async () => {
 });
 
 describe('background jobs across two serve processes, under faults', () => {
-  it('runs each summary job exactly once through a SIGKILL mid-job and killed connections', async () => {
+  it('runs each summary and reflection job exactly once through a SIGKILL mid-job and killed connections', async () => {
     const [a, b] = processes as [ServeProcess, ServeProcess];
     const stories: string[] = [];
     let heldByA: string[] = [];
@@ -125,12 +130,22 @@ describe('background jobs across two serve processes, under faults', () => {
     // Exactly one summary per job, at the job's scene; no completion was refused as a duplicate.
     const { rows: perJob } = await database.db.query<{ summaries: number; attempts: number; last_error: string | null }>(
       `SELECT (SELECT count(*)::int FROM memories m WHERE m.story_id = j.story_id AND m.kind = 'summary' AND m.scene_id = j.scene_id) AS summaries, j.attempts, j.last_error
-         FROM background_jobs j`,
+         FROM background_jobs j WHERE j.kind = 'summary'`,
     );
+    const { rows: allJobs } = await database.db.query<{ last_error: string | null }>(`SELECT last_error FROM background_jobs`);
+    expect(allJobs.filter((job) => /23505|duplicate/.test(job.last_error ?? ''))).toEqual([]);
     expect(perJob.map((job) => job.summaries)).toEqual(perJob.map(() => 1));
     expect(perJob.filter((job) => /23505|duplicate/.test(job.last_error ?? ''))).toEqual([]);
     const { rows: summaries } = await database.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM memories WHERE kind = 'summary'`);
     expect(summaries[0]!.n).toBe(3 * 6);
+    // Each reflection job's conclusions landed once: one per character it was queued for.
+    const { rows: reflectionJobs } = await database.db.query<{ characters: number; reflections: number }>(
+      `SELECT jsonb_array_length(j.payload -> 'characterIds') AS characters,
+              (SELECT count(*)::int FROM character_memories m WHERE m.story_id = j.story_id AND m.kind = 'reflection' AND m.scene_id = j.scene_id) AS reflections
+         FROM background_jobs j WHERE j.kind = 'reflection'`,
+    );
+    expect(reflectionJobs.length).toBeGreaterThan(0);
+    expect(reflectionJobs.map((job) => job.reflections)).toEqual(reflectionJobs.map((job) => job.characters));
     // The jobs the killed process held were taken over and finished by the other.
     const { rows: takenOver } = await database.db.query<{ attempts: number; status: string }>(`SELECT attempts, status FROM background_jobs WHERE id = ANY($1::uuid[])`, [heldByA]);
     expect(takenOver.every((job) => job.status === 'done' && job.attempts >= 2)).toBe(true);
