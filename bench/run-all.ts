@@ -36,6 +36,7 @@ const modules: ModuleSpec[] = [
   { name: 'http', timeoutMinutes: 8 },
   { name: 'offline-quality', env: quick ? { BENCH_TURNS: '12' } : {}, timeoutMinutes: 8 },
   { name: 'token-estimate', timeoutMinutes: 3 },
+  { name: 'background-work', env: quick ? { BENCH_SCENES: '40' } : {}, timeoutMinutes: 8 },
 ];
 
 function runModule(spec: ModuleSpec): Promise<{ exitCode: number | null; seconds: number; timedOut: boolean }> {

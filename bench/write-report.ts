@@ -274,6 +274,39 @@ function callsPerTurn(record: RunRecord): string {
   ].join('\n');
 }
 
+function backgroundWork(record: RunRecord): string {
+  const r = readResult('background-work');
+  if (!r) return missing('background-work', record);
+  const t = r.turnLatencyMs;
+  const f = r.factRecall;
+  const row = (label: string, d: Json) => [label, d.n, d.p50, d.p95];
+  return [
+    staleNote('background-work', record),
+    `A ${r.scenes}-scene story; model summaries every ${r.summaryEveryScenes} scenes leaving the window, reflections past importance ${r.reflectionThreshold}, run as background jobs.`,
+    '',
+    table(
+      ['calls by purpose', ...Object.keys(r.callsByPurpose), 'critical path: calls per turn', 'most calls in one turn'],
+      [['model calls', ...Object.values(r.callsByPurpose), `**${fmt(r.criticalPath.callsPerTurn, 3)}**`, r.criticalPath.maxCallsInOneTurn]],
+    ),
+    '',
+    `Fact recall at scene ${r.scenes}: **${f.inLastScenePrompt} of ${f.established}** facts still true were in what the storyteller was sent (recall **${fmt(f.recall, 3)}**); resolved facts still shown: ${f.resolvedStillShown} of ${f.resolved}; facts leaked into a branch rewound to scene 4: **${f.leakedIntoBranchRewoundToScene4}**.`,
+    '',
+    table(
+      ['turn latency', 'n', 'p50 ms', 'p95 ms'],
+      [
+        row('extractive summary, nothing queued', t.extractiveSummariesNoJobs),
+        row('jobs queued, no worker running (baseline)', t.jobsQueuedNoWorker),
+        row('**worker running beside the turns**', t.workerRunningBesideTurns),
+        row('… turns that made a summary due', t.workerRunning_summaryDueTurns),
+        row('… other turns', t.workerRunning_otherTurns),
+        row('… turns taken while a job was running', t.workerRunning_whileAJobRan),
+      ],
+    ),
+    '',
+    `_${r.method}_`,
+  ].join('\n');
+}
+
 function httpFigures(record: RunRecord): string {
   const r = readResult('http');
   if (!r) return missing('http', record);
@@ -367,6 +400,7 @@ export function writeReport(record: RunRecord): void {
     ['8. HTTP: `livingworld serve`', httpFigures],
     ['9. Offline storyteller: prose quality over 50-turn paths', offlineQuality],
     ['10. Token estimate vs real tokenizers', tokenEstimate],
+    ['11. Background work: calls by purpose, fact recall, turn latency', backgroundWork],
   ];
   const runs = Object.entries(record.modules).map(([name, run]) => [name, run.exitCode === 0 ? 'ok' : run.timedOut ? 'timed out' : `exit ${run.exitCode}`, run.seconds]);
   const text = [

@@ -36,6 +36,13 @@ const envSchema = z.object({
   LIVINGWORLD_LOCK_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
   LIVINGWORLD_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
   LIVINGWORLD_ISOLATION: z.enum(['read committed', 'serializable']).default('read committed'),
+  // Background work (model-written summaries, reflections): see src/jobs.
+  LIVINGWORLD_BACKGROUND_JOBS: z.enum(['on', 'off']).default('on'),
+  LIVINGWORLD_BACKGROUND_WHILE_GENERATING: z.enum(['true', 'false']).optional(),
+  LIVINGWORLD_SUMMARIES: z.enum(['model', 'extractive']).optional(),
+  LIVINGWORLD_SUMMARY_EVERY: z.coerce.number().int().min(1).max(1000).default(4),
+  LIVINGWORLD_REFLECTION_THRESHOLD: z.coerce.number().min(0).max(1000).optional(),
+  LIVINGWORLD_JOB_LEASE_MS: z.coerce.number().int().min(100).default(30_000),
 });
 
 export type Config = Readonly<{
@@ -63,6 +70,12 @@ export type Config = Readonly<{
   lockTimeoutMs: number;
   poolSize: number;
   isolation: 'read committed' | 'serializable';
+  backgroundJobs: boolean;
+  backgroundWhileGenerating: boolean | undefined;
+  summaries: 'model' | 'extractive' | undefined;
+  summaryEveryScenes: number;
+  reflectionThreshold: number | undefined;
+  jobLeaseMs: number;
 }>;
 
 /** Parses the environment once; reports every bad key together rather than the first. */
@@ -100,5 +113,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     lockTimeoutMs: e.LIVINGWORLD_LOCK_TIMEOUT_MS,
     poolSize: e.LIVINGWORLD_POOL_SIZE,
     isolation: e.LIVINGWORLD_ISOLATION,
+    backgroundJobs: e.LIVINGWORLD_BACKGROUND_JOBS === 'on',
+    backgroundWhileGenerating: e.LIVINGWORLD_BACKGROUND_WHILE_GENERATING === undefined ? undefined : e.LIVINGWORLD_BACKGROUND_WHILE_GENERATING === 'true',
+    summaries: e.LIVINGWORLD_SUMMARIES,
+    summaryEveryScenes: e.LIVINGWORLD_SUMMARY_EVERY,
+    reflectionThreshold: e.LIVINGWORLD_REFLECTION_THRESHOLD,
+    jobLeaseMs: e.LIVINGWORLD_JOB_LEASE_MS,
   });
 }

@@ -68,3 +68,17 @@ export function collectProcessMetrics(): void {
   defaultMetricsStarted = true;
   collectDefaultMetrics({ register: metricsRegistry, prefix: 'livingworld_' });
 }
+
+export const backgroundJobs = new Gauge({
+  name: 'livingworld_background_jobs',
+  help: 'Background jobs in the database by kind and status (queued, running, failed, done), read at scrape time',
+  labelNames: ['kind', 'status'] as const,
+  registers: [metricsRegistry],
+});
+
+export const backgroundJobRuns = new Counter({
+  name: 'livingworld_background_job_runs_total',
+  help: 'Background job attempts run by this process, by kind and outcome (done, retry, failed, lost_lease)',
+  labelNames: ['kind', 'outcome'] as const,
+  registers: [metricsRegistry],
+});

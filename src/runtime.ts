@@ -8,6 +8,8 @@ import { selectProvider } from './llm/select-provider.js';
 import { createCapabilityStore } from './llm/model-capability-repo.js';
 import { selectEmbedder } from './memory/select-embedder.js';
 import { ensureEmbeddingSettings } from './memory/embedding-settings.js';
+import { backgroundSettingsFor, startJobWorker, type JobWorker } from './jobs/index.js';
+import { createBackgroundJobHandlers } from './story/background-job-handlers.js';
 
 export interface Runtime {
   config: Config;
@@ -17,6 +19,8 @@ export interface Runtime {
 }
 
 export interface EngineRuntime extends Runtime {
+  /** Runs queued background work, when asked for with `backgroundWorker`. */
+  worker?: JobWorker;
   deps: EngineDeps & { defaultSeed: number };
   /** e.g. "offline storyteller (procedural-v1)"; every interface shows it. */
   providerDescription: string;
@@ -46,7 +50,7 @@ export async function openRuntime(options: { defaultLogLevel?: string; applicati
 }
 
 /** Adds the model provider and embedder for commands that write scenes. */
-export async function openEngineRuntime(options: Parameters<typeof openRuntime>[0] = {}): Promise<EngineRuntime> {
+export async function openEngineRuntime(options: Parameters<typeof openRuntime>[0] & { backgroundWorker?: boolean } = {}): Promise<EngineRuntime> {
   const runtime = await openRuntime(options);
   try {
     const selection = await selectProvider(runtime.config, { capabilityStore: createCapabilityStore(runtime.db) });
@@ -61,8 +65,30 @@ export async function openEngineRuntime(options: Parameters<typeof openRuntime>[
       instanceId: `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
       choiceCount: 3,
       defaultSeed: runtime.config.offlineSeed,
+      background: backgroundSettingsFor(selection.provider, {
+        summaries: runtime.config.summaries,
+        summaryEveryScenes: runtime.config.summaryEveryScenes,
+        reflectionThreshold: runtime.config.reflectionThreshold,
+        runWhileGenerating: runtime.config.backgroundWhileGenerating,
+      }),
     };
-    return { ...runtime, deps, providerDescription: selection.description, providerNotice: selection.notice };
+    // Long-running processes (serve, the interactive loop) run the queue; one-shot commands only add to it.
+    const worker =
+      options.backgroundWorker && runtime.config.backgroundJobs
+        ? await startJobWorker({
+            db: runtime.db,
+            log: runtime.log,
+            handlers: createBackgroundJobHandlers(deps),
+            owner: deps.instanceId,
+            leaseMs: runtime.config.jobLeaseMs,
+            skipStoriesGenerating: !deps.background!.runWhileGenerating,
+          })
+        : undefined;
+    const close = async () => {
+      await worker?.stop();
+      await runtime.close();
+    };
+    return { ...runtime, close, deps, ...(worker ? { worker } : {}), providerDescription: selection.description, providerNotice: selection.notice };
   } catch (error) {
     await runtime.close().catch(() => {});
     throw error;

@@ -9,7 +9,7 @@ function percent(value) {
 let charactersRender = 0;
 
 /**
- * The characters of a story: mood, trust, relationships and a talk box each (their thoughts
+ * The characters of a story: mood, trust, relationships, reflections and a talk box each (their thoughts
  * are shown once, with the scene they were had in). Renders overlap (a new scene): only the
  * newest fills the panel.
  */
@@ -37,6 +37,10 @@ export async function renderCharacters(panel, { storyId, readOnly, describeError
       const relationships = (detail?.relationships ?? []).map((r) =>
         el('li', {}, `${r.targetCharacterId ? r.targetName : 'you'}: ${r.type}, trust ${percent(r.trust)}, feeling ${r.sentiment >= 0 ? '+' : ''}${r.sentiment.toFixed(2)}`),
       );
+      // Conclusions the character drew from its memories; hovering shows what they rest on.
+      const reflections = (detail?.reflections ?? []).slice(0, 3).map((r) =>
+        el('li', { title: r.evidence.map((memory) => memory.content).join('\n') }, r.content),
+      );
       return el(
         'section',
         { class: 'character', 'data-character-id': character.id },
@@ -44,6 +48,7 @@ export async function renderCharacters(panel, { storyId, readOnly, describeError
         el('p', { class: 'mood' }, `Mood: ${character.mood || 'unknown'} · trusts you ${percent(character.playerTrust)}`),
         character.description ? el('p', { class: 'muted' }, character.description) : null,
         relationships.length ? el('ul', { class: 'relationships' }, ...relationships) : null,
+        reflections.length ? el('ul', { class: 'reflections', 'aria-label': `${character.name}'s reflections` }, ...reflections) : null,
         form,
         replies,
       );

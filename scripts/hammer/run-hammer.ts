@@ -113,6 +113,10 @@ export async function runHammer(options: HammerOptions): Promise<HammerReport> {
       LIVINGWORLD_POOL_SIZE: String(options.poolSize),
       LIVINGWORLD_TURN_RATE_LIMIT: '1000000',
       LIVINGWORLD_SHUTDOWN_GRACE_MS: '3000',
+      // The call accounting knows scene, re-ask and talk calls; background summaries and
+      // reflections (tested on their own, test/jobs) would be calls of no known purpose.
+      LIVINGWORLD_SUMMARIES: 'extractive',
+      LIVINGWORLD_REFLECTION_THRESHOLD: '0',
       LOG_LEVEL: 'warn',
       NO_COLOR: '1',
     },

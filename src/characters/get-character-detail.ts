@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/index.js';
 import { AppError } from '../errors.js';
-import { listCharacterMemories, type CharacterMemory } from '../memory/memory-repo.js';
+import { listCharacterMemories, listCharacterReflections, type CharacterMemory, type CharacterReflection } from '../memory/memory-repo.js';
 import { readCharactersAt, resolveSceneInStory, type CharacterAtScene } from '../world/index.js';
 import { getCharacter } from './character-repo.js';
 import { listRelationships, type Relationship } from './relationship-repo.js';
@@ -10,6 +10,8 @@ export interface CharacterDetail {
   character: CharacterAtScene;
   relationships: Relationship[];
   memories: CharacterMemory[];
+  /** Conclusions the character drew from its memories, each with the memories it rests on. */
+  reflections: CharacterReflection[];
 }
 
 /**
@@ -38,5 +40,6 @@ export async function getCharacterDetail(
     limit: options.memoryLimit ?? 50,
     atSceneId: sceneId,
   });
-  return { character, relationships, memories };
+  const reflections = await listCharacterReflections(db, { storyId: base.storyId, characterId, atSceneId: sceneId });
+  return { character, relationships, memories, reflections };
 }

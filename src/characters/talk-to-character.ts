@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/index.js';
+import { recordModelCalls } from '../llm/model-call-counts.js';
 import { withTransaction } from '../db/index.js';
 import { recordIdempotentAnswer, type IdempotencyClaim } from '../idempotency/index.js';
 import { AppError } from '../errors.js';
@@ -97,7 +99,14 @@ export async function talkToCharacter(deps: TalkDeps, input: TalkInput): Promise
     { char: character.name, user: story.player_name },
   );
 
-  const completion = await deps.provider.complete(request, input.signal);
+  // Every HTTP attempt is a call; a provider that reports none (the offline storyteller) made one.
+  let attempts = 0;
+  const talkId = randomUUID();
+  const countTalkCalls = () =>
+    recordModelCalls(deps.db, { storyId, sourceId: `talk:${talkId}`, purpose: 'talk', calls: Math.max(1, attempts) }).catch(() => {});
+  const completion = await deps.provider
+    .complete({ ...request, onAttempt: () => void attempts++ }, input.signal)
+    .finally(countTalkCalls);
   const reply = completion.text.trim().slice(0, maxReplyLength);
   if (reply.length === 0) throw new AppError('llm_bad_output', 'The model gave an empty reply; try again.');
 

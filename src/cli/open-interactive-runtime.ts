@@ -14,7 +14,7 @@ function progressBar(completed: number, total: number, width = 30): string {
  */
 export async function openInteractiveEngineRuntime(reader: LineReader): Promise<EngineRuntime> {
   try {
-    return await openEngineRuntime();
+    return await openEngineRuntime({ backgroundWorker: true });
   } catch (error) {
     const missingModel = isAppError(error, 'llm_unavailable') ? error.details?.['missingModel'] : undefined;
     const host = isAppError(error) ? error.details?.['host'] : undefined;
@@ -31,6 +31,6 @@ export async function openInteractiveEngineRuntime(reader: LineReader): Promise<
       process.stdout.write(process.stdout.isTTY ? `\r\x1b[K${line}` : `${line}\n`);
     });
     process.stdout.write(`${process.stdout.isTTY ? '\n' : ''}Pulled ${missingModel}.\n`);
-    return openEngineRuntime({ env: { ...process.env, OLLAMA_MODEL: missingModel } });
+    return openEngineRuntime({ env: { ...process.env, OLLAMA_MODEL: missingModel }, backgroundWorker: true });
   }
 }

@@ -17,7 +17,7 @@ export interface CompletionRequest {
   temperature?: number;
   maxTokens?: number;
   task?: StoryTask;
-  /** What the call is for, for metrics and logs ('scene', 'talk', 'summary', 'repair'). */
+  /** What the call is for, for metrics and logs ('scene', 'talk', 'summary', 'reflection', 'repair'). */
   purpose?: string;
   /**
    * Receives the answer as it is written, thinking apart from the text. When set, remote
@@ -30,7 +30,7 @@ export interface CompletionRequest {
   sections?: Partial<Record<PromptSection, string>>;
 }
 
-export const promptSections = ['system', 'story', 'summary', 'memories', 'lore', 'characters', 'recentScenes', 'thisTurn', 'format'] as const;
+export const promptSections = ['system', 'story', 'summary', 'facts', 'memories', 'lore', 'characters', 'recentScenes', 'thisTurn', 'format'] as const;
 export type PromptSection = (typeof promptSections)[number];
 
 export interface CompletionDelta {
@@ -135,5 +135,12 @@ export type StoryTask =
       kind: 'summary';
       scenes: string[];
       previousSummary?: string;
+      seed: number;
+    }
+  | {
+      kind: 'reflection';
+      characterName: string;
+      /** Numbered from 1 as the prompt numbers them. */
+      memories: { content: string; importance: number }[];
       seed: number;
     };

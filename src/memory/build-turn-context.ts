@@ -11,12 +11,15 @@ import type { LoreRole } from './lore-options.js';
 import { digestScene } from './prepare-scene-memories.js';
 import { findRelevantInstructions, findRelevantStoryMemories, findSimilarScenes, retrieveMemories } from './retrieve-memories.js';
 import { loadLatestSummary } from './summarise.js';
+import { describeFacts, loadFactsAt } from '../world/story-facts.js';
 
 export interface TurnContext {
   /** The newest scenes of the head path, oldest first. */
   recentScenes: { sceneNumber: number; content: string }[];
   /** Rolling summary of the scenes before the window. */
   summary?: string;
+  /** The story facts true at the head ("what is true now"), one line each. */
+  facts?: string[];
   /** Story-wide memories (scene digests, facts) relevant to the query. */
   memories: string[];
   /** Activated lore placed before the character definitions. */
@@ -100,6 +103,7 @@ export function estimateContextTokens(context: Omit<TurnContext, 'estimatedToken
   let tokens = 0;
   for (const scene of context.recentScenes) tokens += count(scene.content) + 4;
   if (context.summary) tokens += count(context.summary);
+  for (const fact of context.facts ?? []) tokens += count(fact) + 2;
   for (const list of [context.memories, context.lore, context.similarScenes, context.instructions]) {
     for (const item of list) tokens += count(item) + 2;
   }
@@ -168,8 +172,9 @@ export async function buildTurnContext(db: Database, embedder: Embedder, input: 
 
   const scope = { storyId: input.storyId, headSceneId, queryEmbedding };
   // Independent reads: on a server pool they run side by side (PGlite queues them anyway).
-  const [summary, storyMemories, similar, instructions, lore, characters] = await Promise.all([
-    loadLatestSummary(db, input.storyId, { atMostThrough: windowStart - 1 }),
+  const [summary, facts, storyMemories, similar, instructions, lore, characters] = await Promise.all([
+    loadLatestSummary(db, input.storyId, { headSceneId, atMostThrough: windowStart - 1 }),
+    loadFactsAt(db, input.storyId, headSceneId),
     findRelevantStoryMemories(db, { ...scope, beforeSceneNumber: windowStart, limit: 5, minSimilarity: 0.1 }),
     findSimilarScenes(db, { ...scope, beforeSceneNumber: windowStart, limit: 2, minSimilarity: 0.2 }),
     findRelevantInstructions(db, { ...scope, limit: 3, minSimilarity: 0.1 }),
@@ -191,6 +196,7 @@ export async function buildTurnContext(db: Database, embedder: Embedder, input: 
   const context: Omit<TurnContext, 'estimatedTokens'> = {
     recentScenes: recent.map((scene) => ({ sceneNumber: scene.sceneNumber, content: scene.content })),
     ...(summary ? { summary: summary.content } : {}),
+    ...(facts.length > 0 ? { facts: describeFacts(facts) } : {}),
     memories: storyMemories.map((memory) => memory.content),
     ...placeLore(lore),
     similarScenes: similar.map((scene) => `Scene ${scene.sceneNumber}: ${digestScene(scene.content, 600)}`),
@@ -223,6 +229,8 @@ export function fitToBudget(whole: Omit<TurnContext, 'estimatedTokens'>, tokenBu
   }
   dropFrom(context.instructions);
   dropFrom(context.characters);
+  // Facts outrank everything but the recent scenes and the summary: the oldest go first.
+  while (!fits() && (context.facts?.length ?? 0) > 0) context.facts!.shift();
   // Last resort: shorten the oldest recent scenes, then the summary, keeping the newest scene.
   // Characters per token are measured on the text itself, so that a real tokenizer's count is met.
   for (const scene of context.recentScenes) {
@@ -246,6 +254,7 @@ function copyContext(context: Omit<TurnContext, 'estimatedTokens'>): Omit<TurnCo
   return {
     ...context,
     recentScenes: context.recentScenes.map((scene) => ({ ...scene })),
+    ...(context.facts ? { facts: [...context.facts] } : {}),
     memories: [...context.memories],
     lore: [...context.lore],
     ...Object.fromEntries(

@@ -19,6 +19,8 @@ export interface NewCharacterMemory {
   /** 0..1 */
   importance: number;
   embedding: number[] | null;
+  /** A reflection's grounds: the memories it was drawn from. */
+  evidenceMemoryIds?: string[];
 }
 
 const clamp = (value: number, min: number, max: number) => (Number.isFinite(value) ? Math.min(max, Math.max(min, value)) : 0);
@@ -38,12 +40,13 @@ export async function insertCharacterMemories(tx: Queryable, memories: NewCharac
       clamp(memory.emotionalValence, -1, 1),
       clamp(memory.importance, 0, 1),
       memory.embedding,
+      memory.evidenceMemoryIds ?? [],
     );
     const p = (i: number) => `$${base + i}`;
-    return `(${p(1)}::uuid, ${p(2)}::uuid, ${p(3)}::uuid, ${p(4)}, ${p(5)}, ${p(6)}::real, ${p(7)}::real, ${p(8)}::real[])`;
+    return `(${p(1)}::uuid, ${p(2)}::uuid, ${p(3)}::uuid, ${p(4)}, ${p(5)}, ${p(6)}::real, ${p(7)}::real, ${p(8)}::real[], ${p(9)}::uuid[])`;
   });
   await tx.query(
-    `INSERT INTO character_memories (story_id, character_id, scene_id, kind, content, emotional_valence, importance, embedding)
+    `INSERT INTO character_memories (story_id, character_id, scene_id, kind, content, emotional_valence, importance, embedding, evidence_memory_ids)
      VALUES ${values.join(', ')}`,
     params,
   );
@@ -146,4 +149,41 @@ export async function listCharacterMemories(
     [input.storyId, input.characterId, input.includeThoughts ?? false, input.limit ?? 50, ...(atScene ? [input.atSceneId] : [])],
   );
   return rows.map(toCharacterMemory);
+}
+
+export interface CharacterReflection {
+  id: string;
+  sceneId: string | null;
+  content: string;
+  importance: number;
+  createdAt: Date;
+  /** The memories the conclusion rests on (those still kept). */
+  evidence: { id: string; kind: CharacterMemoryKind; content: string }[];
+}
+
+/** A character's reflections along the path to `atSceneId`, newest first, each with its evidence. */
+export async function listCharacterReflections(
+  db: Queryable,
+  input: { storyId: string; characterId: string; atSceneId: string | null; limit?: number },
+): Promise<CharacterReflection[]> {
+  if (input.atSceneId === null) return [];
+  const { rows } = await db.query<{ id: string; scene_id: string | null; content: string; importance: number; created_at: Date | string; evidence: { id: string; kind: CharacterMemoryKind; content: string }[] | null }>(
+    `${headPathCte('$1', '$3')}
+     SELECT r.id, r.scene_id, r.content, r.importance, r.created_at,
+            (SELECT json_agg(json_build_object('id', e.id, 'kind', e.kind, 'content', e.content) ORDER BY e.created_at)
+               FROM character_memories e WHERE e.story_id = r.story_id AND e.id = ANY(r.evidence_memory_ids)) AS evidence
+       FROM character_memories r
+      WHERE r.story_id = $1 AND r.character_id = $2 AND r.kind = 'reflection' AND (r.scene_id IS NULL OR r.scene_id IN (SELECT id FROM head_path))
+      ORDER BY r.created_at DESC, r.id
+      LIMIT $4`,
+    [input.storyId, input.characterId, input.atSceneId, input.limit ?? 20],
+  );
+  return rows.map((row) => ({
+    id: row.id,
+    sceneId: row.scene_id,
+    content: row.content,
+    importance: Number(row.importance),
+    createdAt: new Date(row.created_at),
+    evidence: row.evidence ?? [],
+  }));
 }

@@ -1,11 +1,13 @@
 import type { Queryable } from '../db/index.js';
 import { insertStoryMemory } from './memory-repo.js';
+import { headPathCte } from '../world/scene-path.js';
 import type { Embedder } from './embedder.js';
 
 /**
  * The rolling summary: scenes that have left the recent window are folded into one
- * `memories` row of kind 'summary' (`through_scene_number` says how far it reaches). The
- * engine asks the model for the new text outside any transaction, then stores it.
+ * `memories` row of kind 'summary' (`through_scene_number` says how far it reaches), stored
+ * against the scene it was made at. With a model, a background job writes it (see
+ * summary-job.ts); offline, and as the fallback, the turn lifts sentences itself.
  */
 export interface SummaryPlan {
   needed: boolean;
@@ -25,34 +27,39 @@ export interface SummaryOptions {
   maxScenesPerUpdate?: number;
 }
 
+/**
+ * The newest summary made along the path to `headSceneId` (a summary belongs to the scene it
+ * was made at, so one made on another branch is never seen), reaching at most `atMostThrough`.
+ */
 export async function loadLatestSummary(
   db: Queryable,
   storyId: string,
-  options: { atMostThrough?: number } = {},
-): Promise<{ content: string; throughSceneNumber: number } | undefined> {
-  const { rows } = await db.query<{ content: string; through_scene_number: number }>(
-    `SELECT content, through_scene_number FROM memories
-     WHERE story_id = $1 AND kind = 'summary' AND ($2::int IS NULL OR through_scene_number <= $2)
-     ORDER BY through_scene_number DESC, created_at DESC LIMIT 1`,
-    [storyId, options.atMostThrough ?? null],
+  options: { headSceneId: string; atMostThrough?: number },
+): Promise<{ content: string; throughSceneNumber: number; sceneId: string } | undefined> {
+  const { rows } = await db.query<{ content: string; through_scene_number: number; scene_id: string }>(
+    `${headPathCte('$1', '$2')}
+     SELECT m.content, m.through_scene_number, m.scene_id
+       FROM head_path p JOIN memories m ON m.story_id = $1 AND m.kind = 'summary' AND m.scene_id = p.id
+      WHERE ($3::int IS NULL OR m.through_scene_number <= $3)
+      ORDER BY m.through_scene_number DESC, p.scene_number DESC LIMIT 1`,
+    [storyId, options.headSceneId, options.atMostThrough ?? null],
   );
-  return rows[0] ? { content: rows[0].content, throughSceneNumber: rows[0].through_scene_number } : undefined;
+  return rows[0] ? { content: rows[0].content, throughSceneNumber: rows[0].through_scene_number, sceneId: rows[0].scene_id } : undefined;
 }
 
 /**
- * Whether scenes older than the recent window are not yet covered by the newest summary.
- * Summaries are keyed by scene number along the head path; after a rewind the summary
- * beyond the head is ignored (`atMostThrough`).
+ * Whether scenes older than the recent window of a scene numbered `headSceneNumber` (whose
+ * path runs through `pathSceneId`) are not yet covered by the newest summary on that path.
  */
 export async function planSummaryUpdate(
   db: Queryable,
   storyId: string,
   headSceneNumber: number,
-  options: SummaryOptions & { headSceneId?: string } = {},
+  options: SummaryOptions & { pathSceneId: string },
 ): Promise<SummaryPlan> {
   const window = options.recentWindow ?? 4;
   const windowStart = headSceneNumber - window + 1;
-  const latest = await loadLatestSummary(db, storyId, { atMostThrough: windowStart - 1 });
+  const latest = await loadLatestSummary(db, storyId, { headSceneId: options.pathSceneId, atMostThrough: windowStart - 1 });
   const coveredThrough = latest?.throughSceneNumber ?? 0;
   const uncovered = windowStart - 1 - coveredThrough;
   const base = { coveredThrough, ...(latest ? { previousSummary: latest.content } : {}) };
@@ -61,19 +68,15 @@ export async function planSummaryUpdate(
   }
   const through = Math.min(windowStart - 1, coveredThrough + (options.maxScenesPerUpdate ?? 20));
   const { rows } = await db.query<{ scene_number: number; content: string }>(
-    options.headSceneId === undefined
-      ? `SELECT DISTINCT ON (scene_number) scene_number, content FROM scenes
-         WHERE story_id = $1 AND scene_number > $2 AND scene_number <= $3
-         ORDER BY scene_number, created_at DESC`
-      : `WITH RECURSIVE head_path AS (
-           SELECT id, parent_scene_id, scene_number, content FROM scenes WHERE story_id = $1 AND id = $4
-           UNION ALL
-           SELECT s.id, s.parent_scene_id, s.scene_number, s.content
-           FROM scenes s JOIN head_path p ON s.story_id = $1 AND s.id = p.parent_scene_id
-           WHERE p.scene_number > $2 + 1
-         )
-         SELECT scene_number, content FROM head_path WHERE scene_number > $2 AND scene_number <= $3 ORDER BY scene_number`,
-    options.headSceneId === undefined ? [storyId, coveredThrough, through] : [storyId, coveredThrough, through, options.headSceneId],
+    `WITH RECURSIVE head_path AS (
+       SELECT id, parent_scene_id, scene_number, content FROM scenes WHERE story_id = $1 AND id = $4
+       UNION ALL
+       SELECT s.id, s.parent_scene_id, s.scene_number, s.content
+       FROM scenes s JOIN head_path p ON s.story_id = $1 AND s.id = p.parent_scene_id
+       WHERE p.scene_number > $2 + 1
+     )
+     SELECT scene_number, content FROM head_path WHERE scene_number > $2 AND scene_number <= $3 ORDER BY scene_number`,
+    [storyId, coveredThrough, through, options.pathSceneId],
   );
   return {
     needed: rows.length > 0,
@@ -83,15 +86,18 @@ export async function planSummaryUpdate(
   };
 }
 
-/** Stores a new rolling summary; older ones stay as history. Embedding computed beforehand. */
+/**
+ * Stores the rolling summary made at `sceneId` (at most one per scene, by a unique index);
+ * older ones stay as history. Embedding computed beforehand.
+ */
 export async function storeSummary(
   db: Queryable,
-  input: { storyId: string; content: string; throughSceneNumber: number; embedding: number[] | null },
+  input: { storyId: string; sceneId: string; content: string; throughSceneNumber: number; embedding: number[] | null },
 ): Promise<string> {
   return insertStoryMemory(db, {
     storyId: input.storyId,
     kind: 'summary',
-    sceneId: null,
+    sceneId: input.sceneId,
     throughSceneNumber: input.throughSceneNumber,
     content: input.content.slice(0, 20000),
     importance: 1,
@@ -150,7 +156,7 @@ export async function prepareSummaryUpdate(
   input: { storyId: string; newSceneNumber: number; parentSceneId: string | null },
 ): Promise<PreparedSummary | undefined> {
   if (input.parentSceneId === null) return undefined;
-  const plan = await planSummaryUpdate(db, input.storyId, input.newSceneNumber, { headSceneId: input.parentSceneId });
+  const plan = await planSummaryUpdate(db, input.storyId, input.newSceneNumber, { pathSceneId: input.parentSceneId });
   if (!plan.needed) return undefined;
   const content = summariseScenesLocally(plan.previousSummary, plan.scenesToAdd);
   const [embedding] = await embedder.embed([content]);

@@ -38,7 +38,7 @@ async function checkBindAllowed(runtime: EngineRuntime, config: ServerConfig, ho
 export async function startServer(options: { host?: string; port?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunningServer> {
   const env = options.env ?? process.env;
   const config = loadServerConfig(env);
-  const runtime = await openEngineRuntime({ defaultLogLevel: 'info', applicationName: 'livingworld-serve', env });
+  const runtime = await openEngineRuntime({ defaultLogLevel: 'info', applicationName: 'livingworld-serve', env, backgroundWorker: true });
   try {
     const host = options.host ?? runtime.config.host;
     const port = options.port ?? runtime.config.port;

@@ -2,6 +2,7 @@ import type { Database } from '../db/index.js';
 import type { ModelProvider } from '../llm/provider.js';
 import type { Embedder } from '../memory/embedder.js';
 import type { Logger } from '../logger.js';
+import type { BackgroundSettings } from '../jobs/background-settings.js';
 
 /** What the story use cases need; built once per process by the CLI or the server. */
 export interface EngineDeps {
@@ -15,6 +16,8 @@ export interface EngineDeps {
   instanceId: string;
   /** Choices offered per scene. */
   choiceCount: number;
+  /** Work queued for background jobs; absent: summaries are extractive and nothing is queued. */
+  background?: BackgroundSettings;
 }
 
 /** The NOTIFY channel carrying turn and scene events as JSON. */

@@ -1,6 +1,7 @@
 import type { Completion, CompletionRequest, ContextWindow, ModelProvider } from '../llm/provider.js';
 import { countMessageTokens, estimatingCounter, type TokenCounter } from '../llm/token-count.js';
 import { AppError, isAppError } from '../errors.js';
+import { countedPurpose, type ModelCallPurpose } from '../llm/model-call-counts.js';
 import type { EngineDeps } from './engine-deps.js';
 import type { GenerationPlan } from './claim-turn.js';
 import type { TurnCallCounter } from './turn-call-counter.js';
@@ -32,8 +33,8 @@ export interface ModelCallHooks {
   onText?: ((text: string) => void) | undefined;
   /** true when the model starts thinking, false when it starts answering. */
   onThinking?: ((active: boolean) => void) | undefined;
-  /** Counts one call at the model before it is made; every HTTP attempt is one (turns.model_calls). */
-  countCall: () => Promise<void>;
+  /** Counts one call at the model before it is made, under the request's purpose; every HTTP attempt is one (turns.model_calls). */
+  countCall: (purpose: ModelCallPurpose) => Promise<void>;
 }
 
 /**
@@ -43,6 +44,7 @@ export interface ModelCallHooks {
 export async function callModel(provider: ModelProvider, request: CompletionRequest, signal: AbortSignal, hooks: ModelCallHooks): Promise<Completion> {
   let attempts = 0;
   let thinking = false;
+  const purpose = countedPurpose(request.purpose);
   const onDelta = hooks.onText || hooks.onThinking
     ? (delta: { text?: string; thinking?: string }) => {
         if (delta.thinking && !thinking) {
@@ -62,7 +64,7 @@ export async function callModel(provider: ModelProvider, request: CompletionRequ
     ...request,
     onAttempt: async () => {
       attempts++;
-      await hooks.countCall();
+      await hooks.countCall(purpose);
     },
     ...(onDelta ? { onDelta } : {}),
   };
@@ -74,7 +76,7 @@ export async function callModel(provider: ModelProvider, request: CompletionRequ
     throw error;
   } finally {
     if (thinking) hooks.onThinking?.(false);
-    if (attempts === 0 && sent) await hooks.countCall();
+    if (attempts === 0 && sent) await hooks.countCall(purpose);
   }
 }
 
@@ -164,7 +166,7 @@ export async function generateScene(
     ...(window ? { tokenBudget: Number.POSITIVE_INFINITY } : {}),
   });
   const names = { char: card?.characterName ?? whole.characters[0]?.name ?? 'the narrator', user: story.playerName };
-  const sceneInput: Omit<SceneContext, 'recentScenes' | 'memories' | 'lore' | 'characters' | 'summary'> = {
+  const sceneInput: Omit<SceneContext, 'recentScenes' | 'memories' | 'lore' | 'characters' | 'summary' | 'facts'> = {
     storyTitle: story.title,
     setting: story.setting,
     ...(story.instructions ? { instructions: story.instructions } : {}),
@@ -193,6 +195,7 @@ export async function generateScene(
         ...sceneInput,
         recentScenes: context.recentScenes,
         ...(context.summary ? { summary: context.summary } : {}),
+        ...(context.facts ? { facts: context.facts } : {}),
         memories: [...context.memories, ...context.similarScenes, ...context.instructions],
         lore: context.lore,
         ...(context.loreAfterCharacters ? { loreAfterCharacters: context.loreAfterCharacters } : {}),
@@ -210,7 +213,7 @@ export async function generateScene(
   const log = deps.log.child({ storyId: story.id, turnId: plan.turn.id });
 
   let request = assembleSceneRequest(scene, whole, limits, sizing);
-  const hooks: ModelCallHooks = { countCall: () => options.modelCalls.start(), onThinking: options.onThinking };
+  const hooks: ModelCallHooks = { countCall: (purpose) => options.modelCalls.start(purpose), onThinking: options.onThinking };
   // Only the first answer is streamed: a watcher has already seen its prose when a re-ask follows.
   let streaming = options.onText ? { ...hooks, onText: createSceneTextStream(options.onText) } : hooks;
   const tried = { shorterContext: false, largerAnswer: false, repair: false };

@@ -1,5 +1,6 @@
 import { AppError, isAppError } from '../errors.js';
 import { sanitizeCharacters, type SanitizeLog } from './sanitize-characters.js';
+import { sanitizeFacts } from '../world/story-facts.js';
 import type { SceneOutput } from './scene-output.js';
 
 /** Why a model answer could not be used; kept in `AppError.details.reason`. */
@@ -48,6 +49,7 @@ interface SceneDraft {
   scene: string;
   choices: string[];
   characters: unknown;
+  facts?: unknown;
 }
 
 function finishScene(draft: SceneDraft, options: ParseSceneOptions): SceneOutput {
@@ -74,7 +76,8 @@ function finishScene(draft: SceneDraft, options: ParseSceneOptions): SceneOutput
   if (distinct.size !== choices.length) {
     throw badOutput('duplicate_choices', 'Two of the choices are the same.', { found: choices.length, expected });
   }
-  return { scene, choices, characters: sanitizeCharacters(draft.characters, options.log) };
+  const facts = sanitizeFacts(draft.facts);
+  return { scene, choices, characters: sanitizeCharacters(draft.characters, options.log), ...(facts.length > 0 ? { facts } : {}) };
 }
 
 // ---------------------------------------------------------------- JSON answers
@@ -155,9 +158,9 @@ function draftFromJson(value: Record<string, unknown>): SceneDraft {
   if (choices === undefined) {
     // No choice list: the model may have written the numbered choices into the scene text.
     const fromProse = draftFromProse(sceneText);
-    return { ...fromProse, characters: source['characters'] };
+    return { ...fromProse, characters: source['characters'], facts: source['facts'] };
   }
-  return { scene: sceneText, choices, characters: source['characters'] };
+  return { scene: sceneText, choices, characters: source['characters'], facts: source['facts'] };
 }
 
 function choicesFromJson(raw: unknown): string[] | undefined {

@@ -29,6 +29,8 @@ export interface SceneContext {
   recentScenes: { sceneNumber: number; content: string }[];
   /** Rolling summary of the scenes before the recent window. */
   summary?: string;
+  /** The story facts true at the head, one line each ("what is true now"). */
+  facts?: string[];
   memories?: string[];
   /** Activated lore placed before the character definitions. */
   lore?: string[];
@@ -180,8 +182,8 @@ function answerFormat(choiceCount: number): string {
   const choices = Array.from({ length: choiceCount }, (_, index) => `"<choice ${index + 1}>"`).join(', ');
   return [
     'Answer with one JSON object and nothing before or after it:',
-    `{"scene": "<the scene prose, without the choices>", "choices": [${choices}], "characters": [{"name": "<name>", "role": "present", "importance": 0.5, "description": "…", "personality": "…", "goals": "…", "mood": "…", "emotion": {"valence": 0, "arousal": 0, "dominance": 0}, "thought": "…", "action": "…", "reaction": "…", "relationships": [{"target": "player", "trustDelta": 0, "sentimentDelta": 0, "familiarityDelta": 0.1, "type": "acquaintance"}]}]}`,
-    `Give exactly ${choiceCount} choices.`,
+    `{"scene": "<the scene prose, without the choices>", "choices": [${choices}], "characters": [{"name": "<name>", "role": "present", "importance": 0.5, "description": "…", "personality": "…", "goals": "…", "mood": "…", "emotion": {"valence": 0, "arousal": 0, "dominance": 0}, "thought": "…", "action": "…", "reaction": "…", "relationships": [{"target": "player", "trustDelta": 0, "sentimentDelta": 0, "familiarityDelta": 0.1, "type": "acquaintance"}]}], "facts": [{"type": "possession", "subject": "the silver key", "text": "You carry the silver key Mara gave you.", "status": "added"}]}`,
+    `Give exactly ${choiceCount} choices. In "facts", report only what this scene changed: possessions, injuries, promises, places discovered and open questions (type possession, injury, promise, place or question), with status "resolved" when one stops being true.`,
   ].join('\n');
 }
 
@@ -221,6 +223,7 @@ export function buildSceneRequest(input: SceneContext, options: PromptOptions = 
       ),
     ]),
     summary: section('The story so far (summary)', input.summary),
+    facts: section('What is true now', bulletList(input.facts)),
     memories: section('Relevant memories', bulletList(input.memories)),
     lore: section('Lore', bulletList(input.lore)),
     characters: joinParts([
@@ -235,7 +238,7 @@ export function buildSceneRequest(input: SceneContext, options: PromptOptions = 
     { role: 'system', content: joinParts([sections.system, sections.story]) },
     {
       role: 'user',
-      content: joinParts([sections.summary, sections.memories, sections.lore, sections.characters, sections.recentScenes, sections.thisTurn, sections.format]),
+      content: joinParts([sections.summary, sections.facts, sections.memories, sections.lore, sections.characters, sections.recentScenes, sections.thisTurn, sections.format]),
     },
   ];
   const task: CompletionRequest['task'] = {
@@ -341,5 +344,37 @@ export function buildSummaryRequest(input: SummaryContext): CompletionRequest {
     },
     purpose: 'summary',
     temperature: 0.2,
+  };
+}
+
+export interface ReflectionContext {
+  characterName: string;
+  /** The character's memories since its last reflection, numbered from 1 in this order. */
+  memories: { content: string; importance: number }[];
+  seed: number;
+}
+
+/**
+ * Generative Agents' reflection: from a character's recent memories, a few higher-level
+ * conclusions, each citing the numbered memories it rests on.
+ */
+export function buildReflectionRequest(input: ReflectionContext): CompletionRequest {
+  const numbered = input.memories.map((memory, index) => `${index + 1}. ${clip(memory.content, maxItemChars)}`).join('\n');
+  return {
+    messages: [
+      { role: 'system', content: `You are the inner voice of ${input.characterName}, a character in an interactive story.` },
+      {
+        role: 'user',
+        content: [
+          `What ${input.characterName} remembers, numbered:`,
+          numbered,
+          `What three high-level conclusions can ${input.characterName} draw from these, about the player, the others and the situation? ` +
+            'Answer with one JSON object and nothing else: {"reflections": [{"text": "<one sentence>", "evidence": [<numbers of the memories it rests on>]}]}',
+        ].join('\n\n'),
+      },
+    ],
+    task: { kind: 'reflection', characterName: input.characterName, memories: input.memories, seed: input.seed },
+    purpose: 'reflection',
+    temperature: 0.3,
   };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { StoryFactChange } from '../world/story-facts.js';
 
 /**
  * What one model call for a turn produces: the scene, its choices, and the characters in it
@@ -44,6 +45,8 @@ export interface SceneOutput {
   /** Choice texts, in order (choice 1 first). */
   choices: string[];
   characters: SceneCharacter[];
+  /** What became true (or stopped being true) in this scene; an answer may report none. */
+  facts?: StoryFactChange[];
 }
 
 export const sceneJsonSchema = {
@@ -89,6 +92,20 @@ export const sceneJsonSchema = {
                 },
               },
             },
+          },
+        },
+      },
+      facts: {
+        type: 'array',
+        description: 'What became true or stopped being true in this scene: possessions, injuries, promises, places discovered, open questions.',
+        items: {
+          type: 'object',
+          required: ['type', 'subject', 'text'],
+          properties: {
+            type: { type: 'string', enum: ['possession', 'injury', 'promise', 'place', 'question'] },
+            subject: { type: 'string', description: 'What the fact is about, named the same way each time (e.g. "the silver key").' },
+            text: { type: 'string', description: 'The fact in one sentence.' },
+            status: { type: 'string', enum: ['added', 'resolved'] },
           },
         },
       },

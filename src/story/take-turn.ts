@@ -4,6 +4,10 @@ import { AppError, isAppError, toAppError, type ErrorCode, errorCodes } from '..
 import { turnEvents } from '../metrics.js';
 import { writeSceneMemories, prepareSceneMemories } from '../characters/write-scene-characters.js';
 import { prepareSummaryUpdate, storeSummary } from '../memory/summarise.js';
+import { enqueueJob, jobsChannel } from '../jobs/index.js';
+import { insertSceneFacts } from '../world/index.js';
+import { isSummaryDue } from './summary-job.js';
+import { findCharactersDueForReflection } from '../characters/reflection-job.js';
 import type { EngineDeps, StoryEvent } from './engine-deps.js';
 import { eventsChannel } from './engine-deps.js';
 import { decideClaim, type ClaimDecision, type GenerationPlan } from './claim-turn.js';
@@ -96,14 +100,17 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
       ...(plan.chosenAction ? { chosenAction: plan.chosenAction } : {}),
       ...(plan.instruction ? { instruction: plan.instruction } : {}),
     });
+    const newSceneNumber = (plan.parentSceneNumber ?? 0) + 1;
+    const background = deps.background;
+    // With a model the summary is rewritten by a background job; offline the turn lifts it itself.
+    const modelSummaryDue = background?.summaries === 'model' && isSummaryDue(newSceneNumber, background.summaryEveryScenes);
     // The model call is paid for: a database blip here is waited out rather than wasting it.
-    const summary = await retryOnConnectionLoss(() =>
-      prepareSummaryUpdate(deps.db, deps.embedder, {
-        storyId: story.id,
-        newSceneNumber: (plan.parentSceneNumber ?? 0) + 1,
-        parentSceneId: plan.parentSceneId,
-      }),
-    );
+    const summary =
+      background?.summaries === 'model'
+        ? undefined
+        : await retryOnConnectionLoss(() =>
+            prepareSummaryUpdate(deps.db, deps.embedder, { storyId: story.id, newSceneNumber, parentSceneId: plan.parentSceneId }),
+          );
     if (controller.signal.aborted) throw leaseLost ? new LeaseLostError() : new AppError('cancelled', 'The turn was cancelled.');
     clearInterval(heartbeat);
     // A model call has been paid for: the commit keeps retrying conflicts longer than usual.
@@ -141,7 +148,15 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
         turnId: turn.id,
         prepared,
       });
-      if (summary) await storeSummary(tx, { storyId: story.id, ...summary });
+      if (summary) await storeSummary(tx, { storyId: story.id, sceneId: scene.id, ...summary });
+      await insertSceneFacts(tx, story.id, scene.id, generated.output.facts ?? []);
+      let queued = false;
+      if (modelSummaryDue) queued = (await enqueueJob(tx, { storyId: story.id, kind: 'summary', sceneId: scene.id })) || queued;
+      const reflecting = background ? await findCharactersDueForReflection(tx, story.id, scene.id, background.reflectionThreshold) : [];
+      if (reflecting.length > 0) {
+        queued = (await enqueueJob(tx, { storyId: story.id, kind: 'reflection', sceneId: scene.id, payload: { characterIds: reflecting } })) || queued;
+      }
+      if (queued) await tx.query('SELECT pg_notify($1, $2)', [jobsChannel, story.id]);
       const version = await setStoryHead(tx, story.id, scene.id);
       await markTurnSucceeded(tx, story.id, turn.id, scene.id, modelCalls.count);
       await notify(tx, { type: 'scene', storyId: story.id, sceneId: scene.id, turnId: turn.id, version });

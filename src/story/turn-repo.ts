@@ -1,3 +1,4 @@
+import { upsertModelCallsSql } from '../llm/model-call-counts.js';
 import type { Queryable } from '../db/index.js';
 
 export type TurnKind = 'open' | 'advance' | 'regenerate';
@@ -179,9 +180,24 @@ export async function markTurnSucceeded(tx: Queryable, storyId: string, turnId: 
  * increment: a write whose reply was lost and is sent again cannot count a call twice.
  * Only the process that owns the turn calls the model for it, so its count is the turn's.
  */
-export async function recordTurnModelCalls(db: Queryable, storyId: string, turnId: string, modelCalls: number): Promise<void> {
+export async function recordTurnModelCalls(
+  db: Queryable,
+  storyId: string,
+  turnId: string,
+  modelCalls: number,
+  /** The same call counted by purpose (model_call_counts), in the same statement. */
+  byPurpose?: { sourceId: string; purpose: string; calls: number },
+): Promise<void> {
   if (modelCalls <= 0) return;
-  await db.query(`UPDATE turns SET model_calls = GREATEST(model_calls, $3), updated_at = now() WHERE story_id = $1 AND id = $2`, [storyId, turnId, modelCalls]);
+  if (!byPurpose) {
+    await db.query(`UPDATE turns SET model_calls = GREATEST(model_calls, $3), updated_at = now() WHERE story_id = $1 AND id = $2`, [storyId, turnId, modelCalls]);
+    return;
+  }
+  await db.query(
+    `WITH turn AS (UPDATE turns SET model_calls = GREATEST(model_calls, $3), updated_at = now() WHERE story_id = $1 AND id = $2)
+     ${upsertModelCallsSql('$1', '$4', '$5', '$6')}`,
+    [storyId, turnId, modelCalls, byPurpose.sourceId, byPurpose.purpose, byPurpose.calls],
+  );
 }
 
 /** Records the failure, only if we still own the turn; returns whether it did. */

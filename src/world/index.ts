@@ -17,3 +17,15 @@ export {
 } from './world-state-repo.js';
 export { foldWorldEvents, loadPathEvents, relationshipKey, type WorldEvent, type FoldedWorld, type FoldedCharacter, type FoldedRelationship } from './fold-world-events.js';
 export { resolveSceneInStory } from './resolve-scene.js';
+export {
+  sanitizeFacts,
+  insertSceneFacts,
+  loadFactsAt,
+  foldFacts,
+  describeFacts,
+  factKey,
+  storyFactTypes,
+  type StoryFact,
+  type StoryFactChange,
+  type StoryFactType,
+} from './story-facts.js';

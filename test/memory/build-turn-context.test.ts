@@ -43,11 +43,11 @@ describe('turn context over a long story', () => {
       ({ sceneId: parentId } = await writeScene(db, embedder, { storyId, parentId, sceneNumber: n, content, characters, chosenAction: 'walk on' }));
       // The engine's summary step, with the local summariser standing in for the model.
       if (n % 25 === 0) {
-        const plan = await planSummaryUpdate(db, storyId, n, { recentWindow: window, headSceneId: parentId, maxScenesPerUpdate: 50 });
+        const plan = await planSummaryUpdate(db, storyId, n, { recentWindow: window, pathSceneId: parentId!, maxScenesPerUpdate: 50 });
         if (plan.needed) {
           const content = summariseScenesLocally(plan.previousSummary, plan.scenesToAdd, 2000);
           const [embedding] = await embedder.embed([content]);
-          await storeSummary(db, { storyId, content, throughSceneNumber: plan.throughSceneNumber, embedding: embedding! });
+          await storeSummary(db, { storyId, sceneId: parentId!, content, throughSceneNumber: plan.throughSceneNumber, embedding: embedding! });
         }
       }
     }
@@ -79,7 +79,7 @@ describe('turn context over a long story', () => {
   });
 
   it('plans no summary update while the summary covers everything before the window', async () => {
-    const plan = await planSummaryUpdate(db, storyId, 500, { recentWindow: window, headSceneId, minNewScenes: 25 });
+    const plan = await planSummaryUpdate(db, storyId, 500, { recentWindow: window, pathSceneId: headSceneId, minNewScenes: 25 });
     expect(plan.needed).toBe(false);
     expect(plan.coveredThrough).toBeGreaterThanOrEqual(475);
   });

@@ -7,6 +7,7 @@ import { openRuntime } from '../../runtime.js';
 import { selectEmbedder } from '../../memory/select-embedder.js';
 import { reembedAll } from '../../memory/embedding-settings.js';
 import { readDatabaseStats } from '../../story/database-stats.js';
+import { getStory } from '../../story/story-repo.js';
 import { describeImport, exportStoryAs, importStoryFromFile } from '../story-files.js';
 import { printJson } from '../output.js';
 
@@ -30,12 +31,13 @@ export function registerAdminCommands(program: Command): void {
 
   program
     .command('stats')
-    .description('turn, conflict, takeover and lock-wait figures from the database')
+    .description('turn, conflict, takeover and lock-wait figures, model calls by purpose and background jobs, from the database')
+    .option('--story <id>', 'model calls by purpose and background jobs of one story as well')
     .option('--json', 'print JSON')
-    .action(async (options: { json?: boolean }) => {
+    .action(async (options: { json?: boolean; story?: string }) => {
       const runtime = await openRuntime();
       try {
-        const stats = await readDatabaseStats(runtime.db);
+        const stats = await readDatabaseStats(runtime.db, options.story ? { storyId: await getStory(runtime.db, options.story).then((story) => story.id) } : {});
         if (options.json) {
           printJson(stats);
           return;

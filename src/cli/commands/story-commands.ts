@@ -8,7 +8,8 @@ import { AppError } from '../../errors.js';
 import { takeTurn } from '../../story/take-turn.js';
 import { rewindStory } from '../../story/rewind-story.js';
 import { getPathTo, getStory, listStories } from '../../story/story-repo.js';
-import { readRelationshipsAt, resolveSceneInStory } from '../../world/index.js';
+import { describeFacts, loadFactsAt, readRelationshipsAt, resolveSceneInStory } from '../../world/index.js';
+import { listCharacterReflections } from '../../memory/memory-repo.js';
 import type { Queryable } from '../../db/index.js';
 import { getSceneView } from '../../story/scene-view.js';
 import { setStoryStatus } from '../../story/set-story-status.js';
@@ -238,13 +239,23 @@ export function registerStoryCommands(program: Command): void {
         const atSceneId = await sceneOption(runtime.db, storyId, story.headSceneId, options.at);
         const scene = atSceneId ? await getSceneView(runtime.db, storyId, atSceneId) : null;
         const characters = await listStoryCharacters(runtime.db, storyId, { atSceneId });
+        const facts = atSceneId ? await loadFactsAt(runtime.db, storyId, atSceneId) : [];
+        const reflections = (
+          await Promise.all(
+            characters.map(async (c) => (await listCharacterReflections(runtime.db, { storyId, characterId: c.id, atSceneId, limit: 5 })).map((r) => ({ character: c.name, ...r }))),
+          )
+        ).flat();
         if (options.json) {
-          printJson({ story, scene, atSceneId, characters });
+          printJson({ story, scene, atSceneId, characters, facts, reflections });
           return;
         }
         process.stdout.write(`${style.bold(story.title)} ${style.dim(`(${story.id}, version ${story.version}, ${story.status})`)}\n${style.dim(story.setting)}\n\n`);
         process.stdout.write(scene ? `${renderScene(scene)}\n` : 'No scene yet.\n');
         if (characters.length > 0) process.stdout.write(`\nCharacters: ${characters.map((c) => `${c.name} (${c.mood})`).join(', ')}\n`);
+        if (facts.length > 0) process.stdout.write(`\nWhat is true now:\n${describeFacts(facts).map((line) => `  ${line}\n`).join('')}`);
+        if (reflections.length > 0) {
+          process.stdout.write(`\nReflections:\n${reflections.map((r) => `  ${r.character}: ${r.content} ${style.dim(`(from ${r.evidence.length} memories)`)}\n`).join('')}`);
+        }
       } finally {
         await runtime.close();
       }

@@ -3,6 +3,7 @@ import type { Completion, CompletionRequest, ModelProvider } from '../provider.j
 import { createSeededRandom, hashText } from './offline/seeded-random.js';
 import { writeScene } from './offline/write-scene.js';
 import { writeSummary } from './offline/write-summary.js';
+import { writeReflection } from './offline/write-reflection.js';
 import { writeTalkReply } from './offline/write-talk-reply.js';
 
 export interface OfflineProviderOptions {
@@ -73,6 +74,8 @@ export function createOfflineProvider(options: OfflineProviderOptions): ModelPro
         return writeTalkReply(task, random);
       case 'summary':
         return writeSummary(task);
+      case 'reflection':
+        return writeReflection(task);
     }
   }
 

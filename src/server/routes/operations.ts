@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { metricsRegistry, poolConnections } from '../../metrics.js';
+import { backgroundJobs, metricsRegistry, poolConnections } from '../../metrics.js';
+import { countJobs, jobKinds } from '../../jobs/index.js';
 import { pendingMigrations } from '../../db/index.js';
 import type { ServerContext } from '../server-context.js';
 import { describeRoute } from '../api-docs/describe-route.js';
@@ -47,6 +48,12 @@ export function registerOperationRoutes(app: FastifyInstance, ctx: ServerContext
     poolConnections.set({ state: 'total' }, pool.total);
     poolConnections.set({ state: 'idle' }, pool.idle);
     poolConnections.set({ state: 'waiting' }, pool.waiting);
+    // Jobs live in the database: every process reports the same figures, whoever ran them.
+    const jobs = await countJobs(db).catch(() => undefined);
+    if (jobs) {
+      for (const kind of jobKinds) for (const status of ['queued', 'running', 'failed', 'done'] as const) backgroundJobs.set({ kind, status }, 0);
+      for (const row of jobs) backgroundJobs.set({ kind: row.kind, status: row.status }, row.count);
+    }
     return reply.type(metricsRegistry.contentType).send(await metricsRegistry.metrics());
   });
 

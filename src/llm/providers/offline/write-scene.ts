@@ -9,6 +9,25 @@ export interface WrittenScene {
   scene: string;
   choices: string[];
   characters: SceneCharacter[];
+  facts: { type: string; subject: string; text: string; status: 'added' }[];
+}
+
+/**
+ * The facts the offline storyteller reports, deterministically: the place the scene is set
+ * in, and what the player's own words take or promise ("take the brass key", "promise to
+ * return"), as their instruction or chosen action says it.
+ */
+function reportFacts(plan: ScenePlan, task: SceneTask): WrittenScene['facts'] {
+  const facts: WrittenScene['facts'] = [{ type: 'place', subject: plan.place, text: `You have been to ${plan.place}.`, status: 'added' }];
+  for (const words of [task.playerInstruction, task.chosenAction]) {
+    const said = words?.replace(/\s+/g, ' ').trim().replace(/[.!?]+$/, '');
+    if (!said) continue;
+    const taken = /\b(?:take|takes|pick up|pocket|keep|grab)\s+(the\s+[\p{L}\p{N}' -]{2,60})/iu.exec(said);
+    if (taken) facts.push({ type: 'possession', subject: taken[1]!, text: `You carry ${taken[1]!}.`, status: 'added' });
+    const promise = /\bpromise(?:s)?\s+(.{3,160})/iu.exec(said);
+    if (promise) facts.push({ type: 'promise', subject: `promise ${promise[1]!.slice(0, 60)}`, text: `You promised ${promise[1]!}.`, status: 'added' });
+  }
+  return facts;
 }
 
 /**
@@ -274,5 +293,6 @@ export function writeScene(task: SceneTask, random: SeededRandom): WrittenScene 
     scene: paragraphs.join('\n\n'),
     choices: offerChoices(plan, members, random),
     characters: describeCharacters(members, plan, random),
+    facts: reportFacts(plan, task),
   };
 }
