@@ -38,6 +38,34 @@ export async function loadRecentScenes(db: Queryable, storyId: string, headScene
   return rows.map((row) => ({ id: row.id, sceneNumber: row.scene_number, content: row.content }));
 }
 
+/**
+ * A path loaded once and handed to every read that keeps only rows of that path (memories,
+ * similar scenes, instructions), so that one turn walks the tree once, not once per read:
+ * at 2,000 scenes each walk is some 1,500 index probes (bench/results, "world at scale").
+ * Reads filter with `= ANY(ids)`, which PostgreSQL hashes.
+ */
+export interface LoadedPath {
+  /** Root first, the scene itself last. */
+  ids: string[];
+  /** The newest scenes of the path with their prose, oldest first (as many as asked for). */
+  recent: PathScene[];
+}
+
+/** The whole path to `sceneId` in one walk, with the prose of its newest `recentCount` scenes. */
+export async function loadPath(db: Queryable, storyId: string, sceneId: string, recentCount: number): Promise<LoadedPath> {
+  const { rows } = await db.query<{ id: string; scene_number: number; content: string | null }>(
+    `${headPathCte('$1', '$2')}
+     SELECT p.id, p.scene_number, CASE WHEN p.depth <= $3 THEN s.content END AS content
+       FROM head_path p LEFT JOIN scenes s ON p.depth <= $3 AND s.story_id = $1 AND s.id = p.id
+      ORDER BY p.scene_number`,
+    [storyId, sceneId, Math.max(0, recentCount)],
+  );
+  return {
+    ids: rows.map((row) => row.id),
+    recent: rows.filter((row) => row.content !== null).map((row) => ({ id: row.id, sceneNumber: row.scene_number, content: row.content! })),
+  };
+}
+
 /** Ids of the path to `sceneId`, root first (empty when the scene is not in the story). */
 export async function loadPathSceneIds(db: Queryable, storyId: string, sceneId: string): Promise<string[]> {
   const { rows } = await db.query<{ id: string }>(`${headPathCte('$1', '$2')} SELECT id FROM head_path ORDER BY scene_number`, [storyId, sceneId]);
