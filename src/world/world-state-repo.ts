@@ -272,31 +272,73 @@ export async function adjustRelationshipAt(
   tx: Queryable,
   input: { storyId: string; sceneId: string; source: WorldEventSource } & RelationshipChangeAtScene,
 ): Promise<RelationshipAtScene> {
-  const type = input.type?.trim().slice(0, 50) || null;
-  const deltas = [deltaOrZero(input.sentimentDelta), deltaOrZero(input.trustDelta), deltaOrZero(input.familiarityDelta)];
-  const { rows } = await tx.query<RelationshipStateRow>(
-    `WITH event AS (
-       INSERT INTO world_events (story_id, scene_id, source, character_id, target_character_id, op, payload)
-       VALUES ($1, $2, $3, $4, $5, 'relationship',
-               jsonb_build_object('sentimentDelta', $6::numeric, 'trustDelta', $7::numeric, 'familiarityDelta', $8::numeric, 'type', $9::text))
-     )
-     INSERT INTO relationship_states AS r
-       (story_id, scene_id, character_id, target_character_id, sentiment, trust, familiarity, type, interaction_count)
-     VALUES ($1, $2, $4, $5,
-       LEAST(1, GREATEST(-1, round($6::numeric, 6))),
-       LEAST(1, GREATEST(0, round($7::numeric, 6))),
-       LEAST(1, GREATEST(0, round($8::numeric, 6))),
-       COALESCE($9, 'acquaintance'), 1)
-     ON CONFLICT ON CONSTRAINT relationship_states_pair_unique DO UPDATE SET
-       sentiment = LEAST(1, GREATEST(-1, round(r.sentiment::numeric + $6::numeric, 6))),
-       trust = LEAST(1, GREATEST(0, round(r.trust::numeric + $7::numeric, 6))),
-       familiarity = LEAST(1, GREATEST(0, round(r.familiarity::numeric + $8::numeric, 6))),
-       type = COALESCE($9, r.type),
-       interaction_count = r.interaction_count + 1,
-       updated_at = now()
-     RETURNING r.character_id, r.target_character_id, NULL::text AS target_name, r.sentiment, r.trust, r.familiarity, r.type,
-               r.interaction_count, r.updated_at`,
-    [input.storyId, input.sceneId, input.source, input.characterId, input.targetCharacterId, ...deltas, type],
-  );
-  return toRelationship(rows[0]!);
+  const { storyId, sceneId, source, ...change } = input;
+  const [row] = await adjustRelationshipsAt(tx, { storyId, sceneId, source, changes: [change] });
+  return row!;
+}
+
+/**
+ * adjustRelationshipAt for many changes at one scene (a turn's commit): one statement per
+ * round, each round holding at most one change per pair (an upsert cannot touch a row twice),
+ * applied in the order given, so the snapshot equals the fold of the events exactly as if the
+ * changes had been made one by one. Returns the relationships after each change, in order.
+ */
+export async function adjustRelationshipsAt(
+  tx: Queryable,
+  input: { storyId: string; sceneId: string; source: WorldEventSource; changes: RelationshipChangeAtScene[] },
+): Promise<RelationshipAtScene[]> {
+  const rounds: { change: RelationshipChangeAtScene; index: number }[][] = [];
+  const seen = new Map<string, number>();
+  input.changes.forEach((change, index) => {
+    const key = `${change.characterId}>${change.targetCharacterId ?? ''}`;
+    const round = seen.get(key) ?? 0;
+    seen.set(key, round + 1);
+    (rounds[round] ??= []).push({ change, index });
+  });
+  const results: RelationshipAtScene[] = new Array(input.changes.length);
+  for (const round of rounds) {
+    const { rows } = await tx.query<RelationshipStateRow & { ord: string | number }>(
+      `WITH input AS (
+         SELECT * FROM unnest($4::uuid[], $5::uuid[], $6::numeric[], $7::numeric[], $8::numeric[], $9::text[])
+           WITH ORDINALITY AS u(character_id, target_character_id, sentiment_delta, trust_delta, familiarity_delta, type, ord)
+       ), event AS (
+         INSERT INTO world_events (story_id, scene_id, source, character_id, target_character_id, op, payload)
+         SELECT $1, $2, $3, character_id, target_character_id, 'relationship',
+                jsonb_build_object('sentimentDelta', sentiment_delta, 'trustDelta', trust_delta, 'familiarityDelta', familiarity_delta, 'type', type)
+           FROM input ORDER BY ord
+       )
+       INSERT INTO relationship_states AS r
+         (story_id, scene_id, character_id, target_character_id, sentiment, trust, familiarity, type, interaction_count)
+       SELECT $1, $2, character_id, target_character_id,
+         LEAST(1, GREATEST(-1, round(sentiment_delta, 6))),
+         LEAST(1, GREATEST(0, round(trust_delta, 6))),
+         LEAST(1, GREATEST(0, round(familiarity_delta, 6))),
+         COALESCE(type, 'acquaintance'), 1
+         FROM input ORDER BY ord
+       ON CONFLICT ON CONSTRAINT relationship_states_pair_unique DO UPDATE SET
+         (sentiment, trust, familiarity, type, interaction_count, updated_at) = (
+           SELECT LEAST(1, GREATEST(-1, round(r.sentiment::numeric + i.sentiment_delta, 6))),
+                  LEAST(1, GREATEST(0, round(r.trust::numeric + i.trust_delta, 6))),
+                  LEAST(1, GREATEST(0, round(r.familiarity::numeric + i.familiarity_delta, 6))),
+                  COALESCE(i.type, r.type), r.interaction_count + 1, now()
+             FROM input i
+            WHERE i.character_id = excluded.character_id AND i.target_character_id IS NOT DISTINCT FROM excluded.target_character_id)
+       RETURNING (SELECT i.ord FROM input i WHERE i.character_id = r.character_id AND i.target_character_id IS NOT DISTINCT FROM r.target_character_id) AS ord,
+                 r.character_id, r.target_character_id, NULL::text AS target_name, r.sentiment, r.trust, r.familiarity, r.type,
+                 r.interaction_count, r.updated_at`,
+      [
+        input.storyId,
+        input.sceneId,
+        input.source,
+        round.map(({ change }) => change.characterId),
+        round.map(({ change }) => change.targetCharacterId),
+        round.map(({ change }) => deltaOrZero(change.sentimentDelta)),
+        round.map(({ change }) => deltaOrZero(change.trustDelta)),
+        round.map(({ change }) => deltaOrZero(change.familiarityDelta)),
+        round.map(({ change }) => change.type?.trim().slice(0, 50) || null),
+      ],
+    );
+    for (const row of rows) results[round[Number(row.ord) - 1]!.index] = toRelationship(row);
+  }
+  return results;
 }
