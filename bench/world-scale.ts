@@ -35,7 +35,7 @@ const reads = envNumber('BENCH_WORLD_READS', sized(200, 40));
 const block = 4;
 
 /** The statements of branchWorldState: a new scene's snapshot copied from its parent. */
-const snapshotCopy = /^\s*(INSERT INTO (character_states|relationship_states)[\s\S]*SELECT story_id, \$3|UPDATE scenes SET state_through_seq)/;
+const snapshotCopy = /^\s*WITH characters_copied AS/;
 
 async function timeReads(count: number, fn: () => Promise<unknown>): Promise<number[]> {
   const samples: number[] = [];

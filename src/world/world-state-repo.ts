@@ -136,21 +136,20 @@ export async function lockHeadForWorldWrite(tx: Queryable, storyId: string): Pro
  */
 export async function branchWorldState(tx: Queryable, storyId: string, parentSceneId: string | null, sceneId: string): Promise<void> {
   if (parentSceneId === null) return;
+  // One statement: both snapshots copied and the parent's last event noted (the CTEs share
+  // one snapshot of the parent, which the story lock keeps still anyway).
   await tx.query(
-    `INSERT INTO character_states (story_id, scene_id, character_id, description, personality, goals, background, mood,
-                                   emotion_valence, emotion_arousal, emotion_dominance)
-     SELECT story_id, $3, character_id, description, personality, goals, background, mood, emotion_valence, emotion_arousal, emotion_dominance
-       FROM character_states WHERE story_id = $1 AND scene_id = $2`,
-    [storyId, parentSceneId, sceneId],
-  );
-  await tx.query(
-    `INSERT INTO relationship_states (story_id, scene_id, character_id, target_character_id, sentiment, trust, familiarity, type, interaction_count)
-     SELECT story_id, $3, character_id, target_character_id, sentiment, trust, familiarity, type, interaction_count
-       FROM relationship_states WHERE story_id = $1 AND scene_id = $2`,
-    [storyId, parentSceneId, sceneId],
-  );
-  await tx.query(
-    `UPDATE scenes SET state_through_seq = COALESCE((SELECT max(seq) FROM world_events WHERE story_id = $1 AND scene_id = $2), 0)
+    `WITH characters_copied AS (
+       INSERT INTO character_states (story_id, scene_id, character_id, description, personality, goals, background, mood,
+                                     emotion_valence, emotion_arousal, emotion_dominance)
+       SELECT story_id, $3, character_id, description, personality, goals, background, mood, emotion_valence, emotion_arousal, emotion_dominance
+         FROM character_states WHERE story_id = $1 AND scene_id = $2
+     ), relationships_copied AS (
+       INSERT INTO relationship_states (story_id, scene_id, character_id, target_character_id, sentiment, trust, familiarity, type, interaction_count)
+       SELECT story_id, $3, character_id, target_character_id, sentiment, trust, familiarity, type, interaction_count
+         FROM relationship_states WHERE story_id = $1 AND scene_id = $2
+     )
+     UPDATE scenes SET state_through_seq = COALESCE((SELECT max(seq) FROM world_events WHERE story_id = $1 AND scene_id = $2), 0)
       WHERE story_id = $1 AND id = $3`,
     [storyId, parentSceneId, sceneId],
   );
