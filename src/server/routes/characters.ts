@@ -5,7 +5,7 @@ import { getStory, isUuid } from '../../story/story-repo.js';
 import {
   findCharacter,
   getCharacterDetail,
-  listStoryCharacters,
+  listCharactersAtScene,
   sceneThoughts,
   talkToCharacter,
   updateCharacter,
@@ -59,7 +59,7 @@ export function registerCharacterRoutes(app: FastifyInstance, ctx: ServerContext
     await authorizeStory(db, request.user, id, 'read');
     await getStory(db, id);
     const atSceneId = await resolveSceneInStory(db, id, query.at);
-    const characters = await listStoryCharacters(db, id, { atSceneId });
+    const characters = await listCharactersAtScene(db, id, atSceneId);
     const thoughts = wantsThoughts(query) && atSceneId ? await sceneThoughts(db, id, atSceneId) : [];
     return {
       atSceneId,
@@ -77,7 +77,7 @@ export function registerCharacterRoutes(app: FastifyInstance, ctx: ServerContext
     await authorizeStory(db, request.user, id, 'read');
     await getStory(db, id);
     const atSceneId = await resolveSceneInStory(db, id, query.at);
-    const characters = await listStoryCharacters(db, id, { atSceneId });
+    const characters = await listCharactersAtScene(db, id, atSceneId);
     const edges = (await readRelationshipsAt(db, id, atSceneId)).map((r) => ({
       from: r.characterId,
       to: r.targetCharacterId,
