@@ -29,6 +29,7 @@ const modules: ModuleSpec[] = [
   { name: 'db-transaction', env: quick ? { BENCH_RUNS: '200' } : {}, timeoutMinutes: 5 },
   { name: 'offline-embedder', args: ['--runs', quick ? '3' : '7'], timeoutMinutes: 5 },
   { name: 'turn-overhead', timeoutMinutes: 8 },
+  { name: 'world-scale', timeoutMinutes: 8 },
   { name: 'single-flight', timeoutMinutes: 5 },
   { name: 'throughput', timeoutMinutes: 8 },
   { name: 'calls-per-turn', timeoutMinutes: 5 },

@@ -6,7 +6,7 @@
  * then embedded), so the only difference is the story's length and its tree.
  *
  * - Head-state read: what GET /api/stories/:id/characters and /relationships read, through
- *   the same functions (resolveSceneInStory, listStoryCharacters, readRelationshipsAt).
+ *   the same functions (resolveSceneInStory, listCharactersAtScene, readRelationshipsAt).
  * - Fold at read time (the representation not chosen): the events of the head's path loaded
  *   and folded (loadPathEvents + foldWorldEvents), beside the snapshot read.
  * - Turn overhead: takeTurn (advance) at the head with the offline storyteller at 0 ms, model
@@ -16,7 +16,7 @@
  *   npx tsx bench/world-scale.ts    (BENCH_WORLD_SCENES=2000, BENCH_WORLD_TURNS=40; BENCH_QUICK=1: 400 and 12)
  */
 import { createOfflineProvider } from '../src/llm/providers/offline.js';
-import { listStoryCharacters } from '../src/characters/character-views.js';
+import { listCharactersAtScene } from '../src/characters/character-views.js';
 import { takeTurn } from '../src/story/take-turn.js';
 import { foldWorldEvents, loadPathEvents, readRelationshipsAt, resolveSceneInStory } from '../src/world/index.js';
 import { summarise, writeResult } from './lib.js';
@@ -32,6 +32,7 @@ const shortScenes = 20;
 const characterCount = envNumber('BENCH_WORLD_CHARACTERS', 50);
 const turnsPerStory = envNumber('BENCH_WORLD_TURNS', sized(40, 12));
 const reads = envNumber('BENCH_WORLD_READS', sized(200, 40));
+const folds = envNumber('BENCH_WORLD_FOLDS', sized(5, 2));
 const block = 4;
 
 /** The statements of branchWorldState: a new scene's snapshot copied from its parent. */
@@ -52,15 +53,17 @@ async function measureBackend(name: 'embedded' | 'server', backend: BenchDatabas
   const built = performance.now();
   const long = await createBranchyStory(backend.db, embedder, { scenes: longScenes, characters: characterCount, seed: 3 });
   const short = await createBranchyStory(backend.db, embedder, { scenes: shortScenes, characters: characterCount, seed: 4 });
+  const importSeconds = (performance.now() - built) / 1000;
   await embedEverything(backend.db, embedder);
   const buildSeconds = (performance.now() - built) / 1000;
+  console.log(`${name}: import ${importSeconds.toFixed(1)} s, embedding ${(buildSeconds - importSeconds).toFixed(1)} s`);
   console.log(`${name}: built ${long.scenes} scenes (head depth ${long.headDepth}) and ${short.scenes} (depth ${short.headDepth}) in ${buildSeconds.toFixed(1)} s`);
 
   const db = backend.db;
   const headState = async (story: BranchyStory) => {
     // As the two routes do: the head, the characters there, then every relationship there.
     const sceneId = await resolveSceneInStory(db, story.storyId, undefined);
-    const characters = await listStoryCharacters(db, story.storyId, { atSceneId: sceneId });
+    const characters = await listCharactersAtScene(db, story.storyId, sceneId);
     const relationships = await readRelationshipsAt(db, story.storyId, sceneId);
     return { characters, relationships };
   };
@@ -79,8 +82,11 @@ async function measureBackend(name: 'embedded' | 'server', backend: BenchDatabas
   for (let i = 0; i < reads; i += 10) {
     headRead.long.push(...(await timeReads(10, () => headState(long))));
     headRead.short.push(...(await timeReads(10, () => headState(short))));
-    foldRead.long.push(...(await timeReads(2, () => fold(long))));
-    foldRead.short.push(...(await timeReads(2, () => fold(short))));
+  }
+  // The fold grows with the path (its event query pairs each path scene with its child): a few samples tell.
+  for (let i = 0; i < folds; i++) {
+    foldRead.long.push(...(await timeReads(1, () => fold(long))));
+    foldRead.short.push(...(await timeReads(1, () => fold(short))));
   }
 
   const modelWatch: Stopwatch = { ms: 0, calls: 0 };
@@ -147,7 +153,7 @@ async function main(): Promise<void> {
     targets: { headReadP50MsAtLong: 5, turnOverheadRatioP50: 1.5 },
     results,
     method:
-      'Both stories: a branchy tree (advance from the head, ~8 % regenerations, ~3 % rewinds of up to 30 scenes), 3 characters present per scene, all characters met early, one observation per present character and one scene memory per scene, imported as a livingworld/1 archive and embedded with the offline embedder. Head read = resolveSceneInStory + listStoryCharacters + readRelationshipsAt at the head (what the characters and relationships routes read). Fold = loadPathEvents + foldWorldEvents at the head. Turn overhead = takeTurn (advance) with the offline storyteller at 0 ms minus the time inside it; blocks of 4 turns alternate between the stories. Snapshot copy = branchWorldState statements inside each commit.',
+      'Both stories: a branchy tree (advance from the head, ~8 % regenerations, ~3 % rewinds of up to 30 scenes), 3 characters present per scene, all characters met early, one observation per present character and one scene memory per scene, imported as a livingworld/1 archive and embedded with the offline embedder. Head read = resolveSceneInStory + listCharactersAtScene + readRelationshipsAt at the head (what the characters and relationships routes read). Fold = loadPathEvents + foldWorldEvents at the head. Turn overhead = takeTurn (advance) with the offline storyteller at 0 ms minus the time inside it; blocks of 4 turns alternate between the stories. Snapshot copy = branchWorldState statements inside each commit.',
   });
 }
 
