@@ -13,7 +13,7 @@
  *   time subtracted; blocks on the long and the short story alternate so drift hits both.
  * - Snapshot copy: the branchWorldState statements of each commit, timed apart.
  *
- *   npx tsx bench/world-scale.ts    (BENCH_WORLD_SCENES=2000, BENCH_WORLD_TURNS=40; BENCH_QUICK=1: 400 and 12)
+ *   npx tsx bench/world-scale.ts    (BENCH_WORLD_SCENES=2000, BENCH_WORLD_TURNS=24; BENCH_QUICK=1: 400 and 8)
  */
 import { createOfflineProvider } from '../src/llm/providers/offline.js';
 import { listCharactersAtScene } from '../src/characters/character-views.js';
@@ -30,8 +30,8 @@ import { timeProvider, type Stopwatch } from './support/timed-parts.js';
 const longScenes = envNumber('BENCH_WORLD_SCENES', sized(2000, 400));
 const shortScenes = 20;
 const characterCount = envNumber('BENCH_WORLD_CHARACTERS', 50);
-const turnsPerStory = envNumber('BENCH_WORLD_TURNS', sized(40, 12));
-const reads = envNumber('BENCH_WORLD_READS', sized(200, 40));
+const turnsPerStory = envNumber('BENCH_WORLD_TURNS', sized(24, 8));
+const reads = envNumber('BENCH_WORLD_READS', sized(100, 40));
 const folds = envNumber('BENCH_WORLD_FOLDS', sized(5, 2));
 const block = 4;
 
