@@ -58,18 +58,53 @@ export interface LoadedPath {
   recent: PathScene[];
 }
 
-/** The whole path to `sceneId` in one walk, with the prose of its newest `recentCount` scenes. */
+/**
+ * Paths already walked in this process, newest last (a small LRU). A scene's path never
+ * changes (a scene keeps its parent; rewinds and branches add scenes, never move them), so an
+ * entry is right for every process and for ever; a turn's new scene finds its parent's path
+ * here and walks only the few scenes of the recent window.
+ */
+const knownPaths = new Map<string, readonly string[]>();
+const knownPathLimit = 64;
+
+function rememberPath(storyId: string, sceneId: string, ids: readonly string[]): void {
+  const key = `${storyId}:${sceneId}`;
+  knownPaths.delete(key);
+  knownPaths.set(key, ids);
+  if (knownPaths.size > knownPathLimit) knownPaths.delete(knownPaths.keys().next().value!);
+}
+
+/**
+ * The whole path to `sceneId` with the prose of its newest `recentCount` scenes: a short walk
+ * of the newest scenes, joined to a path this process knows already, else one full walk.
+ */
 export async function loadPath(db: Queryable, storyId: string, sceneId: string, recentCount: number): Promise<LoadedPath> {
-  const { rows } = await db.query<{ id: string; scene_number: number; content: string | null }>(
-    `${headPathCte('$1', '$2')}
-     SELECT p.id, p.scene_number, s.content
-       FROM head_path p
-       LEFT JOIN LATERAL (SELECT content FROM scenes WHERE p.depth <= $3 AND story_id = $1 AND id = p.id LIMIT 1) s ON true
-      ORDER BY p.scene_number`,
-    [storyId, sceneId, Math.max(0, recentCount)],
-  );
+  const window = Math.max(recentCount, 8);
+  const walk = async (depth: number | null) =>
+    (
+      await db.query<{ id: string; parent_scene_id: string | null; scene_number: number; content: string | null }>(
+        `${headPathCte('$1', '$2', depth === null ? {} : { depthParam: '$4' })}
+         SELECT p.id, p.parent_scene_id, p.scene_number, s.content
+           FROM head_path p
+           LEFT JOIN LATERAL (SELECT content FROM scenes WHERE p.depth <= $3 AND story_id = $1 AND id = p.id LIMIT 1) s ON true
+          ORDER BY p.scene_number`,
+        [storyId, sceneId, Math.max(0, recentCount), ...(depth === null ? [] : [depth])],
+      )
+    ).rows;
+  let rows = await walk(window);
+  let ids: string[] | undefined;
+  if (rows.length > 0 && rows[0]!.parent_scene_id === null) ids = rows.map((row) => row.id);
+  for (let i = rows.length - 1; ids === undefined && i >= 0; i--) {
+    const known = knownPaths.get(`${storyId}:${rows[i]!.id}`);
+    if (known) ids = [...known, ...rows.slice(i + 1).map((row) => row.id)];
+  }
+  if (ids === undefined) {
+    rows = await walk(null);
+    ids = rows.map((row) => row.id);
+  }
+  if (ids.length > 0) rememberPath(storyId, sceneId, ids);
   return {
-    ids: rows.map((row) => row.id),
+    ids,
     recent: rows.filter((row) => row.content !== null).map((row) => ({ id: row.id, sceneNumber: row.scene_number, content: row.content! })),
   };
 }
