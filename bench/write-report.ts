@@ -389,6 +389,17 @@ function tokenEstimate(record: RunRecord): string {
   ].join('\n');
 }
 
+/** The load averages each module saw when it wrote its result (other people's work on the same 2 cores). */
+function loadNote(): string {
+  const seen = fs
+    .readdirSync(resultsDir)
+    .filter((file) => file.endsWith('.json') && file !== 'run.json')
+    .map((file) => [file.replace(/\.json$/, ''), JSON.parse(fs.readFileSync(path.join(resultsDir, file), 'utf8'))?.machine?.loadAverage] as const)
+    .filter(([, load]) => Array.isArray(load));
+  if (seen.length === 0) return '';
+  return `- Load average (1 min) on the 2 cores when each module finished: ${seen.map(([name, load]) => `${name} ${load[0]}`).join(', ')}. Above 2 the machine was shared with other work and every absolute figure is inflated.`;
+}
+
 export function writeReport(record: RunRecord): void {
   const m = machine();
   const sections: [string, (record: RunRecord) => string][] = [
@@ -416,6 +427,7 @@ export function writeReport(record: RunRecord): void {
     `- Machine: ${m['cpus']} × ${m['cpuModel']}, ${m['memoryGiB']} GiB, ${m['platform']}, Node ${m['node']}`,
     '- Databases: PostgreSQL 15 server on 127.0.0.1:5432 (no pgvector: exact search), PGlite 0.5.14 embedded with pgvector 0.0.15',
     '- The machine is noisy and has 2 cores shared by the benchmark client, any server processes and PostgreSQL: read medians/p95 and the ratios against the baseline measured in the same run, not absolute numbers.',
+    loadNote(),
     '',
     '**Reproduce:** `npm run bench` (about 10–15 minutes; PostgreSQL reachable at `BENCH_DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`, a superuser that may create databases). `BENCH_QUICK=1 npm run bench` for a smoke run; `BENCH_ONLY=retrieval,http npm run bench` for some modules (`BENCH_ONLY=offline-quality npm run bench` for the offline storyteller prose quality alone); each module also runs alone, e.g. `npx tsx bench/turn-overhead.ts`. Every module creates and drops its own database; JSON beside this file.',
     '',
