@@ -153,7 +153,7 @@ async function main(): Promise<void> {
     targets: { headReadP50MsAtLong: 5, turnOverheadRatioP50: 1.5 },
     results,
     method:
-      'Both stories: a branchy tree (advance from the head, ~8 % regenerations, ~3 % rewinds of up to 30 scenes), 3 characters present per scene, all characters met early, one observation per present character and one scene memory per scene, imported as a livingworld/1 archive and embedded with the offline embedder. Head read = resolveSceneInStory + listCharactersAtScene + readRelationshipsAt at the head (what the characters and relationships routes read). Fold = loadPathEvents + foldWorldEvents at the head. Turn overhead = takeTurn (advance) with the offline storyteller at 0 ms minus the time inside it; blocks of 4 turns alternate between the stories. Snapshot copy = branchWorldState statements inside each commit.',
+      'Both stories: a branchy tree (advance from the head, ~6.7 % regenerations, ~1.7 % rewinds of up to 20 scenes), 3 characters present per scene, all characters met early, one observation per present character and one scene memory per scene, imported as a livingworld/1 archive and embedded with the offline embedder. Head read = resolveSceneInStory + listCharactersAtScene + readRelationshipsAt at the head (what the characters and relationships routes read). Fold = loadPathEvents + foldWorldEvents at the head. Turn overhead = takeTurn (advance) with the offline storyteller at 0 ms minus the time inside it; blocks of 4 turns alternate between the stories. Snapshot copy = branchWorldState statements inside each commit.',
   });
 }
 

@@ -14,17 +14,18 @@ import { characterColumns, toCharacter, type Character } from '../characters/cha
  * against 20 scenes with the same world; the machine was shared and loaded, read the ratios):
  * - Reading the state at a scene is one indexed lookup on (story_id, scene_id), flat in the
  *   story's length: head read (characters + relationships, as the routes read them) p50
- *   10.4 ms at 2,000 scenes vs 7.5 ms at 20 on server PostgreSQL, 7.4 vs 7.3 ms on PGlite.
+ *   3.6 ms at 2,000 scenes vs 3.5 ms at 20 on server PostgreSQL, 8.6 vs 9.0 ms on PGlite.
  * - Folding the events along the path at read time (the alternative; loadPathEvents +
- *   foldWorldEvents) grows with the path: 7.5 ms vs 1.9 ms on the server, 17 ms vs 5.3 ms on
- *   PGlite, for a world whose events are mostly its seeding; a played story has an event per
- *   change, so the fold grows with every turn while the snapshot read does not.
- * - The price is the copy a turn makes of its parent's snapshot (branchWorldState): it grows
- *   with the world (characters met), never with the story: p50 7.8 vs 5.3 ms server, 10.7 vs
- *   11.2 ms PGlite for 150 rows. A turn's engine overhead at 2,000 scenes was 1.43× (server)
- *   and 1.63× (PGlite) of that at 20 before paths were remembered per process (scene-path.ts).
+ *   foldWorldEvents) grows with the path: 6.1 vs 1.8 ms on the server, 19 vs 7.4 ms on PGlite,
+ *   for a world whose events are mostly its seeding; a played story adds events with every
+ *   change, so the fold keeps growing while the snapshot read does not.
+ * - The price is the copy a turn makes of its parent's snapshot (branchWorldState, one
+ *   statement): it grows with the world (characters met), never with the story: p50 3.6 vs
+ *   3.1 ms server, 7.5 vs 7.2 ms PGlite for 150 rows. A turn's engine overhead at 2,000 scenes
+ *   is 1.47× that at 20 on the server and 1.70× on PGlite; what still grows is the search of
+ *   the path's scenes and memories, not the world.
  * - Deltas folded from the nearest snapshot, or a materialised path, would trade the copy for
- *   a read that grows again; the copy is one INSERT … SELECT per table inside the commit.
+ *   a read that grows again.
  */
 
 export type WorldEventSource = 'scene' | 'talk' | 'edit';
