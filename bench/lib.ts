@@ -49,6 +49,8 @@ export function machine(): Record<string, unknown> {
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     node: process.version,
     platform: `${os.platform()} ${os.release()}`,
+    /** 1, 5 and 15-minute load averages when the result was written: other work on the shared machine shows here. */
+    loadAverage: os.loadavg().map((value) => Math.round(value * 10) / 10),
     date: new Date().toISOString(),
   };
 }

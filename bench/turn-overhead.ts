@@ -31,8 +31,11 @@ const turnsPerStory = 20;
 const totalTurns = envNumber('BENCH_TURNS', sized(200, 40));
 const storyCount = Math.max(1, Math.round(totalTurns / turnsPerStory));
 
-/** Statements that create or update characters, their links, memories and relationships. */
-const characterWrite = /\b(characters|scene_characters|character_memories|character_relationships)\b|lw_name_key/;
+/** Statements that create or update characters, their links, memories, states and relationships. */
+const characterWrite = /\b(characters|scene_characters|character_memories|character_states|relationship_states|world_events)\b|lw_name_key/;
+
+/** Statements (round trips) of the bare protocol per turn: BEGIN, lock, insert turn, COMMIT; BEGIN, lock, scene, choices, head, turn, COMMIT. */
+const bareStatementsPerTurn = 11;
 
 /** The minimal protocol on one connection: what any correct implementation must at least do. */
 interface BareConnection {
@@ -124,6 +127,9 @@ function bareAccess(backend: BenchDatabase): { acquire: AcquireBare; close: () =
 
 interface TurnSample {
   turnMs: number;
+  /** Statements sent per turn: in a transaction, and outside any. */
+  statementsInTransactions: number;
+  statementsOutside: number;
   modelMs: number;
   embedMs: number;
   characterWriteMs: number;
@@ -134,7 +140,7 @@ async function measureBackend(name: 'embedded' | 'server', backend: BenchDatabas
   const modelWatch: Stopwatch = { ms: 0, calls: 0 };
   const embedWatch: Stopwatch = { ms: 0, calls: 0 };
   const db: Database = backend.db;
-  const profiled = profileDatabase(db, (sql, inTransaction) => (inTransaction && characterWrite.test(sql) ? 'characterWrites' : 'other'));
+  const profiled = profileDatabase(db, (sql, inTransaction) => (inTransaction ? (characterWrite.test(sql) ? 'characterWrites' : 'transaction') : 'outside'));
   const embedder = timeEmbedder(await loadOfflineEmbedder(), embedWatch);
   const provider = timeProvider(createOfflineProvider({ seed: 11, latencyMs: 0 }), modelWatch);
   const deps = createBenchEngine(profiled, provider, embedder);
@@ -172,8 +178,11 @@ async function measureBackend(name: 'embedded' | 'server', backend: BenchDatabas
       started = performance.now();
       head = (await takeTurn(deps, { storyId: created.story.id, kind: 'advance', choiceNumber })).scene;
       const turnMs = performance.now() - started;
+      const counted = (category: string) => profiled.counts.get(category) ?? 0;
       engineSamples.push({
         turnMs,
+        statementsInTransactions: counted('characterWrites') + counted('transaction'),
+        statementsOutside: counted('outside'),
         modelMs: modelWatch.ms,
         embedMs: embedWatch.ms,
         characterWriteMs: profiled.totals.get('characterWrites') ?? 0,
@@ -208,6 +217,12 @@ async function measureBackend(name: 'embedded' | 'server', backend: BenchDatabas
     ratioP50: ratio(engineWithoutModel.p50, barePlain.p50),
     ratioP95: ratio(engineWithoutModel.p95, barePlain.p95),
     breakdownP50,
+    statementsPerTurnP50: {
+      engineInTransactions: part('statementsInTransactions'),
+      engineOutsideTransactions: part('statementsOutside'),
+      engine: part('statementsInTransactions') + part('statementsOutside'),
+      bare: bareStatementsPerTurn,
+    },
     shareOfEngineP50: Object.fromEntries(
       Object.entries(breakdownP50).map(([key, value]) => [key, ratio(value, engineWithoutModel.p50)]),
     ),
@@ -215,7 +230,7 @@ async function measureBackend(name: 'embedded' | 'server', backend: BenchDatabas
   console.log(
     `${name.padEnd(8)} engine (no model) p50 ${engineWithoutModel.p50} ms p95 ${engineWithoutModel.p95} ms | bare p50 ${barePlain.p50} ms p95 ${barePlain.p95} ms | ratio p50 ${result.ratioP50} p95 ${result.ratioP95}`,
   );
-  console.log(`         p50 parts: ${JSON.stringify(breakdownP50)}`);
+  console.log(`         p50 parts: ${JSON.stringify(breakdownP50)}; statements per turn ${JSON.stringify(result.statementsPerTurnP50)}`);
   return result;
 }
 
@@ -239,7 +254,7 @@ async function main(): Promise<void> {
     turnsPerStory,
     results,
     method:
-      'takeTurn (advance) timed end to end; "without model" subtracts the time spent inside the offline storyteller. Bare protocol: raw SQL claim tx + commit tx on one connection, same database, interleaved per story. Context building is buildTurnContext called alone just before each turn (same head, same query); embedding is time inside the embedder during the turn; character writes are statements on character tables inside the commit transaction.',
+      'takeTurn (advance) timed end to end; "without model" subtracts the time spent inside the offline storyteller. Bare protocol: raw SQL claim tx + commit tx on one connection, same database, interleaved per story. Context building is buildTurnContext called alone just before each turn (same head, same query); embedding is time inside the embedder during the turn; character writes are statements on character tables (states, relationships, world events included) inside the commit transaction. Statements per turn: every query and exec the engine sends during takeTurn (BEGIN/COMMIT included), counted by a wrapper around the Database; the bare protocol sends 11.',
   });
 }
 

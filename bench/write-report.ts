@@ -144,6 +144,17 @@ function turnOverhead(record: RunRecord): string {
     '',
     table(['backend', 'engine p50', 'context building', 'embedding', 'character writes', 'offline storyteller (excluded above)'], parts),
     '',
+    ...(r.results.every((b: Json) => b.statementsPerTurnP50)
+      ? [
+          'Round trips per turn (statements sent, BEGIN and COMMIT included; medians):',
+          '',
+          table(
+            ['backend', 'engine in transactions', 'engine outside transactions', 'engine total', 'bare protocol'],
+            r.results.map((b: Json) => [b.backend, b.statementsPerTurnP50.engineInTransactions, b.statementsPerTurnP50.engineOutsideTransactions, `**${fmt(b.statementsPerTurnP50.engine)}**`, b.statementsPerTurnP50.bare]),
+          ),
+          '',
+        ]
+      : []),
     `_${r.method}_`,
   ].join('\n');
 }
@@ -213,39 +224,64 @@ function externalLoadNote(cells: Json[]): string {
 function retrieval(record: RunRecord): string {
   const r = readResult('retrieval');
   if (!r) return missing('retrieval', record);
-  const embedded = table(
-    ['memories', 'insert s', 'HNSW build s', 'top-10 p50 ms', 'top-10 p95 ms', 'exact scan p50 ms (same PGlite)', 'HNSW / exact p50', 'retrieveMemories p50 ms', 'p95 ms', 'recall@10', 'recall@10 ef_search 100'],
-    r.embedded.map((x: Json) => [
-      x.size,
-      x.insertSecondsForNewRows,
-      x.hnswBuildSeconds,
-      x.hnsw.top10Ms.p50,
-      x.hnsw.top10Ms.p95,
-      x.exactScanSamePglite.top10Ms.p50,
-      x.top10P50VsExactScan,
-      x.hnsw.retrieveMemoriesMs.p50,
-      x.hnsw.retrieveMemoriesMs.p95,
-      `**${fmt(x.hnsw.recallAt10, 3)}**`,
-      x.hnswEfSearch100.recallAt10,
-    ]),
-  );
-  const server = table(
-    ['memories', 'insert s', 'queries', 'top-10 p50 ms', 'top-10 p95 ms', 'retrieveMemories p50 ms', 'p95 ms', 'recall@10'],
-    r.server.map((x: Json) => [x.size, x.insertSecondsForNewRows, x.exact.top10Ms.n, x.exact.top10Ms.p50, x.exact.top10Ms.p95, x.exact.retrieveMemoriesMs.p50, x.exact.retrieveMemoriesMs.p95, x.exact.recallAt10]),
-  );
+  if (!Array.isArray(r.sets)) return '_retrieval.json is from an older format; re-run `BENCH_ONLY=retrieval npm run bench`._';
+  const out: string[] = [staleNote('retrieval', record), `${r.queryCount} queries per case, memories of one character in one story. On pgvector, scopes of at most ${r.exactScanMaxRows} rows are scored exactly, larger ones go through HNSW (ef_search 100).`, ''];
+  for (const set of r.sets) {
+    out.push(`**${set.set}** — ${set.vectors}`, '');
+    out.push(
+      table(
+        ['PGlite memories', 'plan', 'HNSW build s', 'top-10 p50 ms', 'top-10 p95 ms', 'recall@10', 'ef 40: recall / p50 ms', 'ef 200: recall / p50 ms', 'exact scan p50 ms (same PGlite, baseline)', 'p50 / exact scan', 'retrieveMemories p50 ms'],
+        set.embedded.map((x: Json) => [
+          x.size,
+          x.plan,
+          x.hnswBuildSeconds,
+          `**${fmt(x.engineDefault.top10Ms.p50)}**`,
+          x.engineDefault.top10Ms.p95,
+          `**${fmt(x.engineDefault.recallAt10, 3)}**`,
+          `${fmt(x.efSearch['40'].recallAt10, 3)} / ${fmt(x.efSearch['40'].top10Ms.p50)}`,
+          `${fmt(x.efSearch['200'].recallAt10, 3)} / ${fmt(x.efSearch['200'].top10Ms.p50)}`,
+          x.exactScanSamePglite.top10Ms.p50,
+          x.top10P50VsExactScan,
+          x.engineDefault.retrieveMemoriesMs?.p50,
+        ]),
+      ),
+    );
+    out.push(...(set.skipped.length > 0 ? ['', ...set.skipped.map((note: string) => `> ${note}`)] : []), '');
+    out.push(
+      table(
+        ['server memories', 'exact search', 'queries', 'top-10 p50 ms', 'top-10 p95 ms', 'per-row unnest scan p50 ms (baseline)', 'ratio p50', 'retrieveMemories p50 ms', 'recall@10'],
+        set.server.map((x: Json) => [x.size, x.exactSearch, x.exact.top10Ms.n, `**${fmt(x.exact.top10Ms.p50)}**`, x.exact.top10Ms.p95, x.unnestBaseline.top10Ms.p50, `**${fmt(x.ratioP50)}**`, x.exact.retrieveMemoriesMs?.p50, x.exact.recallAt10]),
+      ),
+      '',
+    );
+  }
+  out.push(`_${r.method}_`);
+  return out.join('\n');
+}
+
+function worldScale(record: RunRecord): string {
+  const r = readResult('world-scale');
+  if (!r) return missing('world-scale', record);
   return [
-    staleNote('retrieval', record),
-    `${r.queryCount} queries; vectors: ${r.vectors}. Dimension ${r.dimension}.`,
+    staleNote('world-scale', record),
+    `A branchy story of ${r.longScenes} scenes against one of ${r.shortScenes}, ${r.characters} characters met in both. Targets: head read p50 ≤ ${r.targets.headReadP50MsAtLong} ms at ${r.longScenes} scenes; turn overhead ratio ${r.longScenes}/${r.shortScenes} ≤ ${r.targets.turnOverheadRatioP50}.`,
     '',
-    '**pgvector HNSW on embedded PGlite** (baseline: exact scan of the same data, same run)',
-    '',
-    embedded,
-    '',
-    ...(r.skipped.length > 0 ? r.skipped.map((s: string) => `> ${s}`) : []),
-    '',
-    '**Exact search on server PostgreSQL** (no pgvector on this server: `real[]` columns, every row of the character scored per query)',
-    '',
-    server,
+    table(
+      ['backend', 'head depth long / short', 'characters / relationships at head', 'head read p50 ms long', 'head read p50 ms short', 'ratio', 'fold of path p50 ms long / short (not chosen)', 'turn overhead p50 ms long', 'short', 'ratio', 'snapshot copy p50 ms long / short'],
+      r.results.map((b: Json) => [
+        b.backend,
+        `${b.long.headDepth} / ${b.short.headDepth}`,
+        `${b.headCharacters} / ${b.headRelationships}`,
+        `**${fmt(b.headReadMs.long.p50)}**`,
+        b.headReadMs.short.p50,
+        b.headReadRatioP50,
+        `${fmt(b.foldReadMs.long.p50)} / ${fmt(b.foldReadMs.short.p50)}`,
+        b.turnOverheadMs.long.p50,
+        b.turnOverheadMs.short.p50,
+        `**${fmt(b.turnOverheadRatioP50)}**`,
+        `${fmt(b.snapshotCopyMs.long.p50)} / ${fmt(b.snapshotCopyMs.short.p50)}`,
+      ]),
+    ),
     '',
     `_${r.method}_`,
   ].join('\n');
@@ -386,6 +422,17 @@ function tokenEstimate(record: RunRecord): string {
   ].join('\n');
 }
 
+/** The load averages each module saw when it wrote its result (other people's work on the same 2 cores). */
+function loadNote(): string {
+  const seen = fs
+    .readdirSync(resultsDir)
+    .filter((file) => file.endsWith('.json') && file !== 'run.json')
+    .map((file) => [file.replace(/\.json$/, ''), JSON.parse(fs.readFileSync(path.join(resultsDir, file), 'utf8'))?.machine?.loadAverage] as const)
+    .filter(([, load]) => Array.isArray(load));
+  if (seen.length === 0) return '';
+  return `- Load average (1 min) on the 2 cores when each module finished: ${seen.map(([name, load]) => `${name} ${load[0]}`).join(', ')}. Above 2 the machine was shared with other work and every absolute figure is inflated.`;
+}
+
 export function writeReport(record: RunRecord): void {
   const m = machine();
   const sections: [string, (record: RunRecord) => string][] = [
@@ -395,6 +442,7 @@ export function writeReport(record: RunRecord): void {
     ['3. Engine overhead per turn (no model time) vs the bare two-transaction protocol', turnOverhead],
     ['4. Single flight: identical concurrent advances', singleFlight],
     ['5. Throughput across stories', throughput],
+    ['5a. The world at scale: head-state reads and turn overhead at 2,000 vs 20 scenes', worldScale],
     ['6. Memory retrieval top-10', retrieval],
     ['7. Model calls per turn', callsPerTurn],
     ['8. HTTP: `livingworld serve`', httpFigures],
@@ -413,6 +461,7 @@ export function writeReport(record: RunRecord): void {
     `- Machine: ${m['cpus']} × ${m['cpuModel']}, ${m['memoryGiB']} GiB, ${m['platform']}, Node ${m['node']}`,
     '- Databases: PostgreSQL 15 server on 127.0.0.1:5432 (no pgvector: exact search), PGlite 0.5.14 embedded with pgvector 0.0.15',
     '- The machine is noisy and has 2 cores shared by the benchmark client, any server processes and PostgreSQL: read medians/p95 and the ratios against the baseline measured in the same run, not absolute numbers.',
+    loadNote(),
     '',
     '**Reproduce:** `npm run bench` (about 10–15 minutes; PostgreSQL reachable at `BENCH_DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`, a superuser that may create databases). `BENCH_QUICK=1 npm run bench` for a smoke run; `BENCH_ONLY=retrieval,http npm run bench` for some modules (`BENCH_ONLY=offline-quality npm run bench` for the offline storyteller prose quality alone); each module also runs alone, e.g. `npx tsx bench/turn-overhead.ts`. Every module creates and drops its own database; JSON beside this file.',
     '',

@@ -8,6 +8,8 @@ import type { Database, DbConnection, Queryable } from '../../src/db/index.js';
 export interface ProfiledDatabase extends Database {
   /** Milliseconds per category since the last reset. */
   readonly totals: Map<string, number>;
+  /** Statements (round trips) per category since the last reset; BEGIN and COMMIT count too. */
+  readonly counts: Map<string, number>;
   reset(): void;
 }
 
@@ -15,6 +17,7 @@ export type Classify = (sql: string, inTransaction: boolean) => string;
 
 export function profileDatabase(inner: Database, classify: Classify): ProfiledDatabase {
   const totals = new Map<string, number>();
+  const counts = new Map<string, number>();
   const timed = async <T>(sql: string, inTransaction: boolean, run: () => Promise<T>): Promise<T> => {
     const started = performance.now();
     try {
@@ -22,6 +25,7 @@ export function profileDatabase(inner: Database, classify: Classify): ProfiledDa
     } finally {
       const category = classify(sql, inTransaction);
       totals.set(category, (totals.get(category) ?? 0) + performance.now() - started);
+      counts.set(category, (counts.get(category) ?? 0) + 1);
     }
   };
   const wrapped: ProfiledDatabase = {
@@ -35,7 +39,11 @@ export function profileDatabase(inner: Database, classify: Classify): ProfiledDa
       return inner.transactionDefaults;
     },
     totals,
-    reset: () => totals.clear(),
+    counts,
+    reset: () => {
+      totals.clear();
+      counts.clear();
+    },
     query: ((sql: string, params?: readonly unknown[]) => timed(sql, false, () => inner.query(sql, params))) as Queryable['query'],
     async acquire(): Promise<DbConnection> {
       const connection = await inner.acquire();

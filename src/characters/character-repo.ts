@@ -152,6 +152,36 @@ export async function getOrCreateCharacter(
   return { character: guarded, created: false, createdConcurrently: true };
 }
 
+/**
+ * getOrCreateCharacter for several names (already in name-key order): the ones that exist are
+ * found in one statement; only the new ones take the name lock and are created one by one, in
+ * the given order, so the lock order stays the name-key order.
+ */
+export async function getOrCreateCharacters(
+  tx: Queryable,
+  storyId: string,
+  inputs: ({ name: string } & NewCharacterFields)[],
+): Promise<GetOrCreateResult[]> {
+  const existing = await findCharactersByNames(tx, storyId, inputs.map((input) => input.name));
+  const results: GetOrCreateResult[] = [];
+  for (const input of inputs) {
+    const found = existing.get(input.name);
+    results.push(found ? { character: found, created: false, createdConcurrently: false } : await getOrCreateCharacter(tx, { storyId, ...input }));
+  }
+  return results;
+}
+
+/** The story's characters that answer to these names (as lw_name_key compares them), keyed by the name asked for. */
+export async function findCharactersByNames(db: Queryable, storyId: string, names: readonly string[]): Promise<Map<string, Character>> {
+  if (names.length === 0) return new Map();
+  const { rows } = await db.query<CharacterRow & { asked: string }>(
+    `SELECT n.asked, ${characterColumns.replace(/(\w+)/g, 'c.$1')}
+       FROM unnest($2::text[]) AS n(asked) JOIN characters c ON c.story_id = $1 AND c.name_key = lw_name_key(n.asked)`,
+    [storyId, [...new Set(names)]],
+  );
+  return new Map(rows.map((row) => [row.asked, toCharacter(row)]));
+}
+
 export async function listCharacters(db: Queryable, storyId: string): Promise<Character[]> {
   const { rows } = await db.query<CharacterRow>(
     `SELECT ${characterColumns} FROM characters WHERE story_id = $1 ORDER BY created_at, name_key`,

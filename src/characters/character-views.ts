@@ -13,7 +13,11 @@ export interface CharacterSummary extends CharacterAtScene {
  * stands with the player there. Characters met only on other branches are not listed.
  */
 export async function listStoryCharacters(db: Queryable, storyId: string, options: { atSceneId?: string | null } = {}): Promise<CharacterSummary[]> {
-  const sceneId = await resolveSceneInStory(db, storyId, options.atSceneId);
+  return listCharactersAtScene(db, storyId, await resolveSceneInStory(db, storyId, options.atSceneId));
+}
+
+/** listStoryCharacters at a scene already resolved (resolveSceneInStory), so it is not checked twice. */
+export async function listCharactersAtScene(db: Queryable, storyId: string, sceneId: string | null): Promise<CharacterSummary[]> {
   const characters = await readCharactersAt(db, storyId, sceneId);
   const relations = await playerRelationships(db, storyId, characters.map((c) => c.id), sceneId);
   return characters.map((c) => ({

@@ -15,4 +15,4 @@ export { adjustRelationship, listRelationships, playerRelationships, type Relati
 export { prepareSceneMemories, writeSceneMemories, emotionSmoothing, type WriteSceneMemoriesInput } from './write-scene-characters.js';
 export { talkToCharacter, talkFamiliarityDelta, type TalkDeps, type TalkInput } from './talk-to-character.js';
 export { getCharacterDetail, type CharacterDetail } from './get-character-detail.js';
-export { listStoryCharacters, sceneThoughts, type CharacterSummary } from './character-views.js';
+export { listCharactersAtScene, listStoryCharacters, sceneThoughts, type CharacterSummary } from './character-views.js';

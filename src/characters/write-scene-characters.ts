@@ -3,9 +3,8 @@ import { getLogger } from '../logger.js';
 import { insertCharacterMemories, insertStoryMemory, insertUserInstruction, setSceneEmbedding, type NewCharacterMemory } from '../memory/memory-repo.js';
 import type { PreparedCharacter, PreparedSceneMemories } from '../memory/prepare-scene-memories.js';
 import { characterNameKey, cleanCharacterName } from './character-name.js';
-import { findCharacterByName, getOrCreateCharacter } from './character-repo.js';
-import { adjustRelationship } from './relationship-repo.js';
-import { branchWorldState, changeCharacterStates, meetCharacters, readCharactersAt, type CharacterStateChange } from '../world/index.js';
+import { findCharactersByNames, getOrCreateCharacters } from './character-repo.js';
+import { adjustRelationshipsAt, branchWorldState, changeCharacterStates, meetCharacters, readCharactersAt, type CharacterStateChange, type RelationshipChangeAtScene } from '../world/index.js';
 
 export { prepareSceneMemories, type PreparedSceneMemories, type PrepareSceneMemoriesInput } from '../memory/prepare-scene-memories.js';
 
@@ -61,18 +60,21 @@ export async function writeSceneMemories(tx: Queryable, input: WriteSceneMemorie
   const characters = usableCharacters(prepared.characters, log.debug.bind(log));
   let charactersCreated = 0;
   const idByKey = new Map<string, string>();
-  for (const character of characters) {
-    const result = await getOrCreateCharacter(tx, {
-      storyId,
+  const results = await getOrCreateCharacters(
+    tx,
+    storyId,
+    characters.map((character) => ({
       name: character.name,
       firstSceneId: sceneId,
       ...(character.description === undefined ? {} : { description: character.description }),
       ...(character.personality === undefined ? {} : { personality: character.personality }),
       ...(character.goals === undefined ? {} : { goals: character.goals }),
-    });
+    })),
+  );
+  results.forEach((result, i) => {
     if (result.created) charactersCreated++;
-    idByKey.set(characterNameKey(character.name), result.character.id);
-  }
+    idByKey.set(characterNameKey(characters[i]!.name), result.character.id);
+  });
   if (characters.length === 0) return { charactersCreated };
 
   const ids = characters.map((c) => idByKey.get(characterNameKey(c.name))!);
@@ -101,18 +103,19 @@ export async function writeSceneMemories(tx: Queryable, input: WriteSceneMemorie
   await meetCharacters(tx, { storyId, sceneId, source: 'scene', characterIds: [...new Set(ids)] });
   await updateMoods(tx, storyId, sceneId, present, idByKey);
 
+  const others = present.flatMap((character) => character.relationships.map((change) => change.targetName)).filter((name): name is string => name !== null);
+  const targets = await resolveTargets(tx, storyId, sceneId, others, idByKey);
+  const changes: RelationshipChangeAtScene[] = [];
   for (const character of present) {
     const characterId = idByKey.get(characterNameKey(character.name))!;
     for (const change of character.relationships) {
-      const targetCharacterId = change.targetName === null ? null : await resolveTarget(tx, storyId, sceneId, change.targetName, idByKey);
+      const targetCharacterId = change.targetName === null ? null : targets.get(change.targetName);
       if (targetCharacterId === undefined) {
         log.debug({ character: character.name }, 'ignored relationship with a character not known on this branch');
         continue;
       }
       if (targetCharacterId === characterId) continue;
-      await adjustRelationship(tx, {
-        storyId,
-        sceneId,
+      changes.push({
         characterId,
         targetCharacterId,
         sentimentDelta: change.sentimentDelta,
@@ -122,6 +125,7 @@ export async function writeSceneMemories(tx: Queryable, input: WriteSceneMemorie
       });
     }
   }
+  await adjustRelationshipsAt(tx, { storyId, sceneId, source: 'scene', changes });
   return { charactersCreated };
 }
 
@@ -141,14 +145,20 @@ function usableCharacters(characters: PreparedCharacter[], debug: (data: object,
   return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, character]) => character);
 }
 
-/** The other character of a relationship: one named in this scene, else one known on this branch. */
-async function resolveTarget(tx: Queryable, storyId: string, sceneId: string, name: string, idByKey: Map<string, string>): Promise<string | undefined> {
-  const inScene = idByKey.get(characterNameKey(name));
-  if (inScene) return inScene;
-  const found = await findCharacterByName(tx, storyId, name);
-  if (!found) return undefined;
-  const [known] = await readCharactersAt(tx, storyId, sceneId, { characterIds: [found.id] });
-  return known?.id;
+/** The other characters of relationships: one named in this scene, else one known on this branch; unknown names are left out. */
+async function resolveTargets(tx: Queryable, storyId: string, sceneId: string, names: string[], idByKey: Map<string, string>): Promise<Map<string, string>> {
+  const targets = new Map<string, string>();
+  const elsewhere: string[] = [];
+  for (const name of names) {
+    const inScene = idByKey.get(characterNameKey(name));
+    if (inScene) targets.set(name, inScene);
+    else elsewhere.push(name);
+  }
+  const found = await findCharactersByNames(tx, storyId, elsewhere);
+  if (found.size === 0) return targets;
+  const known = new Set((await readCharactersAt(tx, storyId, sceneId, { characterIds: [...new Set([...found.values()].map((c) => c.id))] })).map((c) => c.id));
+  for (const [name, character] of found) if (known.has(character.id)) targets.set(name, character.id);
+  return targets;
 }
 
 /**

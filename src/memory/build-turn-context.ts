@@ -4,12 +4,12 @@ import { estimateTokens } from '../llm/token-count.js';
 import type { TaskCharacter } from '../llm/provider.js';
 import type { Embedder } from './embedder.js';
 import { ensureEmbeddingSettings } from './embedding-settings.js';
-import { loadRecentScenes } from '../world/scene-path.js';
+import { loadPath } from '../world/scene-path.js';
 import { readCharactersAt, readRelationshipsAt } from '../world/world-state-repo.js';
 import { defaultLoreScanDepth, defaultLoreTokenBudget, selectLore, type PlacedLore, type SelectedLore } from './select-lore.js';
 import type { LoreRole } from './lore-options.js';
 import { digestScene } from './prepare-scene-memories.js';
-import { findRelevantInstructions, findRelevantStoryMemories, findSimilarScenes, retrieveMemories } from './retrieve-memories.js';
+import { findRelevantInstructions, findRelevantStoryMemories, findSimilarScenes, retrieveMemoriesOfCharacters } from './retrieve-memories.js';
 import { loadLatestSummary } from './summarise.js';
 import { describeFacts, loadFactsAt } from '../world/story-facts.js';
 
@@ -162,7 +162,9 @@ export async function buildTurnContext(db: Database, embedder: Embedder, input: 
   }
   const headSceneId = input.headSceneId;
 
-  const recent = await loadRecentScenes(db, input.storyId, headSceneId, recentWindow);
+  // The tree is walked once per turn; every path-scoped read below gets the ids.
+  const path = await loadPath(db, input.storyId, headSceneId, Math.max(1, recentWindow));
+  const recent = path.recent;
   const head = recent.at(-1);
   if (!head) throw new AppError('not_found', `No scene ${headSceneId} in story ${input.storyId}.`);
   const windowStart = recent[0]!.sceneNumber;
@@ -170,7 +172,7 @@ export async function buildTurnContext(db: Database, embedder: Embedder, input: 
   const [queryEmbedding] = await embedder.embed([queryText]);
   if (!queryEmbedding) throw new AppError('internal', 'The embedder returned no vector.');
 
-  const scope = { storyId: input.storyId, headSceneId, queryEmbedding };
+  const scope = { storyId: input.storyId, headSceneId, pathSceneIds: path.ids, queryEmbedding };
   // Independent reads: on a server pool they run side by side (PGlite queues them anyway).
   const [summary, facts, storyMemories, similar, instructions, lore, characters] = await Promise.all([
     loadLatestSummary(db, input.storyId, { headSceneId, atMostThrough: windowStart - 1 }),
@@ -278,6 +280,7 @@ async function loadContextCharacters(
   input: {
     storyId: string;
     headSceneId: string;
+    pathSceneIds: readonly string[];
     queryEmbedding: number[];
     queryText: string;
     recentScenes: { id: string; sceneNumber: number; content: string }[];
@@ -313,28 +316,28 @@ async function loadContextCharacters(
     .sort((a, b) => b.score - a.score || a.character.name.localeCompare(b.character.name))
     .slice(0, input.maxCharacters);
   const trustOf = new Map(relations.map((r) => [r.characterId, r]));
-  return Promise.all(
-    ranked.map(async ({ character: row }) => {
-      const memories = await retrieveMemories(db, {
-        storyId: input.storyId,
-        characterId: row.id,
-        queryEmbedding: input.queryEmbedding,
-        headSceneId: input.headSceneId,
-        limit: input.memoriesPerCharacter,
-      });
-      const character: TaskCharacter = { name: row.name, mood: row.mood, memories: memories.map((memory) => memory.content) };
-      if (row.description) character.description = row.description;
-      if (row.personality) character.personality = row.personality;
-      // A card's scenario is kept as the character's background; it travels with them.
-      if (row.background) character.scenario = row.background;
-      const relation = trustOf.get(row.id);
-      if (relation) {
-        character.trust = relation.trust;
-        character.sentiment = relation.sentiment;
-      }
-      return character;
-    }),
-  );
+  const memoriesOf = await retrieveMemoriesOfCharacters(db, {
+    storyId: input.storyId,
+    characterIds: ranked.map(({ character }) => character.id),
+    queryEmbedding: input.queryEmbedding,
+    headSceneId: input.headSceneId,
+    pathSceneIds: input.pathSceneIds,
+    limit: input.memoriesPerCharacter,
+  });
+  return ranked.map(({ character: row }) => {
+    const memories = memoriesOf.get(row.id) ?? [];
+    const character: TaskCharacter = { name: row.name, mood: row.mood, memories: memories.map((memory) => memory.content) };
+    if (row.description) character.description = row.description;
+    if (row.personality) character.personality = row.personality;
+    // A card's scenario is kept as the character's background; it travels with them.
+    if (row.background) character.scenario = row.background;
+    const relation = trustOf.get(row.id);
+    if (relation) {
+      character.trust = relation.trust;
+      character.sentiment = relation.sentiment;
+    }
+    return character;
+  });
 }
 
 /** Lower-case words separated by single spaces, padded, so ` alias ` finds whole words only. */

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/index.js';
-import { headPathCte } from '../world/scene-path.js';
+import { loadPathSceneIds } from '../world/scene-path.js';
 import { toCharacterMemory, type CharacterMemory, type CharacterMemoryKind, type CharacterMemoryRow } from './memory-repo.js';
 import { loadVectorStore } from './vector-store.js';
 
@@ -83,6 +83,8 @@ export interface RetrieveMemoriesInput {
   candidates?: { nearest?: number; recent?: number };
   /** Only memories of scenes on this scene's path (and memories of no scene). */
   headSceneId?: string;
+  /** That path's scene ids when the caller has loaded it already (loadPath), so it is not walked again. */
+  pathSceneIds?: readonly string[];
   kinds?: CharacterMemoryKind[];
   /** Set last_accessed_at of the returned memories (default true, as in the paper). */
   touch?: boolean;
@@ -95,21 +97,39 @@ const memoryColumns = `m.id, m.character_id, m.scene_id, m.kind, m.content, m.em
 
 type CandidateRow = CharacterMemoryRow & { hours_since_access: number | string; similarity: number | string | null };
 
+/** The path filter's ids: the caller's, or one walk of the tree; null when not scoped to a path. */
+async function pathIdsFor(db: Queryable, storyId: string, input: { headSceneId?: string; pathSceneIds?: readonly string[] }): Promise<readonly string[] | null> {
+  if (input.pathSceneIds) return input.pathSceneIds;
+  return input.headSceneId === undefined ? null : loadPathSceneIds(db, storyId, input.headSceneId);
+}
+
 /**
  * One character's memories most worth recalling for the query; never another character's.
  * Candidates are the nearest by embedding plus the most recently accessed, ranked in process.
  */
 export async function retrieveMemories(db: Queryable, input: RetrieveMemoriesInput): Promise<RetrievedMemory[]> {
+  const { characterId, ...rest } = input;
+  return (await retrieveMemoriesOfCharacters(db, { ...rest, characterIds: [characterId] })).get(characterId) ?? [];
+}
+
+/**
+ * retrieveMemories for several characters at once, each ranked among its own memories only:
+ * the candidates of all of them in one statement (a lateral nearest and most-recent query per
+ * character) and one touch, so a turn with six characters costs two round trips, not twelve.
+ */
+export async function retrieveMemoriesOfCharacters(
+  db: Queryable,
+  input: Omit<RetrieveMemoriesInput, 'characterId'> & { characterIds: readonly string[] },
+): Promise<Map<string, RetrievedMemory[]>> {
+  const result = new Map<string, RetrievedMemory[]>();
+  const characterIds = [...new Set(input.characterIds)];
+  if (characterIds.length === 0) return result;
   const store = await loadVectorStore(db);
   const dimension = input.queryEmbedding.length;
-  const params: unknown[] = [input.storyId, input.characterId, input.kinds ?? null];
-  let scope = `m.story_id = $1 AND m.character_id = $2 AND ($3::text[] IS NULL OR m.kind = ANY($3::text[]))`;
-  let cte = '';
-  if (input.headSceneId !== undefined) {
-    params.push(input.headSceneId);
-    cte = headPathCte('$1', `$${params.length}`);
-    scope += ` AND (m.scene_id IS NULL OR m.scene_id IN (SELECT id FROM head_path))`;
-  }
+  const pathIds = await pathIdsFor(db, input.storyId, input);
+  const params: unknown[] = [input.storyId, [...characterIds], input.kinds ?? null, pathIds];
+  const scope = `m.story_id = $1 AND m.character_id = who.character_id AND ($3::text[] IS NULL OR m.kind = ANY($3::text[]))
+    AND ($4::uuid[] IS NULL OR m.scene_id IS NULL OR m.scene_id = ANY($4::uuid[]))`;
   const nearest = store.nearestSql({
     from: 'character_memories m',
     column: 'm.embedding',
@@ -121,35 +141,52 @@ export async function retrieveMemories(db: Queryable, input: RetrieveMemoriesInp
     limit: input.candidates?.nearest ?? defaultCandidateCounts.nearest,
   });
   const queryParam = `$${params.length + 1}`;
-  const recentSql = `${cte}
+  const recentSql = `
     SELECT ${memoryColumns},
       CASE WHEN NOT ${store.hasDimensionSql('m.embedding', dimension)} THEN NULL ELSE ${store.similaritySql('m.embedding', queryParam, dimension)} END AS similarity
     FROM character_memories m
     WHERE ${scope}
     ORDER BY m.last_accessed_at DESC
     LIMIT ${Math.max(1, Math.trunc(input.candidates?.recent ?? defaultCandidateCounts.recent))}`;
-  // One after the other: a transaction's connection runs one statement at a time.
-  const near = await db.query<CandidateRow>(`${cte} ${nearest.sql}`, nearest.params);
-  const recent = await db.query<CandidateRow>(recentSql, [...params, store.toParam(input.queryEmbedding)]);
-  const byId = new Map<string, CandidateRow>();
-  for (const row of [...near.rows, ...recent.rows]) byId.set(row.id, row);
-  const candidates = [...byId.values()].map((row) => ({
-    ...toCharacterMemory(row),
-    importance: row.importance,
-    similarity: row.similarity === null ? 0 : Number(row.similarity),
-    hoursSinceAccess: Number(row.hours_since_access),
-  }));
-  const ranked = rankMemories(candidates, {
-    ...(input.weights === undefined ? {} : { weights: input.weights }),
-    ...(input.decayPerHour === undefined ? {} : { decayPerHour: input.decayPerHour }),
-  }).slice(0, input.limit ?? 5);
-  if ((input.touch ?? true) && ranked.length > 0) {
-    await db.query(`UPDATE character_memories SET last_accessed_at = now() WHERE story_id = $1 AND id = ANY($2::uuid[])`, [
-      input.storyId,
-      ranked.map((memory) => memory.id),
-    ]);
+  const { rows } = await db.query<CandidateRow>(
+    `SELECT candidate.* FROM unnest($2::uuid[]) AS who(character_id)
+       CROSS JOIN LATERAL (${nearest.sql}) AS candidate
+     UNION ALL
+     SELECT candidate.* FROM unnest($2::uuid[]) AS who(character_id)
+       CROSS JOIN LATERAL (${recentSql}) AS candidate`,
+    nearest.params,
+  );
+  const byCharacter = new Map<string, Map<string, CandidateRow>>(characterIds.map((id) => [id, new Map()]));
+  for (const row of rows) byCharacter.get(row.character_id)?.set(row.id, row);
+  const touched: string[] = [];
+  for (const [characterId, byId] of byCharacter) {
+    const candidates = [...byId.values()].map((row) => ({
+      ...toCharacterMemory(row),
+      importance: row.importance,
+      similarity: row.similarity === null ? 0 : Number(row.similarity),
+      hoursSinceAccess: Number(row.hours_since_access),
+    }));
+    const ranked = rankMemories(candidates, {
+      ...(input.weights === undefined ? {} : { weights: input.weights }),
+      ...(input.decayPerHour === undefined ? {} : { decayPerHour: input.decayPerHour }),
+    }).slice(0, input.limit ?? 5);
+    touched.push(...ranked.map((memory) => memory.id));
+    result.set(characterId, ranked.map(({ hoursSinceAccess: _hours, ...memory }) => memory));
   }
-  return ranked.map(({ hoursSinceAccess: _hours, ...memory }) => memory);
+  if ((input.touch ?? true) && touched.length > 0) {
+    await db.query(`UPDATE character_memories SET last_accessed_at = now() WHERE story_id = $1 AND id = ANY($2::uuid[])`, [input.storyId, touched]);
+  }
+  return result;
+}
+
+/** A read of rows on one scene's path: the path's ids when loaded already, else the scene to walk from. */
+export interface PathScopedQuery {
+  storyId: string;
+  headSceneId: string;
+  pathSceneIds?: readonly string[];
+  queryEmbedding: number[];
+  limit?: number;
+  minSimilarity?: number;
 }
 
 export interface SimilarScene {
@@ -162,23 +199,20 @@ export interface SimilarScene {
 /** Earlier scenes of the head path, outside the recent window, closest in meaning to the query. */
 export async function findSimilarScenes(
   db: Queryable,
-  input: { storyId: string; headSceneId: string; queryEmbedding: number[]; beforeSceneNumber: number; limit?: number; minSimilarity?: number },
+  input: PathScopedQuery & { beforeSceneNumber: number },
 ): Promise<SimilarScene[]> {
   const store = await loadVectorStore(db);
   const query = store.nearestSql({
     from: 'scenes s',
     column: 's.embedding',
     select: 's.id, s.scene_number, s.content',
-    where: 's.story_id = $1 AND s.scene_number < $3 AND s.id IN (SELECT id FROM head_path)',
-    params: [input.storyId, input.headSceneId, input.beforeSceneNumber],
+    where: 's.story_id = $1 AND s.scene_number < $3 AND s.id = ANY($2::uuid[])',
+    params: [input.storyId, await pathIdsFor(db, input.storyId, input), input.beforeSceneNumber],
     queryEmbedding: input.queryEmbedding,
     dimension: input.queryEmbedding.length,
     limit: input.limit ?? 3,
   });
-  const { rows } = await db.query<{ id: string; scene_number: number; content: string; similarity: number | string }>(
-    `${headPathCte('$1', '$2')} ${query.sql}`,
-    query.params,
-  );
+  const { rows } = await db.query<{ id: string; scene_number: number; content: string; similarity: number | string }>(query.sql, query.params);
   return rows
     .map((row) => ({ id: row.id, sceneNumber: row.scene_number, content: row.content, similarity: Number(row.similarity) }))
     .filter((scene) => scene.similarity >= (input.minSimilarity ?? -1));
@@ -194,23 +228,20 @@ export interface RelevantText {
 /** The player's earlier parenthetical instructions on the head path, closest to the query. */
 export async function findRelevantInstructions(
   db: Queryable,
-  input: { storyId: string; headSceneId: string; queryEmbedding: number[]; limit?: number; minSimilarity?: number },
+  input: PathScopedQuery,
 ): Promise<RelevantText[]> {
   const store = await loadVectorStore(db);
   const query = store.nearestSql({
-    from: 'user_instructions i JOIN head_path p ON p.id = i.scene_id',
+    from: 'user_instructions i JOIN scenes p ON p.story_id = i.story_id AND p.id = i.scene_id',
     column: 'i.embedding',
     select: 'i.id, i.content, p.scene_number',
-    where: 'i.story_id = $1',
-    params: [input.storyId, input.headSceneId],
+    where: 'i.story_id = $1 AND i.scene_id = ANY($2::uuid[])',
+    params: [input.storyId, await pathIdsFor(db, input.storyId, input)],
     queryEmbedding: input.queryEmbedding,
     dimension: input.queryEmbedding.length,
     limit: input.limit ?? 3,
   });
-  const { rows } = await db.query<{ id: string; content: string; scene_number: number; similarity: number | string }>(
-    `${headPathCte('$1', '$2')} ${query.sql}`,
-    query.params,
-  );
+  const { rows } = await db.query<{ id: string; content: string; scene_number: number; similarity: number | string }>(query.sql, query.params);
   return rows
     .map((row) => ({ id: row.id, content: row.content, sceneNumber: row.scene_number, similarity: Number(row.similarity) }))
     .filter((row) => row.similarity >= (input.minSimilarity ?? -1));
@@ -219,7 +250,7 @@ export async function findRelevantInstructions(
 /** Story-wide memories (scene digests, facts) of the head path before a scene number, closest to the query. */
 export async function findRelevantStoryMemories(
   db: Queryable,
-  input: { storyId: string; headSceneId: string; queryEmbedding: number[]; beforeSceneNumber: number; limit?: number; minSimilarity?: number },
+  input: PathScopedQuery & { beforeSceneNumber: number },
 ): Promise<RelevantText[]> {
   const store = await loadVectorStore(db);
   const query = store.nearestSql({
@@ -227,16 +258,13 @@ export async function findRelevantStoryMemories(
     column: 'm.embedding',
     select: 'm.id, m.content, m.through_scene_number AS scene_number',
     where: `m.story_id = $1 AND m.kind IN ('scene', 'fact')
-      AND (m.scene_id IS NULL OR (m.scene_id IN (SELECT id FROM head_path) AND m.through_scene_number < $3))`,
-    params: [input.storyId, input.headSceneId, input.beforeSceneNumber],
+      AND (m.scene_id IS NULL OR (m.scene_id = ANY($2::uuid[]) AND m.through_scene_number < $3))`,
+    params: [input.storyId, await pathIdsFor(db, input.storyId, input), input.beforeSceneNumber],
     queryEmbedding: input.queryEmbedding,
     dimension: input.queryEmbedding.length,
     limit: input.limit ?? 5,
   });
-  const { rows } = await db.query<{ id: string; content: string; scene_number: number | null; similarity: number | string }>(
-    `${headPathCte('$1', '$2')} ${query.sql}`,
-    query.params,
-  );
+  const { rows } = await db.query<{ id: string; content: string; scene_number: number | null; similarity: number | string }>(query.sql, query.params);
   return rows
     .map((row) => ({ id: row.id, content: row.content, sceneNumber: row.scene_number, similarity: Number(row.similarity) }))
     .filter((row) => row.similarity >= (input.minSimilarity ?? -1));

@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/index.js';
-import { insertStoryMemory } from './memory-repo.js';
 import { headPathCte } from '../world/scene-path.js';
+import { insertStoryMemory } from './memory-repo.js';
 import type { Embedder } from './embedder.js';
 
 /**
@@ -68,15 +68,12 @@ export async function planSummaryUpdate(
   }
   const through = Math.min(windowStart - 1, coveredThrough + (options.maxScenesPerUpdate ?? 20));
   const { rows } = await db.query<{ scene_number: number; content: string }>(
-    `WITH RECURSIVE head_path AS (
-       SELECT id, parent_scene_id, scene_number, content FROM scenes WHERE story_id = $1 AND id = $4
-       UNION ALL
-       SELECT s.id, s.parent_scene_id, s.scene_number, s.content
-       FROM scenes s JOIN head_path p ON s.story_id = $1 AND s.id = p.parent_scene_id
-       WHERE p.scene_number > $2 + 1
-     )
-     SELECT scene_number, content FROM head_path WHERE scene_number > $2 AND scene_number <= $3 ORDER BY scene_number`,
-    [storyId, coveredThrough, through, options.pathSceneId],
+    // Walks back only to the summary's end (a bounded walk); the scenes' text is read for the ones folded in.
+    `${headPathCte('$1', '$4', { depthParam: '$5' })}
+     SELECT s.scene_number, s.content FROM head_path p
+       CROSS JOIN LATERAL (SELECT scene_number, content FROM scenes WHERE story_id = $1 AND id = p.id LIMIT 1) s
+      WHERE p.scene_number > $2 AND p.scene_number <= $3 ORDER BY p.scene_number`,
+    [storyId, coveredThrough, through, options.pathSceneId, Math.max(1, headSceneNumber - coveredThrough)],
   );
   return {
     needed: rows.length > 0,

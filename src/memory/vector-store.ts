@@ -66,6 +66,12 @@ export function hnswIndexName(table: EmbeddingTable, dimension: number): string 
   return `${table}_embedding_hnsw_${dimension}`;
 }
 
+/**
+ * Scopes of at most this many rows are searched exactly on pgvector, larger ones through the
+ * HNSW index (bench/results, "Memory retrieval": exact at this size stays within a few ms).
+ */
+export const exactScanMaxRows = 5_000;
+
 const pgvectorStore: VectorStore = {
   backend: 'pgvector',
   toParam,
@@ -79,19 +85,31 @@ const pgvectorStore: VectorStore = {
   nearestSql(query) {
     const d = checkDimension(query.dimension);
     const p = `$${query.params.length + 1}`;
-    // The ORDER BY must be the indexed expression itself (embedding::vector(N)) for the
-    // HNSW index to serve it; the outer ORDER BY restores exact order, which the iterative
-    // index scan ("relaxed_order") does not guarantee. No dimension filter: the planner
-    // misjudges its selectivity and skips the index, and the index itself admits only rows of
-    // its dimension (reembedAll drops it while dimensions are mixed).
+    const limit = Math.max(1, Math.trunc(query.limit));
+    // Two plans, one chosen per query by the size of its scope (a one-time filter on a
+    // bounded count): a small scope (one character's memories, a short story's scenes) is
+    // scored exactly, which is fast and always right; a large one is served by the HNSW index.
+    // The index plan's ORDER BY must be the indexed expression itself (embedding::vector(N));
+    // the exact plan's adds 0 so that the planner does not take the index for it. The outer
+    // ORDER BY restores exact order, which the iterative index scan ("relaxed_order") does not
+    // guarantee. The index plan has no dimension filter: the planner misjudges its
+    // selectivity and skips the index, and the index itself admits only rows of its dimension
+    // (reembedAll drops it while dimensions are mixed).
     const distance = `${query.column}::vector(${d}) <=> ${p}::real[]::vector(${d})`;
+    const scopeRows = `(SELECT count(*) FROM (SELECT 1 FROM ${query.from} WHERE ${query.where} AND ${query.column} IS NOT NULL LIMIT ${exactScanMaxRows + 1}) AS scope)`;
     const sql = `
       SELECT * FROM (
-        SELECT ${query.select}, 1 - (${distance}) AS similarity
-        FROM ${query.from}
-        WHERE ${query.where} AND ${query.column} IS NOT NULL
-        ORDER BY ${distance}
-        LIMIT ${Math.max(1, Math.trunc(query.limit))}
+        (SELECT ${query.select}, 1 - (${distance}) AS similarity
+           FROM ${query.from}
+          WHERE ${query.where} AND ${query.column} IS NOT NULL AND vector_dims(${query.column}) = ${d} AND ${scopeRows} <= ${exactScanMaxRows}
+          ORDER BY (${distance}) + 0
+          LIMIT ${limit})
+        UNION ALL
+        (SELECT ${query.select}, 1 - (${distance}) AS similarity
+           FROM ${query.from}
+          WHERE ${query.where} AND ${query.column} IS NOT NULL AND ${scopeRows} > ${exactScanMaxRows}
+          ORDER BY ${distance}
+          LIMIT ${limit})
       ) nearest
       ORDER BY similarity DESC`;
     return { sql, params: [...query.params, toParam(query.queryEmbedding)] };
@@ -139,48 +157,72 @@ function exactSimilaritySql(column: string, param: string): string {
   return `(SELECT sum(a * b) FROM unnest(${column}, ${param}::real[]) AS v(a, b))`;
 }
 
-const exactStore: VectorStore = {
-  backend: 'exact',
-  toParam,
-  hasDimensionSql(column, dimension) {
-    return `(${column} IS NOT NULL AND array_length(${column}, 1) = ${checkDimension(dimension)})`;
-  },
-  similaritySql(column, param, dimension) {
-    checkDimension(dimension);
-    return exactSimilaritySql(column, param);
-  },
-  nearestSql(query) {
-    const d = checkDimension(query.dimension);
-    const p = `$${query.params.length + 1}`;
-    const similarity = exactSimilaritySql(query.column, p);
-    const sql = `
-      SELECT ${query.select}, ${similarity} AS similarity
-      FROM ${query.from}
-      WHERE ${query.where} AND ${exactStore.hasDimensionSql(query.column, d)}
-      ORDER BY similarity DESC
-      LIMIT ${Math.max(1, Math.trunc(query.limit))}`;
-    return { sql, params: [...query.params, toParam(query.queryEmbedding)] };
-  },
-  async ensureIndexes() {
-    // Exact search scans the scoped rows; there is no index type for real[] similarity.
-  },
-};
+/** Dimensions per cube (the cube extension's limit); migrations/0014 splits embeddings alike. */
+const cubePartDimensions = 100;
 
-export function vectorStoreFor(backend: VectorBackend): VectorStore {
-  return backend === 'pgvector' ? pgvectorStore : exactStore;
+/**
+ * With migrations/0014's `embedding_parts` (the embedding as cubes of 100 dimensions): for
+ * unit vectors ‖a − b‖² = 2 − 2·a·b, so similarity = 1 − (Σ parts' squared distances) / 2,
+ * computed in C per row. The query's parts are computed once (an uncorrelated sub-select).
+ */
+function cubePartsSimilaritySql(column: string, param: string, dimension: number): string {
+  const queryParts = `(SELECT lw_embedding_parts(${param}::real[]))`;
+  const terms = Array.from({ length: Math.ceil(dimension / cubePartDimensions) }, (_, i) => `power(${column}_parts[${i + 1}] <-> (${queryParts})[${i + 1}], 2)`);
+  return `(1 - (${terms.join(' + ')}) / 2)`;
 }
 
-const backendCache = new WeakMap<object, VectorBackend>();
+function exactStoreWith(similarity: (column: string, param: string, dimension: number) => string): VectorStore {
+  const store: VectorStore = {
+    backend: 'exact',
+    toParam,
+    hasDimensionSql(column, dimension) {
+      return `(${column} IS NOT NULL AND array_length(${column}, 1) = ${checkDimension(dimension)})`;
+    },
+    similaritySql(column, param, dimension) {
+      return similarity(column, param, checkDimension(dimension));
+    },
+    nearestSql(query) {
+      const d = checkDimension(query.dimension);
+      const p = `$${query.params.length + 1}`;
+      // Every row of the scope is scored by one expression, then the top `limit` kept.
+      const sql = `
+        SELECT ${query.select}, ${similarity(query.column, p, d)} AS similarity
+        FROM ${query.from}
+        WHERE ${query.where} AND ${store.hasDimensionSql(query.column, d)}
+        ORDER BY similarity DESC
+        LIMIT ${Math.max(1, Math.trunc(query.limit))}`;
+      return { sql, params: [...query.params, toParam(query.queryEmbedding)] };
+    },
+    async ensureIndexes() {
+      // Exact search scans the scoped rows; there is no index type for real[] similarity.
+    },
+  };
+  return store;
+}
+
+const exactStore = exactStoreWith((column, param) => exactSimilaritySql(column, param));
+const exactCubeStore = exactStoreWith(cubePartsSimilaritySql);
+
+/** How exact search scores rows: the per-row sub-select, or the cube parts of migrations/0014. */
+export type ExactSearch = 'unnest' | 'cube_parts';
+
+export function vectorStoreFor(backend: VectorBackend, exactSearch: ExactSearch = 'unnest'): VectorStore {
+  if (backend === 'pgvector') return pgvectorStore;
+  return exactSearch === 'cube_parts' ? exactCubeStore : exactStore;
+}
+
+const backendCache = new WeakMap<object, { backend: VectorBackend; exactSearch: ExactSearch }>();
 
 /** The vector store of this database, from the `vector_backend` setting the migration wrote. */
 export async function loadVectorStore(db: Queryable): Promise<VectorStore> {
   const cached = backendCache.get(db);
-  if (cached) return vectorStoreFor(cached);
-  const { rows } = await db.query<{ value: unknown }>(`SELECT value FROM settings WHERE key = 'vector_backend'`);
-  const value = rows[0]?.value;
+  if (cached) return vectorStoreFor(cached.backend, cached.exactSearch);
+  const { rows } = await db.query<{ key: string; value: unknown }>(`SELECT key, value FROM settings WHERE key IN ('vector_backend', 'exact_search')`);
+  const value = rows.find((row) => row.key === 'vector_backend')?.value;
   if (value !== 'pgvector' && value !== 'exact') {
     throw new AppError('database_unavailable', 'The database has no vector_backend setting; run `livingworld migrate`.');
   }
-  backendCache.set(db, value);
-  return vectorStoreFor(value);
+  const exactSearch: ExactSearch = rows.find((row) => row.key === 'exact_search')?.value === 'cube_parts' ? 'cube_parts' : 'unnest';
+  backendCache.set(db, { backend: value, exactSearch });
+  return vectorStoreFor(value, exactSearch);
 }

@@ -50,8 +50,12 @@ const maxPasses = 6;
 /** Raised inside the commit when another process has taken the turn over. */
 class LeaseLostError extends Error {}
 
-async function notify(db: Queryable, event: StoryEvent): Promise<void> {
-  await db.query('SELECT pg_notify($1, $2)', [eventsChannel, JSON.stringify(event)]);
+/** Sends the events in order, in one statement. */
+async function notify(db: Queryable, ...events: StoryEvent[]): Promise<void> {
+  await db.query(`SELECT pg_notify($1, event) FROM unnest($2::text[]) WITH ORDINALITY AS e(event, n) ORDER BY n`, [
+    eventsChannel,
+    events.map((event) => JSON.stringify(event)),
+  ]);
 }
 
 function turnConflict(deps: EngineDeps, storyId: string, reason: string): Promise<never> {
@@ -159,8 +163,11 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
       if (queued) await tx.query('SELECT pg_notify($1, $2)', [jobsChannel, story.id]);
       const version = await setStoryHead(tx, story.id, scene.id);
       await markTurnSucceeded(tx, story.id, turn.id, scene.id, modelCalls.count);
-      await notify(tx, { type: 'scene', storyId: story.id, sceneId: scene.id, turnId: turn.id, version });
-      await notify(tx, { type: 'turn', storyId: story.id, turnId: turn.id, status: 'succeeded' });
+      await notify(
+        tx,
+        { type: 'scene', storyId: story.id, sceneId: scene.id, turnId: turn.id, version },
+        { type: 'turn', storyId: story.id, turnId: turn.id, status: 'succeeded' },
+      );
       return scene.id;
     });
   } catch (error) {

@@ -132,8 +132,8 @@ export async function loadPathEvents(db: Queryable, storyId: string, sceneId: st
   }>(
     `${headPathCte('$1', '$2')},
      bounds AS (
-       SELECT p.id, p.scene_number, (SELECT c.state_through_seq FROM head_path c WHERE c.parent_scene_id = p.id) AS through_seq
-         FROM head_path p
+       SELECT p.id, p.scene_number, c.state_through_seq AS through_seq
+         FROM head_path p LEFT JOIN head_path c ON c.parent_scene_id = p.id
      )
      SELECT e.seq, e.scene_id, e.source, e.character_id, e.target_character_id, e.op, e.payload
        FROM bounds b JOIN world_events e ON e.story_id = $1 AND e.scene_id = b.id AND (b.through_seq IS NULL OR e.seq <= b.through_seq)

@@ -1,4 +1,4 @@
-export { headPathCte, loadRecentScenes, loadPathSceneIds, pathInTree, type PathScene } from './scene-path.js';
+export { headPathCte, loadPath, loadRecentScenes, loadPathSceneIds, pathInTree, type LoadedPath, type PathScene } from './scene-path.js';
 export {
   readCharactersAt,
   readRelationshipsAt,
@@ -7,6 +7,7 @@ export {
   meetCharacters,
   changeCharacterStates,
   adjustRelationshipAt,
+  adjustRelationshipsAt,
   stateTextFields,
   type CharacterAtScene,
   type RelationshipAtScene,

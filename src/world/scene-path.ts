@@ -13,11 +13,18 @@ import type { Queryable } from '../db/index.js';
 export function headPathCte(storyParam: string, headParam: string, options: { name?: string; depthParam?: string } = {}): string {
   const name = options.name ?? 'head_path';
   const depthLimit = options.depthParam ? `WHERE p.depth < ${options.depthParam}` : '';
+  // Each step is one primary-key probe for the parent (a lateral lookup the LIMIT keeps from
+  // being turned into a join): whatever the planner's statistics say — PGlite has no
+  // autovacuum, so a story imported or played there is seen as a handful of rows, and a join
+  // plan then scans the whole story at every step (O(scenes × depth): 600 ms at 800 scenes).
   return `WITH RECURSIVE ${name} AS (
       SELECT id, parent_scene_id, scene_number, state_through_seq, 1 AS depth FROM scenes WHERE story_id = ${storyParam} AND id = ${headParam}
       UNION ALL
       SELECT s.id, s.parent_scene_id, s.scene_number, s.state_through_seq, p.depth + 1
-      FROM scenes s JOIN ${name} p ON s.story_id = ${storyParam} AND s.id = p.parent_scene_id
+      FROM ${name} p CROSS JOIN LATERAL (
+        SELECT id, parent_scene_id, scene_number, state_through_seq FROM scenes
+         WHERE story_id = ${storyParam} AND id = p.parent_scene_id LIMIT 1
+      ) s
       ${depthLimit}
     )`;
 }
@@ -36,6 +43,70 @@ export async function loadRecentScenes(db: Queryable, storyId: string, headScene
     [storyId, headSceneId, Math.max(1, limit)],
   );
   return rows.map((row) => ({ id: row.id, sceneNumber: row.scene_number, content: row.content }));
+}
+
+/**
+ * A path loaded once and handed to every read that keeps only rows of that path (memories,
+ * similar scenes, instructions), so that one turn walks the tree once, not once per read:
+ * at 2,000 scenes each walk is some 1,500 index probes (bench/results, "world at scale").
+ * Reads filter with `= ANY(ids)`, which PostgreSQL hashes.
+ */
+export interface LoadedPath {
+  /** Root first, the scene itself last. */
+  ids: string[];
+  /** The newest scenes of the path with their prose, oldest first (as many as asked for). */
+  recent: PathScene[];
+}
+
+/**
+ * Paths already walked in this process, newest last (a small LRU). A scene's path never
+ * changes (a scene keeps its parent; rewinds and branches add scenes, never move them), so an
+ * entry is right for every process and for ever; a turn's new scene finds its parent's path
+ * here and walks only the few scenes of the recent window.
+ */
+const knownPaths = new Map<string, readonly string[]>();
+const knownPathLimit = 64;
+
+function rememberPath(storyId: string, sceneId: string, ids: readonly string[]): void {
+  const key = `${storyId}:${sceneId}`;
+  knownPaths.delete(key);
+  knownPaths.set(key, ids);
+  if (knownPaths.size > knownPathLimit) knownPaths.delete(knownPaths.keys().next().value!);
+}
+
+/**
+ * The whole path to `sceneId` with the prose of its newest `recentCount` scenes: a short walk
+ * of the newest scenes, joined to a path this process knows already, else one full walk.
+ */
+export async function loadPath(db: Queryable, storyId: string, sceneId: string, recentCount: number): Promise<LoadedPath> {
+  const window = Math.max(recentCount, 8);
+  const walk = async (depth: number | null) =>
+    (
+      await db.query<{ id: string; parent_scene_id: string | null; scene_number: number; content: string | null }>(
+        `${headPathCte('$1', '$2', depth === null ? {} : { depthParam: '$4' })}
+         SELECT p.id, p.parent_scene_id, p.scene_number, s.content
+           FROM head_path p
+           LEFT JOIN LATERAL (SELECT content FROM scenes WHERE p.depth <= $3 AND story_id = $1 AND id = p.id LIMIT 1) s ON true
+          ORDER BY p.scene_number`,
+        [storyId, sceneId, Math.max(0, recentCount), ...(depth === null ? [] : [depth])],
+      )
+    ).rows;
+  let rows = await walk(window);
+  let ids: string[] | undefined;
+  if (rows.length > 0 && rows[0]!.parent_scene_id === null) ids = rows.map((row) => row.id);
+  for (let i = rows.length - 1; ids === undefined && i >= 0; i--) {
+    const known = knownPaths.get(`${storyId}:${rows[i]!.id}`);
+    if (known) ids = [...known, ...rows.slice(i + 1).map((row) => row.id)];
+  }
+  if (ids === undefined) {
+    rows = await walk(null);
+    ids = rows.map((row) => row.id);
+  }
+  if (ids.length > 0) rememberPath(storyId, sceneId, ids);
+  return {
+    ids,
+    recent: rows.filter((row) => row.content !== null).map((row) => ({ id: row.id, sceneNumber: row.scene_number, content: row.content! })),
+  };
 }
 
 /** Ids of the path to `sceneId`, root first (empty when the scene is not in the story). */

@@ -5,7 +5,7 @@ import { getStory, isUuid } from '../../story/story-repo.js';
 import {
   findCharacter,
   getCharacterDetail,
-  listStoryCharacters,
+  listCharactersAtScene,
   sceneThoughts,
   talkToCharacter,
   updateCharacter,
@@ -107,7 +107,7 @@ export function registerCharacterRoutes(app: FastifyInstance, ctx: ServerContext
     await authorizeStory(db, request.user, id, 'read');
     await getStory(db, id);
     const atSceneId = await resolveSceneInStory(db, id, query.at);
-    const characters = await listStoryCharacters(db, id, { atSceneId });
+    const characters = await listCharactersAtScene(db, id, atSceneId);
     const thoughts = wantsThoughts(query) && atSceneId ? await sceneThoughts(db, id, atSceneId) : [];
     const withAvatar = await charactersWithAvatar(db, id);
     return {
@@ -127,7 +127,7 @@ export function registerCharacterRoutes(app: FastifyInstance, ctx: ServerContext
     await authorizeStory(db, request.user, id, 'read');
     await getStory(db, id);
     const atSceneId = await resolveSceneInStory(db, id, query.at);
-    const characters = await listStoryCharacters(db, id, { atSceneId });
+    const characters = await listCharactersAtScene(db, id, atSceneId);
     const edges = (await readRelationshipsAt(db, id, atSceneId)).map((r) => ({
       from: r.characterId,
       to: r.targetCharacterId,
