@@ -28,7 +28,7 @@ export function findArchiveReferenceIssues(archive: StoryArchive): ImportIssue[]
   const characters = indexIds('characters', archive.characters);
   indexIds('user_instructions', archive.user_instructions);
   indexIds('memories', archive.memories);
-  indexIds('character_memories', archive.character_memories);
+  const characterMemories = indexIds('character_memories', archive.character_memories);
   indexIds('character_relationships', archive.character_relationships);
   const loreEntries = indexIds('lore_entries', archive.lore_entries);
   const promptTexts = indexIds('prompt_texts', archive.prompt_texts ?? []);
@@ -75,10 +75,28 @@ export function findArchiveReferenceIssues(archive: StoryArchive): ImportIssue[]
     links.add(pair);
   });
 
-  archive.memories.forEach((memory, index) => requireScene(`memories[${index}].scene_id`, memory.scene_id));
+  const summaries = new Map<string, number>();
+  archive.memories.forEach((memory, index) => {
+    requireScene(`memories[${index}].scene_id`, memory.scene_id);
+    if (memory.kind !== 'summary' || memory.scene_id === null) return;
+    const previous = summaries.get(memory.scene_id);
+    if (previous !== undefined) report(`memories[${index}].scene_id`, `repeats the summary of scene "${memory.scene_id}" (memories[${previous}]); a scene has at most one`);
+    else summaries.set(memory.scene_id, index);
+  });
   archive.character_memories.forEach((memory, index) => {
     requireCharacter(`character_memories[${index}].character_id`, memory.character_id);
     requireScene(`character_memories[${index}].scene_id`, memory.scene_id);
+    (memory.evidence_memory_ids ?? []).forEach((id, evidenceIndex) => {
+      if (!characterMemories.has(id)) report(`character_memories[${index}].evidence_memory_ids[${evidenceIndex}]`, `refers to character memory "${id}", which is not in the file`);
+    });
+  });
+
+  const factSlots = new Set<string>();
+  (archive.story_facts ?? []).forEach((fact, index) => {
+    requireScene(`story_facts[${index}].scene_id`, fact.scene_id);
+    const slot = JSON.stringify([fact.scene_id, fact.seq]);
+    if (factSlots.has(slot)) report(`story_facts[${index}].seq`, `repeats seq ${fact.seq} of scene "${fact.scene_id}"`);
+    factSlots.add(slot);
   });
 
   const pairs = new Set<string>();

@@ -64,7 +64,11 @@ SELECT json_build_object(
   'character_memories', (SELECT coalesce(json_agg(json_build_object(
       'id', cm.id, 'character_id', cm.character_id, 'scene_id', cm.scene_id, 'kind', cm.kind,
       'content', cm.content, 'valence', cm.emotional_valence, 'importance', cm.importance,
-      'last_accessed_at', ${iso('cm.last_accessed_at')}, 'created_at', ${iso('cm.created_at')})
+      'last_accessed_at', ${iso('cm.last_accessed_at')}, 'created_at', ${iso('cm.created_at')},
+      -- Only the cited memories still kept, in the order cited, so that every id is in the file.
+      'evidence_memory_ids', ARRAY(SELECT u.id FROM unnest(cm.evidence_memory_ids) WITH ORDINALITY AS u(id, n)
+                                    WHERE EXISTS (SELECT 1 FROM character_memories e WHERE e.story_id = cm.story_id AND e.id = u.id)
+                                    ORDER BY u.n))
     ORDER BY cm.created_at, ch.name_key, cm.kind, cm.content, cm.id), '[]'::json)
     FROM character_memories cm JOIN characters ch ON ch.story_id = cm.story_id AND ch.id = cm.character_id
     WHERE cm.story_id = $1),
@@ -98,6 +102,12 @@ SELECT json_build_object(
     JOIN scenes sc ON sc.story_id = a.story_id AND sc.id = a.scene_id
     JOIN lore_entries e ON e.story_id = a.story_id AND e.id = a.lore_entry_id
     WHERE a.story_id = $1),
+  'story_facts', (SELECT coalesce(json_agg(json_build_object(
+      'scene_id', f.scene_id, 'seq', f.seq, 'op', f.op, 'fact_type', f.fact_type, 'fact_key', f.fact_key,
+      'content', f.content, 'created_at', ${iso('f.created_at')})
+    ORDER BY sc.scene_number, sc.created_at, sc.choice_number NULLS FIRST, sc.content, f.scene_id, f.seq), '[]'::json)
+    FROM story_facts f JOIN scenes sc ON sc.story_id = f.story_id AND sc.id = f.scene_id
+    WHERE f.story_id = $1),
   'exported_at', ${iso('now()')}
 )::text AS archive`;
 
@@ -133,6 +143,7 @@ export async function exportStoryArchive(db: Queryable, storyId: string, options
     lore_entries: raw.lore_entries.map((entry) => ({ ...entry, version: Number(entry.version) })),
     character_assets: raw.character_assets ?? [],
     lore_activations: raw.lore_activations ?? [],
+    story_facts: raw.story_facts ?? [],
   };
   return options.withPrompts ? { ...archive, ...(await archivePrompts(db, storyId, archive)) } : archive;
 }

@@ -19,7 +19,8 @@
  *   "memories": [{ "id", "kind", "scene_id", "through_scene_number", "content",
  *                  "importance", "created_at" }],
  *   "character_memories": [{ "id", "character_id", "scene_id", "kind", "content",
- *                            "valence", "importance", "last_accessed_at", "created_at" }],
+ *                            "valence", "importance", "last_accessed_at", "created_at",
+ *                            "evidence_memory_ids" }],
  *   "character_relationships": [{ "id", "character_id", "target_character_id", "sentiment",
  *                                 "trust", "familiarity", "type", "interaction_count",
  *                                 "updated_at" }],
@@ -28,6 +29,7 @@
  *   "character_assets": [{ "id", "character_id", "kind", "name", "uri", "ext", "media_type",
  *                          "data", "position", "created_at" }],
  *   "lore_activations": [{ "scene_id", "lore_entry_id" }],
+ *   "story_facts": [{ "scene_id", "seq", "op", "fact_type", "fact_key", "content", "created_at" }],
  *   // Only in exports that ask for them (--with-prompts, ?withPrompts=true):
  *   "prompt_texts": [{ "id", "content" }],
  *   "scene_prompts": [{ "scene_id", "provider", "model", "context_window", "context_source",
@@ -52,6 +54,13 @@
  *   byte for byte; absent in older archives.
  * - `lore_activations` name the lore entries each scene's prompt held, from which sticky and
  *   cooldown are counted along a path; absent in older archives.
+ * - `story_facts` are what the storyteller reported at each scene (`op` "add" or "resolve" of
+ *   a possession, injury, promise, place or question, in `seq` order within the scene); the
+ *   facts at a scene are these folded along its path. Absent in older archives.
+ * - `evidence_memory_ids` of a reflection (`kind: "reflection"`) name the character memories
+ *   it rests on, ids in `character_memories`; absent in older archives (no evidence).
+ * - A memory of `kind: "summary"` with a `scene_id` is the summary made at that scene, at
+ *   most one per scene; older archives may hold summaries without a scene.
  * - `seed` is an integer, written as a string when it is beyond 2^53.
  * - Timestamps are ISO 8601 with a time zone; exports write UTC with microseconds.
  * - Not exported: embeddings (recomputed by the embedder after import), turns (generation
@@ -59,10 +68,10 @@
  *   imported story starts at version 0 with no turns, and scenes and user instructions lose
  *   their `turn_id`.
  * - Round trip export → import → export yields the same document except: every id (the
- *   references change with them, consistently), `exported_at`, `story.created_at` and
- *   `story.updated_at` (the import is a new story, created now), and `story.title` when the
- *   import is given a new one. Rows are ordered deterministically (see read-story-archive.ts)
- *   so the order is the same too.
+ *   references change with them, consistently, evidence ids included), `exported_at`,
+ *   `story.created_at` and `story.updated_at` (the import is a new story, created now), and
+ *   `story.title` when the import is given a new one. Rows are ordered deterministically
+ *   (see read-story-archive.ts) so the order is the same too.
  * - Markup in text is stored as text; escaping it is the renderer's job.
  *
  * Limits (each refusal is an AppError `validation` naming the JSON path): see the MAX_*
@@ -73,6 +82,7 @@ import { z } from 'zod';
 import { lorePositions, loreRoles, maxInclusionGroupChars, selectiveLogics } from '../memory/lore-options.js';
 import { importValidationError, issuesFromZod, jsonObject, jsonValue, text, timestamp, type JsonObject, type JsonValue } from './validation.js';
 import { findArchiveReferenceIssues } from './check-archive-references.js';
+import { storyFactTypes } from '../world/story-facts.js';
 
 export const STORY_ARCHIVE_FORMAT = 'livingworld/1';
 
@@ -95,6 +105,9 @@ export const MAX_METADATA_CHARS = 100_000;
 export const MAX_ID_CHARS = 100;
 export const MAX_CHARACTER_ASSETS = 10_000;
 export const MAX_LORE_ACTIVATIONS = 1_000_000;
+export const MAX_STORY_FACTS = 1_000_000;
+/** A reflection cites a handful of memories; this only bounds a hostile file. */
+export const MAX_EVIDENCE_PER_MEMORY = 100;
 
 const fileId = text({ min: 1, max: MAX_ID_CHARS });
 const nullable = <T extends z.ZodType>(schema: T) => schema.nullable();
@@ -197,6 +210,17 @@ const characterMemorySchema = z.object({
   valence: unit(-1),
   importance: unit(0),
   last_accessed_at: timestamp,
+  created_at: timestamp,
+  evidence_memory_ids: z.array(fileId).max(MAX_EVIDENCE_PER_MEMORY, `must have at most ${MAX_EVIDENCE_PER_MEMORY} ids`).optional(),
+});
+
+const storyFactSchema = z.object({
+  scene_id: fileId,
+  seq: count,
+  op: z.enum(['add', 'resolve']),
+  fact_type: z.enum(storyFactTypes),
+  fact_key: text({ min: 1, max: 200 }),
+  content: text({ min: 1, max: 1000 }),
   created_at: timestamp,
 });
 
@@ -318,6 +342,7 @@ export const storyArchiveSchema = z.object({
   scene_prompts: limited(scenePromptSchema, MAX_SCENES).optional(),
   character_assets: limited(characterAssetSchema, MAX_CHARACTER_ASSETS).optional(),
   lore_activations: limited(z.object({ scene_id: fileId, lore_entry_id: fileId }), MAX_LORE_ACTIVATIONS).optional(),
+  story_facts: limited(storyFactSchema, MAX_STORY_FACTS).optional(),
 });
 
 export type StoryArchive = z.infer<typeof storyArchiveSchema>;
@@ -333,6 +358,7 @@ export type ArchiveLoreEntry = StoryArchive['lore_entries'][number];
 export type ArchivePromptText = NonNullable<StoryArchive['prompt_texts']>[number];
 export type ArchiveScenePrompt = NonNullable<StoryArchive['scene_prompts']>[number];
 export type ArchiveCharacterAsset = NonNullable<StoryArchive['character_assets']>[number];
+export type ArchiveStoryFact = NonNullable<StoryArchive['story_facts']>[number];
 export type { JsonObject, JsonValue };
 
 /**

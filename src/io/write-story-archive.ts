@@ -78,6 +78,7 @@ function buildRows(archive: StoryArchive) {
   const sceneIds = idMap(archive.scenes);
   const characterIds = idMap(archive.characters);
   const loreIds = idMap(archive.lore_entries);
+  const characterMemoryIds = idMap(archive.character_memories);
   const scene = (id: string | null) => (id === null ? null : sceneIds.get(id)!);
   const character = (id: string | null) => (id === null ? null : characterIds.get(id)!);
   const sceneNumbers = new Map(archive.scenes.map((s) => [s.id, s.scene_number]));
@@ -146,7 +147,7 @@ function buildRows(archive: StoryArchive) {
       created_at: m.created_at,
     })),
     characterMemories: archive.character_memories.map((m) => ({
-      id: randomUUID(),
+      id: characterMemoryIds.get(m.id)!,
       character_id: character(m.character_id),
       scene_id: scene(m.scene_id),
       kind: m.kind,
@@ -155,6 +156,16 @@ function buildRows(archive: StoryArchive) {
       importance: m.importance,
       last_accessed_at: m.last_accessed_at,
       created_at: m.created_at,
+      evidence_memory_ids: (m.evidence_memory_ids ?? []).map((id) => characterMemoryIds.get(id)!),
+    })),
+    storyFacts: (archive.story_facts ?? []).map((f) => ({
+      scene_id: scene(f.scene_id),
+      seq: f.seq,
+      op: f.op,
+      fact_type: f.fact_type,
+      fact_key: f.fact_key,
+      content: f.content,
+      created_at: f.created_at,
     })),
     relationships: archive.character_relationships.map((r) => ({
       id: randomUUID(),
@@ -273,8 +284,15 @@ async function insertRows(tx: Queryable, rows: Rows): Promise<void> {
     tx,
     'character_memories',
     `id uuid, character_id uuid, scene_id uuid, kind text, content text, emotional_valence real, importance real,
-     last_accessed_at timestamptz, created_at timestamptz`,
+     last_accessed_at timestamptz, created_at timestamptz, evidence_memory_ids uuid[]`,
     rows.characterMemories,
+    storyId,
+  );
+  await insertMany(
+    tx,
+    'story_facts',
+    'scene_id uuid, seq int, op text, fact_type text, fact_key text, content text, created_at timestamptz',
+    rows.storyFacts,
     storyId,
   );
   await insertMany(

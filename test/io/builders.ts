@@ -172,6 +172,7 @@ export async function countRows(db: Queryable): Promise<Record<string, number>> 
     'relationship_states',
     'world_events',
     'lore_entries',
+    'story_facts',
     'turns',
   ];
   const { rows } = await db.query<Record<string, string>>(`SELECT ${tables.map((t) => `(SELECT count(*) FROM ${t})::text AS ${t}`).join(', ')}`);
