@@ -29,7 +29,7 @@ export interface WriteSceneMemoriesInput {
  * exists: characters, their links to the scene, memories (only for those present: knowledge
  * isolation), and the new scene's world — its parent's, plus everyone named here met, plus
  * the moods, emotional states and relationships the model reports, each recorded as an event
- * at this scene. Lock order: story (held by the caller, FOR UPDATE) → characters (in name-key
+ * at this scene. Lock order: story (held by the caller, FOR NO KEY UPDATE) → characters (in name-key
  * order) → their states and relationships at the new scene. No embedding is computed here.
  */
 export async function writeSceneMemories(tx: Queryable, input: WriteSceneMemoriesInput): Promise<{ charactersCreated: number }> {

@@ -1,6 +1,6 @@
 import type { Transaction } from '../db/index.js';
 import { AppError } from '../errors.js';
-import { countSiblings, getScene, lockStoryForUpdate, touchStory, type StoryRow } from './story-repo.js';
+import { countSiblings, getScene, lockStoryForWrite, touchStory, type StoryRow } from './story-repo.js';
 import { claimTurn, findGeneratingTurn, findSucceededTwin, findTurnByIdempotencyKey, insertTurn, markTurnFailed, recordIdempotencyKey, type TurnRow } from './turn-repo.js';
 import { turnRequestHash } from './request-hash.js';
 import { followAuthoredScene } from './follow-authored-scene.js';
@@ -113,7 +113,7 @@ export async function decideClaim(
   input: TurnInput,
   lease: ClaimLease,
 ): Promise<ClaimDecision> {
-  const story = await lockStoryForUpdate(tx, storyId);
+  const story = await lockStoryForWrite(tx, storyId);
   // Touching the locked row makes a SERIALIZABLE claim that waited for this lock fail with
   // 40001 (and be retried on a fresh snapshot) instead of deciding on a snapshot that cannot
   // see the turn this claim inserts. Under READ COMMITTED it is a cheap no-op.

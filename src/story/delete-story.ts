@@ -1,7 +1,7 @@
 import { withTransaction } from '../db/index.js';
 import type { Database } from '../db/index.js';
 import { AppError } from '../errors.js';
-import { deleteStoryRow, lockStoryForUpdate } from './story-repo.js';
+import { deleteStoryRow, lockStoryForWrite } from './story-repo.js';
 import { findGeneratingTurn } from './turn-repo.js';
 
 /**
@@ -13,7 +13,7 @@ import { findGeneratingTurn } from './turn-repo.js';
  */
 export async function deleteStory(db: Database, storyId: string): Promise<{ title: string }> {
   return withTransaction(db, {}, async (tx) => {
-    const story = await lockStoryForUpdate(tx, storyId);
+    const story = await lockStoryForWrite(tx, storyId, 'delete');
     const generating = await findGeneratingTurn(tx, storyId);
     if (generating && !generating.leaseExpired) {
       throw new AppError('turn_in_progress', `A scene of "${story.title}" is being written; delete the story once it is done.`, {

@@ -3,7 +3,7 @@ import { recordIdempotentAnswer, type IdempotencyClaim } from '../idempotency/in
 import { AppError } from '../errors.js';
 import type { EngineDeps } from './engine-deps.js';
 import { eventsChannel } from './engine-deps.js';
-import { findScene, lockStoryForUpdate, setStoryHead } from './story-repo.js';
+import { findScene, lockStoryForWrite, setStoryHead } from './story-repo.js';
 import { findGeneratingTurn } from './turn-repo.js';
 import { getSceneView, type SceneView } from './scene-view.js';
 
@@ -20,7 +20,7 @@ export async function rewindStory(
   idempotency?: IdempotencyClaim,
 ): Promise<{ scene: SceneView; version: number }> {
   return withTransaction(deps.db, {}, async (tx) => {
-    const story = await lockStoryForUpdate(tx, storyId);
+    const story = await lockStoryForWrite(tx, storyId);
     if (expectedVersion !== undefined && story.version !== expectedVersion) {
       throw new AppError('version_conflict', `The story is at version ${story.version}, not ${expectedVersion}.`, {
         details: { version: story.version },

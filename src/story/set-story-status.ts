@@ -1,7 +1,7 @@
 import { withTransaction } from '../db/index.js';
 import type { Database } from '../db/index.js';
 import { AppError } from '../errors.js';
-import { lockStoryForUpdate, setStoryStatus as writeStoryStatus } from './story-repo.js';
+import { lockStoryForWrite, setStoryStatus as writeStoryStatus } from './story-repo.js';
 import { findGeneratingTurn } from './turn-repo.js';
 
 /**
@@ -11,7 +11,7 @@ import { findGeneratingTurn } from './turn-repo.js';
  */
 export async function setStoryStatus(db: Database, storyId: string, status: 'active' | 'archived'): Promise<void> {
   await withTransaction(db, {}, async (tx) => {
-    const story = await lockStoryForUpdate(tx, storyId);
+    const story = await lockStoryForWrite(tx, storyId);
     if (status === 'archived') {
       const inFlight = await findGeneratingTurn(tx, storyId);
       if (inFlight && !inFlight.leaseExpired) {

@@ -147,11 +147,18 @@ export async function getStory(db: Queryable, storyId: string): Promise<StoryRow
   return story;
 }
 
-/** The first lock of every story write (lock order: story → scene → character → relationship). */
-export async function lockStoryForUpdate(tx: Queryable, storyId: string): Promise<StoryRow> {
+/**
+ * The first lock of every story write (lock order: story → scene → character → relationship).
+ * Writes that keep the story's key (turns, rewinds, status changes: none changes `id`) take
+ * it FOR NO KEY UPDATE, which still excludes each other and FOR SHARE but not the FOR KEY
+ * SHARE that inserting a row referencing the story takes — so a background job landing its
+ * summary or reflection never makes a turn wait. Deleting the story takes FOR UPDATE.
+ */
+export async function lockStoryForWrite(tx: Queryable, storyId: string, strength: 'no key update' | 'delete' = 'no key update'): Promise<StoryRow> {
   if (!isUuid(storyId)) throw storyNotFound(storyId);
+  const lock = strength === 'delete' ? 'FOR UPDATE' : 'FOR NO KEY UPDATE';
   const { rows } = await measureLockWait('story', () =>
-    tx.query<StoryRecord>(`SELECT ${storyColumns} FROM stories WHERE id = $1 FOR UPDATE`, [storyId]),
+    tx.query<StoryRecord>(`SELECT ${storyColumns} FROM stories WHERE id = $1 ${lock}`, [storyId]),
   );
   if (!rows[0]) throw storyNotFound(storyId);
   return toStory(rows[0]);

@@ -13,7 +13,7 @@ import { eventsChannel } from './engine-deps.js';
 import { decideClaim, type ClaimDecision, type GenerationPlan } from './claim-turn.js';
 import { generateScene } from './generate-scene.js';
 import { awaitTurn } from './await-turn.js';
-import { getStory, insertSceneWithChoices, lockStoryForUpdate, setStoryHead } from './story-repo.js';
+import { getStory, insertSceneWithChoices, lockStoryForWrite, setStoryHead } from './story-repo.js';
 import { recordTurnModelCalls, findClaimedTurn, findTurn, lockTurn, markTurnFailed, markTurnSucceeded, renewLease } from './turn-repo.js';
 import { validateTurnInput } from './validate-turn-input.js';
 import { insertScenePrompt } from './scene-prompt-repo.js';
@@ -119,7 +119,7 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
     clearInterval(heartbeat);
     // A model call has been paid for: the commit keeps retrying conflicts longer than usual.
     return await withTransaction(deps.db, { maxAttempts: 30, maxDelayMs: 2_000 }, async (tx) => {
-      const current = await lockStoryForUpdate(tx, story.id);
+      const current = await lockStoryForWrite(tx, story.id);
       const owned = await lockTurn(tx, story.id, turn.id);
       if (!owned || owned.status !== 'generating' || owned.leaseOwner !== deps.instanceId) throw new LeaseLostError();
       if (current.status === 'archived') {

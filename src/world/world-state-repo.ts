@@ -136,7 +136,7 @@ export async function readRelationshipsAt(
 /**
  * The lock every talk and edit takes before it writes the world at the head: the story row
  * FOR SHARE (lock order: story first). Talks and edits share it, so they never wait on each
- * other; a turn's commit takes the row FOR UPDATE, so a change made at the head is either in
+ * other; a turn's commit takes the row FOR NO KEY UPDATE (which excludes FOR SHARE), so a change made at the head is either in
  * the snapshot the new scene starts from or, if it comes later, anchored at the new head.
  */
 export async function lockHeadForWorldWrite(tx: Queryable, storyId: string): Promise<{ headSceneId: string | null; status: string }> {

@@ -128,7 +128,7 @@ describe('withTransaction on a real PostgreSQL server', () => {
   });
 
   it('measures lock waits into the lock-wait histogram', async () => {
-    const { lockStoryForUpdate } = await import('../../src/story/story-repo.js');
+    const { lockStoryForWrite } = await import('../../src/story/story-repo.js');
     const story = await insertStory(db);
     const holder = await db.acquire();
     await holder.exec('BEGIN');
@@ -136,7 +136,7 @@ describe('withTransaction on a real PostgreSQL server', () => {
     setTimeout(() => void holder.exec('COMMIT').then(() => holder.release()), 200);
     const metric = metricsRegistry.getSingleMetric('livingworld_lock_wait_seconds')!;
     const sumBefore = (await metric.get()).values.find((v) => (v as { metricName?: string }).metricName?.endsWith('_sum') && v.labels['lock'] === 'story')?.value ?? 0;
-    await withTransaction(db, {}, (tx) => lockStoryForUpdate(tx, story));
+    await withTransaction(db, {}, (tx) => lockStoryForWrite(tx, story));
     const sumAfter = (await metric.get()).values.find((v) => (v as { metricName?: string }).metricName?.endsWith('_sum') && v.labels['lock'] === 'story')!.value;
     expect(sumAfter - sumBefore).toBeGreaterThan(0.15);
   });
