@@ -82,3 +82,10 @@ export const backgroundJobRuns = new Counter({
   labelNames: ['kind', 'outcome'] as const,
   registers: [metricsRegistry],
 });
+
+export const embeddingsDeferred = new Counter({
+  name: 'livingworld_embeddings_deferred_total',
+  help: 'Times the embedder failed and rows were stored without embeddings for a background back-fill, by where (turn, retrieval, import, lore)',
+  labelNames: ['where'] as const,
+  registers: [metricsRegistry],
+});

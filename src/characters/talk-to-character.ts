@@ -6,7 +6,9 @@ import { recordIdempotentAnswer, type IdempotencyClaim } from '../idempotency/in
 import { AppError } from '../errors.js';
 import type { ModelProvider, TaskCharacter } from '../llm/provider.js';
 import type { Embedder } from '../memory/embedder.js';
+import { getLogger } from '../logger.js';
 import { ensureEmbeddingSettings } from '../memory/embedding-settings.js';
+import { embedOrDefer, queueEmbeddingBackfill } from '../memory/embedding-backfill.js';
 import { insertCharacterMemories } from '../memory/memory-repo.js';
 import { retrieveMemories } from '../memory/retrieve-memories.js';
 import { buildTalkRequest } from '../story/prompts.js';
@@ -70,11 +72,12 @@ export async function talkToCharacter(deps: TalkDeps, input: TalkInput): Promise
   // Someone met only on another branch is met here by this talk, as they were when created.
   const [character = base] = await readCharactersAt(deps.db, storyId, story.head_scene_id, { characterIds: [base.id] });
   await ensureEmbeddingSettings(deps.db, deps.embedder);
-  const [queryEmbedding] = await deps.embedder.embed([message], input.signal);
+  const log = getLogger().child({ storyId, characterId: character.id });
+  const [queryEmbedding] = (await embedOrDefer(deps.embedder, [message], log, 'retrieval', input.signal)) ?? [];
   const memories = await retrieveMemories(deps.db, {
     storyId,
     characterId: character.id,
-    queryEmbedding: queryEmbedding!,
+    ...(queryEmbedding ? { queryEmbedding } : {}),
     limit: 6,
     ...(story.head_scene_id ? { headSceneId: story.head_scene_id } : {}),
   });
@@ -111,7 +114,7 @@ export async function talkToCharacter(deps: TalkDeps, input: TalkInput): Promise
   if (reply.length === 0) throw new AppError('llm_bad_output', 'The model gave an empty reply; try again.');
 
   const exchange = `The player said: "${message}" I answered: "${reply}"`.slice(0, 8000);
-  const [exchangeEmbedding] = await deps.embedder.embed([exchange], input.signal);
+  const [exchangeEmbedding] = (await embedOrDefer(deps.embedder, [exchange], log, 'turn', input.signal)) ?? [];
   // The talk belongs to the head as it is when it is stored (a turn may have landed meanwhile:
   // then the talk is part of the new scene's world). The story row is held FOR SHARE, so a
   // turn's commit either copied the head before this or waits and carries it.
@@ -134,6 +137,7 @@ export async function talkToCharacter(deps: TalkDeps, input: TalkInput): Promise
       return;
     }
     await meetCharacters(tx, { storyId, sceneId: headSceneId, source: 'talk', characterIds: [character.id] });
+    if (exchangeEmbedding === undefined) await queueEmbeddingBackfill(tx, storyId, headSceneId);
     await adjustRelationship(tx, { storyId, sceneId: headSceneId, source: 'talk', characterId: character.id, targetCharacterId: null, familiarityDelta: talkFamiliarityDelta });
     await recordIdempotentAnswer(tx, input.idempotency, { reply });
   });

@@ -1,6 +1,7 @@
 import { withTransaction } from '../db/index.js';
 import { AppError } from '../errors.js';
 import { ensureEmbeddingSettings } from '../memory/embedding-settings.js';
+import { queueEmbeddingBackfill } from '../memory/embedding-backfill.js';
 import type { EngineDeps } from '../story/engine-deps.js';
 import { defaultPlayerName } from '../story/macros.js';
 import { storyCardSetting } from '../story/story-card.js';
@@ -56,7 +57,7 @@ export async function createStoryFromCard(
   // Planned before the story exists (checks and embeddings first); its id is filled in below.
   const plan = planCardCharacter('00000000-0000-0000-0000-000000000000', parsed);
   await ensureEmbeddingSettings(deps.db, deps.embedder);
-  await embedPlannedLore(deps.embedder, plan.lore);
+  const loreDeferred = await embedPlannedLore(deps.embedder, plan.lore);
 
   const { story, characterId } = await withTransaction(deps.db, {}, async (tx) => {
     const inserted = await insertStory(tx, {
@@ -76,6 +77,8 @@ export async function createStoryFromCard(
     ...(options.onText ? { onText: options.onText } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
+  // The lore stored without embeddings waited for a scene to key its back-fill by.
+  if (loreDeferred) await withTransaction(deps.db, {}, (tx) => queueEmbeddingBackfill(tx, story.id, opening.scene.id));
   return {
     story: { ...story, headSceneId: opening.scene.id, version: story.version + 1 },
     opening,

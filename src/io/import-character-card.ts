@@ -5,6 +5,7 @@ import { lockCharacterName } from '../characters/character-repo.js';
 import { AppError } from '../errors.js';
 import type { Embedder } from '../memory/embedder.js';
 import { ensureEmbeddingSettings } from '../memory/embedding-settings.js';
+import { queueEmbeddingBackfill } from '../memory/embedding-backfill.js';
 import { insertLoreEntries } from '../memory/lore-repo.js';
 import { parseCharacterCard, type CharacterCard, type ParsedCharacterCard } from './character-card.js';
 import { assetsListOf, charxUri, mediaTypeOf, pngAssetUri, type CardAsset } from './card-assets.js';
@@ -167,10 +168,12 @@ export async function importCharacterCard(db: Database, storyId: string, content
   if (!isUuid(storyId)) throw new AppError('not_found', `Story ${storyId} does not exist.`);
   const plan = planCardCharacter(storyId, parsed);
   await ensureEmbeddingSettings(db, embedder);
-  await embedPlannedLore(embedder, plan.lore);
+  const deferred = await embedPlannedLore(embedder, plan.lore);
   const characterId = await withTransaction(db, {}, async (tx) => {
     await lockStoryForLore(tx, storyId);
-    return writeCardCharacter(tx, storyId, plan);
+    const written = await writeCardCharacter(tx, storyId, plan);
+    if (deferred) await queueEmbeddingBackfill(tx, storyId);
+    return written;
   });
   return { characterId, loreEntryIds: plan.lore.map((entry) => entry.row.id), warnings: plan.warnings };
 }

@@ -4,6 +4,8 @@ import { withTransaction } from '../db/index.js';
 import { AppError } from '../errors.js';
 import type { Embedder } from '../memory/embedder.js';
 import { ensureEmbeddingSettings } from '../memory/embedding-settings.js';
+import { embedOrDefer, queueEmbeddingBackfill } from '../memory/embedding-backfill.js';
+import { getLogger } from '../logger.js';
 import { describeKeywordProblem } from '../memory/lore-keys.js';
 import { insertLoreEntries, loreEmbeddingText, type NewLoreEntry } from '../memory/lore-repo.js';
 import { unplacedPositions, cardBookCodec, worldInfoCodec, type LoreCodec, type LoreFields } from './lore-codecs.js';
@@ -83,11 +85,16 @@ export function planLorebookEntries(
   return { planned, unimported, notes };
 }
 
-/** Embeds planned entries (no transaction open) so that they match by meaning at once. */
-export async function embedPlannedLore(embedder: Embedder, planned: PlannedLore[]): Promise<void> {
-  if (planned.length === 0) return;
-  const vectors = await embedder.embed(planned.map(({ row }) => loreEmbeddingText(row)));
-  planned.forEach(({ row }, index) => (row.embedding = vectors[index] ?? null));
+/**
+ * Embeds planned entries (no transaction open) so that they match by meaning at once. With
+ * the embedder down they are stored without (keywords still match); returns true then, for
+ * the caller to queue their back-fill in its write.
+ */
+export async function embedPlannedLore(embedder: Embedder, planned: PlannedLore[]): Promise<boolean> {
+  if (planned.length === 0) return false;
+  const vectors = await embedOrDefer(embedder, planned.map(({ row }) => loreEmbeddingText(row)), getLogger(), 'import');
+  planned.forEach(({ row }, index) => (row.embedding = vectors?.[index] ?? null));
+  return vectors === undefined;
 }
 
 function inertFeatureNotes(entries: readonly { entry: JsonObject }[]): string[] {
@@ -152,7 +159,7 @@ export async function importLorebook(deps: { db: Database; embedder: Embedder },
   );
   if (book.format === 'world_info') notes.push(...inertFeatureNotes(book.entries));
   await ensureEmbeddingSettings(deps.db, deps.embedder);
-  await embedPlannedLore(deps.embedder, planned);
+  const deferred = await embedPlannedLore(deps.embedder, planned);
   const record: JsonObject = {
     book_id: bookId,
     format: book.format,
@@ -163,6 +170,7 @@ export async function importLorebook(deps: { db: Database; embedder: Embedder },
     await lockStoryForLore(tx, storyId);
     await insertLoreEntries(tx, planned.map((p) => p.row));
     await recordLorebook(tx, storyId, record, book.format === 'character_book' ? bookLimits(book.bookFields) : {});
+    if (deferred) await queueEmbeddingBackfill(tx, storyId);
   });
   return { storyId, format: book.format, loreEntryIds: planned.map((p) => p.row.id), notes };
 }

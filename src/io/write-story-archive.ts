@@ -10,6 +10,7 @@ import { defaultLoreOptions } from '../memory/lore-options.js';
 import { optionColumns } from '../memory/lore-repo.js';
 import { defaultPlayerName } from '../story/macros.js';
 import { insertStoredStoryPrompts, type StoredStoryPrompts } from '../story/scene-prompt-repo.js';
+import { queueEmbeddingBackfill } from '../memory/embedding-backfill.js';
 
 export interface ImportStoryArchiveOptions {
   /** Replaces the archive's title (e.g. "… (copy)"). */
@@ -57,6 +58,8 @@ export async function importStoryArchive(
         }
       }
       await insertRows(tx, rows);
+      // An archive carries no embeddings: a background job computes them.
+      await queueEmbeddingBackfill(tx, rows.storyId);
       if (options.importHash !== undefined) await setStoryImportHash(tx, rows.storyId, options.importHash);
       // Only when asked, so that the import does not depend on the access migration otherwise.
       if (options.ownerId !== undefined) await tx.query('UPDATE stories SET owner_id = $2 WHERE id = $1', [rows.storyId, options.ownerId]);

@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/index.js';
 
-export const jobKinds = ['summary', 'reflection'] as const;
+export const jobKinds = ['summary', 'reflection', 'embedding'] as const;
 export type JobKind = (typeof jobKinds)[number];
 export type JobStatus = 'queued' | 'running' | 'done' | 'failed';
 
@@ -32,17 +32,34 @@ interface ClaimedJobRecord {
 /**
  * Queues a job inside the transaction that made it due (a turn's commit). A second enqueue
  * of the same (story, kind, scene) is the same job; returns whether this call created it.
+ * `again`: work that can come due more than once at a scene (rows to embed) queues a
+ * finished job again, with fresh attempts; one queued or running is left as it is (a
+ * running one sees the new work when it completes: see JobOutcome.write).
  */
 export async function enqueueJob(
   tx: Queryable,
-  job: { storyId: string; kind: JobKind; sceneId: string; payload?: Record<string, unknown>; maxAttempts?: number },
+  job: { storyId: string; kind: JobKind; sceneId: string; payload?: Record<string, unknown>; maxAttempts?: number; again?: boolean },
 ): Promise<boolean> {
+  const onConflict = job.again
+    ? `DO UPDATE SET status = 'queued', attempts = 0, run_after = now(), finished_at = NULL, updated_at = now()
+        WHERE background_jobs.status IN ('done', 'failed')`
+    : 'DO NOTHING';
   const { rowCount } = await tx.query(
     `INSERT INTO background_jobs (story_id, kind, scene_id, payload, max_attempts) VALUES ($1, $2, $3, $4::jsonb, $5)
-     ON CONFLICT (story_id, kind, scene_id) DO NOTHING`,
+     ON CONFLICT (story_id, kind, scene_id) ${onConflict}`,
     [job.storyId, job.kind, job.sceneId, JSON.stringify(job.payload ?? {}), job.maxAttempts ?? 5],
   );
   return rowCount > 0;
+}
+
+/** Queues a job this claim holds again, due at once with fresh attempts (more work came due while it ran). */
+export async function requeueJob(tx: Queryable, job: ClaimedJob, note?: string): Promise<void> {
+  await tx.query(
+    `UPDATE background_jobs SET status = 'queued', attempts = 0, run_after = clock_timestamp(), lease_owner = NULL, claim_id = NULL, lease_expires_at = NULL,
+            updated_at = now(), last_error = COALESCE(left($3, 2000), last_error)
+      WHERE story_id = $1 AND id = $2`,
+    [job.storyId, job.id, note ?? null],
+  );
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   markJobDone,
   recordJobFailure,
   releaseJob,
+  requeueJob,
   renewJobLease,
   type ClaimedJob,
   type JobKind,
@@ -18,7 +19,8 @@ import {
 
 /** What a job's work produced: the write that lands it, run in the completion transaction. */
 export interface JobOutcome {
-  write: (tx: Queryable) => Promise<void>;
+  /** `runAgain`: more work came due while the job ran; it is queued again instead of done. */
+  write: (tx: Queryable) => Promise<void | { runAgain: true }>;
   /** Kept on the job (e.g. that the fallback was used). */
   note?: string;
 }
@@ -88,8 +90,9 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
       if (controller.signal.aborted) throw new Error(leaseLost ? 'lost the job lease' : 'the worker stopped');
       const landed = await withTransaction(db, {}, async (tx) => {
         if (!(await lockClaimedJob(tx, job))) return false;
-        await outcome.write(tx);
-        await markJobDone(tx, job, outcome.note);
+        const written = await outcome.write(tx);
+        if (written?.runAgain) await requeueJob(tx, job, outcome.note);
+        else await markJobDone(tx, job, outcome.note);
         return true;
       });
       backgroundJobRuns.inc({ kind: job.kind, outcome: landed ? 'done' : 'lost_lease' });

@@ -4,6 +4,8 @@ import { estimateTokens } from '../llm/token-count.js';
 import type { TaskCharacter } from '../llm/provider.js';
 import type { Embedder } from './embedder.js';
 import { ensureEmbeddingSettings } from './embedding-settings.js';
+import { embedOrDefer } from './embedding-backfill.js';
+import { getLogger } from '../logger.js';
 import { loadPath } from '../world/scene-path.js';
 import { readCharactersAt, readRelationshipsAt } from '../world/world-state-repo.js';
 import { defaultLoreScanDepth, defaultLoreTokenBudget, selectLore, type PlacedLore, type SelectedLore } from './select-lore.js';
@@ -146,7 +148,7 @@ export async function buildTurnContext(db: Database, embedder: Embedder, input: 
   if (input.headSceneId === null) {
     // Before the opening scene only lore can apply (constant entries, or ones the setting names).
     const queryText = input.queryText?.trim() ?? '';
-    const [queryEmbedding] = queryText === '' ? [] : await embedder.embed([queryText]);
+    const [queryEmbedding] = queryText === '' ? [] : ((await embedOrDefer(embedder, [queryText], getLogger().child({ storyId: input.storyId }), 'retrieval')) ?? []);
     const lore = await loreFor([], queryText, queryEmbedding, null);
     return fitToBudget(
       {
@@ -169,17 +171,20 @@ export async function buildTurnContext(db: Database, embedder: Embedder, input: 
   if (!head) throw new AppError('not_found', `No scene ${headSceneId} in story ${input.storyId}.`);
   const windowStart = recent[0]!.sceneNumber;
   const queryText = input.queryText?.trim() || head.content;
-  const [queryEmbedding] = await embedder.embed([queryText]);
-  if (!queryEmbedding) throw new AppError('internal', 'The embedder returned no vector.');
+  // With the embedder down the turn goes on without what is found by meaning (similar scenes,
+  // memories and instructions); the summary, facts, keyword lore and recent memories remain.
+  const [queryEmbedding] = (await embedOrDefer(embedder, [queryText], getLogger().child({ storyId: input.storyId }), 'retrieval')) ?? [];
 
-  const scope = { storyId: input.storyId, headSceneId, pathSceneIds: path.ids, queryEmbedding };
+  const scope = { storyId: input.storyId, headSceneId, pathSceneIds: path.ids };
+  const byMeaning = <T>(find: (query: typeof scope & { queryEmbedding: number[] }) => Promise<T[]>): Promise<T[]> =>
+    queryEmbedding ? find({ ...scope, queryEmbedding }) : Promise.resolve([]);
   // Independent reads: on a server pool they run side by side (PGlite queues them anyway).
   const [summary, facts, storyMemories, similar, instructions, lore, characters] = await Promise.all([
     loadLatestSummary(db, input.storyId, { headSceneId, atMostThrough: windowStart - 1 }),
     loadFactsAt(db, input.storyId, headSceneId),
-    findRelevantStoryMemories(db, { ...scope, beforeSceneNumber: windowStart, limit: 5, minSimilarity: 0.1 }),
-    findSimilarScenes(db, { ...scope, beforeSceneNumber: windowStart, limit: 2, minSimilarity: 0.2 }),
-    findRelevantInstructions(db, { ...scope, limit: 3, minSimilarity: 0.1 }),
+    byMeaning((query) => findRelevantStoryMemories(db, { ...query, beforeSceneNumber: windowStart, limit: 5, minSimilarity: 0.1 })),
+    byMeaning((query) => findSimilarScenes(db, { ...query, beforeSceneNumber: windowStart, limit: 2, minSimilarity: 0.2 })),
+    byMeaning((query) => findRelevantInstructions(db, { ...query, limit: 3, minSimilarity: 0.1 })),
     loreFor(
       recent.map((scene) => scene.content),
       queryText,
@@ -188,6 +193,7 @@ export async function buildTurnContext(db: Database, embedder: Embedder, input: 
     ),
     loadContextCharacters(db, {
       ...scope,
+      ...(queryEmbedding ? { queryEmbedding } : {}),
       queryText,
       recentScenes: recent,
       maxCharacters: input.maxCharacters ?? 6,
@@ -281,7 +287,7 @@ async function loadContextCharacters(
     storyId: string;
     headSceneId: string;
     pathSceneIds: readonly string[];
-    queryEmbedding: number[];
+    queryEmbedding?: number[];
     queryText: string;
     recentScenes: { id: string; sceneNumber: number; content: string }[];
     maxCharacters: number;
@@ -319,7 +325,7 @@ async function loadContextCharacters(
   const memoriesOf = await retrieveMemoriesOfCharacters(db, {
     storyId: input.storyId,
     characterIds: ranked.map(({ character }) => character.id),
-    queryEmbedding: input.queryEmbedding,
+    ...(input.queryEmbedding ? { queryEmbedding: input.queryEmbedding } : {}),
     headSceneId: input.headSceneId,
     pathSceneIds: input.pathSceneIds,
     limit: input.memoriesPerCharacter,

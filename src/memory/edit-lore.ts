@@ -1,6 +1,8 @@
 import { withTransaction, type Database, type Transaction } from '../db/index.js';
 import { recordIdempotentAnswer, type IdempotencyClaim } from '../idempotency/index.js';
 import type { Embedder } from './embedder.js';
+import { embedOrDefer, queueEmbeddingBackfill } from './embedding-backfill.js';
+import { getLogger } from '../logger.js';
 import { getStory } from '../story/story-repo.js';
 import { createLoreEntry, getLoreEntry, loreEmbeddingText, updateLoreEntry, type LoreEntry, type LorePatch } from './lore-repo.js';
 import type { LoreOptionsInput } from './lore-options.js';
@@ -26,9 +28,13 @@ export async function addLoreEntry(
   idempotency?: IdempotencyClaim,
 ): Promise<LoreEntry> {
   await getStory(deps.db, input.storyId);
-  const [embedding] = await deps.embedder.embed([loreEmbeddingText(input)]);
+  const [embedding] = (await embedOrDefer(deps.embedder, [loreEmbeddingText(input)], getLogger().child({ storyId: input.storyId }), 'lore')) ?? [];
   const { scanDepth, ...rest } = input;
-  return storedWith(deps.db, idempotency, (tx) => createLoreEntry(tx, { ...rest, ...(scanDepth === undefined ? {} : { scanDepth }), embedding: embedding ?? null }));
+  return storedWith(deps.db, idempotency, async (tx) => {
+    const entry = await createLoreEntry(tx, { ...rest, ...(scanDepth === undefined ? {} : { scanDepth }), embedding: embedding ?? null });
+    if (embedding === undefined) await queueEmbeddingBackfill(tx, input.storyId);
+    return entry;
+  });
 }
 
 /** Edits an entry at the version the caller saw (stale → version_conflict). */
@@ -41,8 +47,13 @@ export async function editLoreEntry(
   if (patch.title !== undefined || patch.content !== undefined) {
     const current = await getLoreEntry(deps.db, input.storyId, input.id);
     const text = loreEmbeddingText({ title: patch.title ?? current.title, content: patch.content ?? current.content });
-    const [embedding] = await deps.embedder.embed([text]);
-    patch = { ...patch, embedding: embedding! };
+    const [embedding] = (await embedOrDefer(deps.embedder, [text], getLogger().child({ storyId: input.storyId }), 'lore')) ?? [];
+    // The old embedding no longer matches the text: without a new one it is cleared for the back-fill.
+    patch = { ...patch, embedding: embedding ?? null };
   }
-  return storedWith(deps.db, idempotency, (tx) => updateLoreEntry(tx, { storyId: input.storyId, id: input.id, expectedVersion: input.expectedVersion, patch }));
+  return storedWith(deps.db, idempotency, async (tx) => {
+    const entry = await updateLoreEntry(tx, { storyId: input.storyId, id: input.id, expectedVersion: input.expectedVersion, patch });
+    if (patch.embedding === null) await queueEmbeddingBackfill(tx, input.storyId);
+    return entry;
+  });
 }

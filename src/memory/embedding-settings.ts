@@ -69,8 +69,31 @@ export async function ensureEmbeddingSettings(db: Database, embedder: Embedder):
   return store;
 }
 
+/**
+ * Sets the embeddings of rows of one table in one statement. `onlyMissing`: a row that has
+ * one by now (written again meanwhile) keeps its own.
+ */
+export async function writeEmbeddings(
+  tx: Queryable,
+  store: VectorStore,
+  table: EmbeddingTable,
+  rows: readonly { story_id: string; id: string }[],
+  vectors: readonly number[][],
+  options: { onlyMissing?: boolean } = {},
+): Promise<number> {
+  if (rows.length === 0) return 0;
+  const { rowCount } = await tx.query(
+    `UPDATE ${table} AS t SET embedding = v.embedding
+     FROM (SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS u(story_id, id, embedding_text)) AS r
+     CROSS JOIN LATERAL (SELECT r.embedding_text::real[] AS embedding) AS v
+     WHERE t.story_id = r.story_id AND t.id = r.id${options.onlyMissing ? ' AND t.embedding IS NULL' : ''}`,
+    [rows.map((row) => row.story_id), rows.map((row) => row.id), vectors.map((vec) => `{${store.toParam(vec).join(',')}}`)],
+  );
+  return rowCount;
+}
+
 /** The text each table's embedding is computed from. */
-const embeddedText: Record<EmbeddingTable, string> = {
+export const embeddedText: Record<EmbeddingTable, string> = {
   scenes: 'content',
   memories: 'content',
   character_memories: 'content',
@@ -124,15 +147,7 @@ export async function reembedAll(db: Database, embedder: Embedder, options: Reem
         rows.map((row) => row.text),
         options.signal,
       );
-      await withTransaction(db, {}, async (tx) => {
-        await tx.query(
-          `UPDATE ${table} AS t SET embedding = v.embedding
-           FROM (SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS u(story_id, id, embedding_text)) AS r
-           CROSS JOIN LATERAL (SELECT r.embedding_text::real[] AS embedding) AS v
-           WHERE t.story_id = r.story_id AND t.id = r.id`,
-          [rows.map((row) => row.story_id), rows.map((row) => row.id), vectors.map((vec) => `{${store.toParam(vec).join(',')}}`)],
-        );
-      });
+      await withTransaction(db, {}, (tx) => writeEmbeddings(tx, store, table, rows, vectors));
       done += rows.length;
       options.onProgress?.({ table, done });
       const last = rows.at(-1)!;

@@ -198,8 +198,8 @@ export interface LorePatch extends Partial<LoreOptions> {
   keywords?: string[];
   content?: string;
   enabled?: boolean;
-  /** Required when title or content change: the new embedding. */
-  embedding?: number[];
+  /** Required when title or content change: the new embedding (null: to be back-filled). */
+  embedding?: number[] | null;
 }
 
 /** Optimistic update, as for characters: stale `expectedVersion` → version_conflict. */

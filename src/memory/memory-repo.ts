@@ -79,7 +79,7 @@ export async function insertStoryMemory(tx: Queryable, memory: NewStoryMemory): 
   return rows[0]!.id;
 }
 
-export async function setSceneEmbedding(tx: Queryable, storyId: string, sceneId: string, embedding: number[]): Promise<void> {
+export async function setSceneEmbedding(tx: Queryable, storyId: string, sceneId: string, embedding: number[] | null): Promise<void> {
   await tx.query(`UPDATE scenes SET embedding = $3::real[] WHERE story_id = $1 AND id = $2`, [storyId, sceneId, embedding]);
 }
 

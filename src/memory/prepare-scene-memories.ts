@@ -2,6 +2,7 @@ import { characterNameKey, cleanCharacterName } from '../characters/character-na
 import { getLogger } from '../logger.js';
 import type { SceneCharacter, SceneOutput } from '../story/scene-output.js';
 import type { Embedder } from './embedder.js';
+import { embedOrDefer } from './embedding-backfill.js';
 import type { CharacterMemoryKind } from './memory-repo.js';
 
 /** At most this many characters of one scene are written; the parser caps at the same number. */
@@ -13,7 +14,8 @@ export interface PreparedMemory {
   content: string;
   importance: number;
   emotionalValence: number;
-  embedding: number[];
+  /** null: the embedder was down; the row is stored without one and back-filled. */
+  embedding: number[] | null;
 }
 
 export interface PreparedRelationshipChange {
@@ -43,10 +45,12 @@ export interface PreparedCharacter {
 
 /** Everything `writeSceneMemories` needs, embeddings included, computed before any transaction. */
 export interface PreparedSceneMemories {
-  sceneEmbedding: number[];
+  sceneEmbedding: number[] | null;
   /** The story-wide digest of the scene (a `memories` row of kind 'scene'). */
-  digest: { content: string; importance: number; embedding: number[] };
-  instruction?: { content: string; embedding: number[] };
+  digest: { content: string; importance: number; embedding: number[] | null };
+  instruction?: { content: string; embedding: number[] | null };
+  /** The embedder failed: every embedding above is null, for a background job to fill in. */
+  embeddingsDeferred: boolean;
   characters: PreparedCharacter[];
   /** Entries dropped as unusable (bad names, duplicates, over the limit). */
   ignoredCharacters: number;
@@ -214,9 +218,9 @@ export async function prepareSceneMemories(
   if (instruction !== undefined) texts.add(instruction);
   for (const character of characters) for (const memory of character.memories) texts.add(memory.content);
   const textList = [...texts];
-  const vectors = await embedder.embed(textList, signal);
-  const embeddingOf = new Map(textList.map((t, i) => [t, vectors[i]!]));
-  const vectorFor = (t: string) => embeddingOf.get(t)!;
+  const vectors = await embedOrDefer(embedder, textList, log, 'turn', signal);
+  const embeddingOf = new Map(textList.map((t, i) => [t, vectors?.[i] ?? null]));
+  const vectorFor = (t: string) => embeddingOf.get(t) ?? null;
 
   const sceneImportanceOverall = Math.max(0.3, ...characters.map((c) => c.sceneImportance * 0.8));
   return {
@@ -228,5 +232,6 @@ export async function prepareSceneMemories(
       memories: character.memories.map((memory) => ({ ...memory, embedding: vectorFor(memory.content) })),
     })),
     ignoredCharacters: ignored,
+    embeddingsDeferred: vectors === undefined,
   };
 }

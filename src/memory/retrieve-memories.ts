@@ -76,7 +76,8 @@ export function rankMemories<C extends MemoryCandidate>(
 export interface RetrieveMemoriesInput {
   storyId: string;
   characterId: string;
-  queryEmbedding: number[];
+  /** Absent when the embedder is down: candidates are then the most recently accessed only. */
+  queryEmbedding?: number[];
   limit?: number;
   weights?: Partial<RetrievalWeights>;
   decayPerHour?: number;
@@ -125,37 +126,47 @@ export async function retrieveMemoriesOfCharacters(
   const characterIds = [...new Set(input.characterIds)];
   if (characterIds.length === 0) return result;
   const store = await loadVectorStore(db);
-  const dimension = input.queryEmbedding.length;
   const pathIds = await pathIdsFor(db, input.storyId, input);
   const params: unknown[] = [input.storyId, [...characterIds], input.kinds ?? null, pathIds];
   const scope = `m.story_id = $1 AND m.character_id = who.character_id AND ($3::text[] IS NULL OR m.kind = ANY($3::text[]))
     AND ($4::uuid[] IS NULL OR m.scene_id IS NULL OR m.scene_id = ANY($4::uuid[]))`;
-  const nearest = store.nearestSql({
-    from: 'character_memories m',
-    column: 'm.embedding',
-    select: memoryColumns,
-    where: scope,
-    params,
-    queryEmbedding: input.queryEmbedding,
-    dimension,
-    limit: input.candidates?.nearest ?? defaultCandidateCounts.nearest,
-  });
-  const queryParam = `$${params.length + 1}`;
-  const recentSql = `
-    SELECT ${memoryColumns},
-      CASE WHEN NOT ${store.hasDimensionSql('m.embedding', dimension)} THEN NULL ELSE ${store.similaritySql('m.embedding', queryParam, dimension)} END AS similarity
+  const recentOnes = (similarity: string) => `
+    SELECT ${memoryColumns}, ${similarity} AS similarity
     FROM character_memories m
     WHERE ${scope}
     ORDER BY m.last_accessed_at DESC
     LIMIT ${Math.max(1, Math.trunc(input.candidates?.recent ?? defaultCandidateCounts.recent))}`;
-  const { rows } = await db.query<CandidateRow>(
-    `SELECT candidate.* FROM unnest($2::uuid[]) AS who(character_id)
-       CROSS JOIN LATERAL (${nearest.sql}) AS candidate
-     UNION ALL
-     SELECT candidate.* FROM unnest($2::uuid[]) AS who(character_id)
-       CROSS JOIN LATERAL (${recentSql}) AS candidate`,
-    nearest.params,
-  );
+  let rows: CandidateRow[];
+  if (input.queryEmbedding === undefined) {
+    // No query embedding (the embedder is down): recency and importance alone rank.
+    ({ rows } = await db.query<CandidateRow>(
+      `SELECT candidate.* FROM unnest($2::uuid[]) AS who(character_id) CROSS JOIN LATERAL (${recentOnes('NULL::float8')}) AS candidate`,
+      params,
+    ));
+  } else {
+    const dimension = input.queryEmbedding.length;
+    const nearest = store.nearestSql({
+      from: 'character_memories m',
+      column: 'm.embedding',
+      select: memoryColumns,
+      where: scope,
+      params,
+      queryEmbedding: input.queryEmbedding,
+      dimension,
+      limit: input.candidates?.nearest ?? defaultCandidateCounts.nearest,
+    });
+    const queryParam = `$${params.length + 1}`;
+    ({ rows } = await db.query<CandidateRow>(
+      `SELECT candidate.* FROM unnest($2::uuid[]) AS who(character_id)
+         CROSS JOIN LATERAL (${nearest.sql}) AS candidate
+       UNION ALL
+       SELECT candidate.* FROM unnest($2::uuid[]) AS who(character_id)
+         CROSS JOIN LATERAL (${recentOnes(
+           `CASE WHEN NOT ${store.hasDimensionSql('m.embedding', dimension)} THEN NULL ELSE ${store.similaritySql('m.embedding', queryParam, dimension)} END`,
+         )}) AS candidate`,
+      nearest.params,
+    ));
+  }
   const byCharacter = new Map<string, Map<string, CandidateRow>>(characterIds.map((id) => [id, new Map()]));
   for (const row of rows) byCharacter.get(row.character_id)?.set(row.id, row);
   const touched: string[] = [];

@@ -2,6 +2,8 @@ import type { Queryable } from '../db/index.js';
 import { headPathCte } from '../world/scene-path.js';
 import { insertStoryMemory } from './memory-repo.js';
 import type { Embedder } from './embedder.js';
+import { embedOrDefer } from './embedding-backfill.js';
+import { getLogger } from '../logger.js';
 
 /**
  * The rolling summary: scenes that have left the recent window are folded into one
@@ -139,7 +141,8 @@ export function summariseScenesLocally(
 export interface PreparedSummary {
   content: string;
   throughSceneNumber: number;
-  embedding: number[];
+  /** null: the embedder was down (back-filled later). */
+  embedding: number[] | null;
 }
 
 /**
@@ -156,6 +159,6 @@ export async function prepareSummaryUpdate(
   const plan = await planSummaryUpdate(db, input.storyId, input.newSceneNumber, { pathSceneId: input.parentSceneId });
   if (!plan.needed) return undefined;
   const content = summariseScenesLocally(plan.previousSummary, plan.scenesToAdd);
-  const [embedding] = await embedder.embed([content]);
-  return { content, throughSceneNumber: plan.throughSceneNumber, embedding: embedding! };
+  const [embedding] = (await embedOrDefer(embedder, [content], getLogger().child({ storyId: input.storyId }), 'turn')) ?? [];
+  return { content, throughSceneNumber: plan.throughSceneNumber, embedding: embedding ?? null };
 }

@@ -160,6 +160,7 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
       if (reflecting.length > 0) {
         queued = (await enqueueJob(tx, { storyId: story.id, kind: 'reflection', sceneId: scene.id, payload: { characterIds: reflecting } })) || queued;
       }
+      if (prepared.embeddingsDeferred || summary?.embedding === null) queued = (await enqueueJob(tx, { storyId: story.id, kind: 'embedding', sceneId: scene.id })) || queued;
       if (queued) await tx.query('SELECT pg_notify($1, $2)', [jobsChannel, story.id]);
       const version = await setStoryHead(tx, story.id, scene.id);
       await markTurnSucceeded(tx, story.id, turn.id, scene.id, modelCalls.count);
