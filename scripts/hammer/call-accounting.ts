@@ -10,7 +10,10 @@ import type { Violations } from './violations.js';
  * a scene, a documented extra (corrective re-ask, talk reply, a turn that failed or was
  * cancelled — all recorded in turns.model_calls, provider retries after a hang included), or lost with
  * a process the hammer killed or a lease the process lost (logged). Nothing may be left over,
- * and no two generations of one story may be in flight at once.
+ * and no two generations of one story may be in flight at once. Background jobs' calls
+ * (summary, reflection) are recorded per job claim in model_call_counts before they are
+ * made; each job's effect lands once: one summary per job scene, each reflection group from
+ * one call, no answer stored twice.
  */
 
 export interface CallAccount {
@@ -18,6 +21,12 @@ export interface CallAccount {
   scene: number;
   repair: number;
   talk: number;
+  summary: number;
+  reflection: number;
+  /** model_call_counts of the background purposes (recorded per claim, before each call). */
+  recordedByJobs: { summary: number; reflection: number };
+  summariesStored: number;
+  reflectionsStored: number;
   retriesAfterHang: number;
   hangs: number;
   garbage: number;
@@ -38,17 +47,20 @@ const overlapToleranceMs = 50;
 interface LogFindings {
   /** storyId → count of turns whose calls the process could not record (lease lost, failure not written). */
   unrecordedByStory: Map<string, number>;
+  /** Background calls made although recording them first failed (logged). */
+  unrecordedJobCalls: number;
   errorMessages: Map<string, number>;
 }
 
 export function readServerLogs(incarnations: Incarnation[]): LogFindings {
   const unrecordedByStory = new Map<string, number>();
   const errorMessages = new Map<string, number>();
+  let unrecordedJobCalls = 0;
   for (const incarnation of incarnations) {
     const text = fs.existsSync(incarnation.logFile) ? fs.readFileSync(incarnation.logFile, 'utf8') : '';
     for (const line of text.split('\n')) {
       if (!line.startsWith('{')) continue;
-      let entry: { level?: number; msg?: string; storyId?: string; err?: { message?: string } };
+      let entry: { level?: number; msg?: string; storyId?: string; sourceId?: string; err?: { message?: string } };
       try {
         entry = JSON.parse(line) as typeof entry;
       } catch {
@@ -58,13 +70,14 @@ export function readServerLogs(incarnations: Incarnation[]): LogFindings {
       if ((msg.startsWith('lost the turn lease') || msg.startsWith('could not record the failed turn')) && entry.storyId) {
         unrecordedByStory.set(entry.storyId, (unrecordedByStory.get(entry.storyId) ?? 0) + 1);
       }
+      if (msg.startsWith('could not record a model call before making it') && entry.sourceId?.startsWith('job:')) unrecordedJobCalls++;
       if ((entry.level ?? 0) >= 50) {
         const key = `${msg}${entry.err?.message ? `: ${entry.err.message.slice(0, 120)}` : ''}`;
         errorMessages.set(key, (errorMessages.get(key) ?? 0) + 1);
       }
     }
   }
-  return { unrecordedByStory, errorMessages };
+  return { unrecordedByStory, unrecordedJobCalls, errorMessages };
 }
 
 export async function accountForCalls(
@@ -95,6 +108,11 @@ export async function accountForCalls(
     scene: calls.filter((c) => c.purpose === 'scene').length,
     repair: calls.filter((c) => c.purpose === 'repair').length,
     talk: calls.filter((c) => c.purpose === 'talk').length,
+    summary: calls.filter((c) => c.purpose === 'summary').length,
+    reflection: calls.filter((c) => c.purpose === 'reflection').length,
+    recordedByJobs: { summary: 0, reflection: 0 },
+    summariesStored: 0,
+    reflectionsStored: 0,
     retriesAfterHang: calls.filter((c) => c.retryOf !== undefined).length,
     hangs: calls.filter((c) => c.fault === 'hang').length,
     garbage: calls.filter((c) => c.fault === 'garbage').length,
@@ -130,6 +148,8 @@ export async function accountForCalls(
   const talkIds = talkRows.map((r) => Number(r.call_id));
   if (talkIds.some((id) => !byId.get(id) || byId.get(id)!.purpose !== 'talk')) violations.add('conversation not from a talk call', `${talkIds.length} conversations`);
   if (new Set(talkIds).size !== talkIds.length) violations.add('one talk answer stored twice', `${talkIds.length - new Set(talkIds).size} duplicates`);
+
+  await accountForJobCalls(pool, calls, incarnations, logs, violations, account);
 
   // Per story title: calls received = calls recorded + calls lost with a killed process or a lost lease.
   // Provider retries are calls too: a turn records every attempt it makes (turns.model_calls).
@@ -181,4 +201,83 @@ export async function accountForCalls(
     }
   }
   return account;
+}
+
+/**
+ * Background jobs: per purpose, the calls the model received against what the job claims
+ * recorded (before each call, so a process killed between the record and the request leaves
+ * one recorded call unsent, and a record that failed leaves one call unrecorded, logged);
+ * and each job's effect once — at most one summary per scene, every stored summary or
+ * reflection from an answered call of its purpose, no answer stored twice, and the
+ * reflections of one job and character all from one call.
+ */
+async function accountForJobCalls(
+  pool: pg.Pool,
+  calls: readonly ModelCall[],
+  incarnations: readonly Incarnation[],
+  logs: LogFindings,
+  violations: Violations,
+  account: CallAccount,
+): Promise<void> {
+  const { rows: recorded } = await pool.query<{ purpose: 'summary' | 'reflection'; calls: number }>(
+    `SELECT purpose, sum(calls)::int AS calls FROM model_call_counts WHERE purpose IN ('summary', 'reflection') GROUP BY purpose`,
+  );
+  for (const row of recorded) account.recordedByJobs[row.purpose] = row.calls;
+  const killed = incarnations.filter((i) => i.killed || i.crashed).length;
+  for (const purpose of ['summary', 'reflection'] as const) {
+    const received = account[purpose];
+    const recordedCalls = account.recordedByJobs[purpose];
+    if (received > recordedCalls + logs.unrecordedJobCalls) {
+      violations.add('background model calls nobody accounts for', `${purpose}: received ${received}, recorded ${recordedCalls}, ${logs.unrecordedJobCalls} logged as unrecorded`);
+    }
+    // One worker per process runs one job at a time: a kill strands at most one recorded, unsent call.
+    if (recordedCalls > received + killed) {
+      violations.add('background jobs record more model calls than the model received', `${purpose}: received ${received}, recorded ${recordedCalls}, ${killed} processes killed`);
+    }
+  }
+
+  // Imported stories carry copies of their source's summaries and reflections; only originals count.
+  const original = `NOT EXISTS (SELECT 1 FROM scenes sc WHERE sc.story_id = m.story_id AND sc.turn_id IS NULL)`;
+  const { rows: summaries } = await pool.query<{ story_id: string; scene_id: string; call_id: string | null }>(
+    `SELECT m.story_id, m.scene_id, substring(m.content FROM '\\[summary call ([0-9]+)\\]') AS call_id FROM memories m WHERE m.kind = 'summary' AND ${original}`,
+  );
+  const { rows: reflections } = await pool.query<{ story_id: string; scene_id: string; character_id: string; call_id: string | null }>(
+    `SELECT m.story_id, m.scene_id, m.character_id, substring(m.content FROM '\\[reflection call ([0-9]+)\\]') AS call_id
+       FROM character_memories m WHERE m.kind = 'reflection' AND ${original}`,
+  );
+  account.summariesStored = summaries.length;
+  account.reflectionsStored = reflections.length;
+  const byId = new Map(calls.map((c) => [c.id, c]));
+  const perScene = new Map<string, number>();
+  const summaryCallUsed = new Set<string>();
+  for (const row of summaries) {
+    const at = `${row.story_id}/${row.scene_id}`;
+    perScene.set(at, (perScene.get(at) ?? 0) + 1);
+    // Without a marker it is the extractive fallback a summary job stores when the model failed on its last attempt.
+    if (row.call_id === null) continue;
+    const call = byId.get(Number(row.call_id));
+    if (!call || call.purpose !== 'summary' || call.outcome !== 'answered') violations.add('summary not from an answered summary call', `${at} call ${row.call_id}`);
+    if (summaryCallUsed.has(row.call_id)) violations.add('one summary answer stored twice', `call ${row.call_id}`);
+    summaryCallUsed.add(row.call_id);
+  }
+  for (const [at, n] of perScene) if (n > 1) violations.add('summary job landed more than once', `${at}: ${n} summaries`);
+
+  // A reflection job asks one call per character: its conclusions share that call.
+  const callsOfGroup = new Map<string, Set<string>>();
+  const groupOfCall = new Map<string, string>();
+  for (const row of reflections) {
+    const group = `${row.story_id}/${row.scene_id}/${row.character_id}`;
+    const call = row.call_id === null ? undefined : byId.get(Number(row.call_id));
+    if (!call || call.purpose !== 'reflection' || call.outcome !== 'answered') {
+      violations.add('reflection not from an answered reflection call', `${group} call ${row.call_id}`);
+      continue;
+    }
+    callsOfGroup.set(group, (callsOfGroup.get(group) ?? new Set()).add(row.call_id!));
+    const earlier = groupOfCall.get(row.call_id!);
+    if (earlier !== undefined && earlier !== group) violations.add('one reflection answer stored twice', `call ${row.call_id} in ${earlier} and ${group}`);
+    groupOfCall.set(row.call_id!, group);
+  }
+  for (const [group, ids] of callsOfGroup) {
+    if (ids.size > 1) violations.add('reflection job landed more than once', `${group}: conclusions from calls ${[...ids].join(', ')}`);
+  }
 }

@@ -12,7 +12,8 @@ import { createRandom, type Random } from './random.js';
  * garbage answers.
  */
 
-export type CallPurpose = 'scene' | 'repair' | 'talk' | 'other';
+/** summary, reflection: background jobs' calls, told apart by their prompts. */
+export type CallPurpose = 'scene' | 'repair' | 'talk' | 'summary' | 'reflection' | 'other';
 export type CallFault = 'none' | 'hang' | 'garbage';
 
 export interface ModelCall {
@@ -130,14 +131,22 @@ export class FakeModelServer {
   #record(incarnation: string, body: ChatBody): ModelCall {
     const messages = Array.isArray(body.messages) ? body.messages : [];
     const system = String(messages[0]?.content ?? '');
-    const purpose: CallPurpose = /^You are .*, a character/.test(system)
-      ? 'talk'
-      : messages.some((m) => m.role === 'assistant')
-        ? 'repair'
-        : /Title: /.test(system)
-          ? 'scene'
-          : 'other';
-    const storyTitle = (purpose === 'talk' ? /in the story "(.*?)", set in/.exec(system) : /Title: (.*)/.exec(system))?.[1] ?? null;
+    // The reflection prompt also begins "You are …, a character", so it is told apart first.
+    const purpose: CallPurpose = /^You keep a compact, factual record of an interactive story/.test(system)
+      ? 'summary'
+      : /^You are the inner voice of .*, a character/.test(system)
+        ? 'reflection'
+        : /^You are .*, a character/.test(system)
+          ? 'talk'
+          : messages.some((m) => m.role === 'assistant')
+            ? 'repair'
+            : /Title: /.test(system)
+              ? 'scene'
+              : 'other';
+    const storyTitle =
+      purpose === 'summary' || purpose === 'reflection'
+        ? this.#titleOfSceneCalls(String(messages[1]?.content ?? ''))
+        : ((purpose === 'talk' ? /in the story "(.*?)", set in/.exec(system) : /Title: (.*)/.exec(system))?.[1] ?? null);
     const bodyHash = createHash('sha1').update(JSON.stringify(messages)).digest('hex');
     const now = Date.now();
     const hungKey = `${incarnation}:${bodyHash}`;
@@ -167,6 +176,12 @@ export class FakeModelServer {
     return call;
   }
 
+  /** A background prompt quotes scenes (or memories of them) that carry the calls that wrote them. */
+  #titleOfSceneCalls(text: string): string | null {
+    const id = /\[scene call ([0-9]+)\]/.exec(text)?.[1];
+    return id === undefined ? null : (this.calls[Number(id) - 1]?.storyTitle ?? null);
+  }
+
   #retryDepth(call: ModelCall): number {
     let depth = 0;
     for (let at = call; at.retryOf !== undefined; depth++) at = this.calls[at.retryOf - 1]!;
@@ -184,8 +199,17 @@ export class FakeModelServer {
     await sleepUnlessClosed(min + this.#random.next() * (max - min), response);
     if (response.destroyed) return;
     // A talk reply may be any text, so only an empty one is garbage for talk.
-    const garbage = call.purpose === 'talk' ? '' : this.#random.pick(garbageAnswers);
-    const text = call.fault === 'garbage' ? garbage : call.purpose === 'talk' ? this.#talkReply(call) : this.#sceneAnswer(call, body);
+    const garbage = call.purpose === 'talk' || call.purpose === 'summary' ? '' : this.#random.pick(garbageAnswers);
+    const text =
+      call.fault === 'garbage'
+        ? garbage
+        : call.purpose === 'talk'
+          ? this.#talkReply(call)
+          : call.purpose === 'summary'
+            ? this.#summaryAnswer(call)
+            : call.purpose === 'reflection'
+              ? this.#reflectionAnswer(call)
+              : this.#sceneAnswer(call, body);
     const base = { id: `chatcmpl-${call.id}`, created: Math.floor(Date.now() / 1000), model: String(body.model ?? 'hammer-model') };
     const usage = { prompt_tokens: 10, completion_tokens: 20, total_tokens: 30 };
     if (!call.stream) {
@@ -212,6 +236,20 @@ export class FakeModelServer {
 
   #talkReply(call: ModelCall): string {
     return `[talk call ${call.id}] The tide keeps its own counsel, and so do I.`;
+  }
+
+  #summaryAnswer(call: ModelCall): string {
+    return `[summary call ${call.id}] The fog has not lifted; Mara Vell still owes the player a boat.`;
+  }
+
+  /** Conclusions citing the first two memories (a reflection is asked only with two or more). */
+  #reflectionAnswer(call: ModelCall): string {
+    return JSON.stringify({
+      reflections: [
+        { text: `[reflection call ${call.id}] The player keeps returning to the harbour.`, evidence: [1, 2] },
+        { text: `[reflection call ${call.id}] Nobody here says what they know.`, evidence: [1] },
+      ],
+    });
   }
 
   #sceneAnswer(call: ModelCall, body: ChatBody): string {

@@ -21,8 +21,9 @@ export function formatReport(report: HammerReport): string[] {
   if (calls) {
     const failed = [...calls.recordedByFailed].map(([code, n]) => `${code} ${n}`).join(', ') || 'none';
     lines.push(
-      `- model calls received: ${calls.received} = scene ${calls.scene} + re-ask ${calls.repair} + talk ${calls.talk}; injected hangs ${calls.hangs}, garbage ${calls.garbage}`,
+      `- model calls received: ${calls.received} = scene ${calls.scene} + re-ask ${calls.repair} + talk ${calls.talk} + summary ${calls.summary} + reflection ${calls.reflection}; injected hangs ${calls.hangs}, garbage ${calls.garbage}`,
       `- accounted: scenes written ${calls.scenesFromCalls}; recorded by turns ${calls.recordedByTurns} (succeeded ${calls.recordedBySucceeded}, failed: ${failed}); provider retries after a hang ${calls.retriesAfterHang}; lost with a killed process ${calls.lostWithKilledProcess}; lost with a lease ${calls.lostWithLease}; talk replies stored ${calls.conversations}`,
+      `- background jobs: calls recorded summary ${calls.recordedByJobs.summary}, reflection ${calls.recordedByJobs.reflection}; stored ${calls.summariesStored} summaries, ${calls.reflectionsStored} reflections`,
     );
   }
   if (report.serverErrors.size > 0) {

@@ -113,10 +113,13 @@ export async function runHammer(options: HammerOptions): Promise<HammerReport> {
       LIVINGWORLD_POOL_SIZE: String(options.poolSize),
       LIVINGWORLD_TURN_RATE_LIMIT: '1000000',
       LIVINGWORLD_SHUTDOWN_GRACE_MS: '3000',
-      // The call accounting knows scene, re-ask and talk calls; background summaries and
-      // reflections (tested on their own, test/jobs) would be calls of no known purpose.
-      LIVINGWORLD_SUMMARIES: 'extractive',
-      LIVINGWORLD_REFLECTION_THRESHOLD: '0',
+      // Background jobs run in every process: model-written summaries every two scenes out of
+      // the window and reflections often, so that jobs are claimed, killed and taken over too.
+      LIVINGWORLD_BACKGROUND_JOBS: 'on',
+      LIVINGWORLD_SUMMARIES: 'model',
+      LIVINGWORLD_SUMMARY_EVERY: '2',
+      LIVINGWORLD_REFLECTION_THRESHOLD: '2',
+      LIVINGWORLD_JOB_LEASE_MS: String(options.leaseMs),
       LOG_LEVEL: 'warn',
       NO_COLOR: '1',
     },
