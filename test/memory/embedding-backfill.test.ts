@@ -4,14 +4,14 @@ import { backgroundSettingsFor, createJobWorker } from '../../src/jobs/index.js'
 import { createOfflineProvider } from '../../src/llm/providers/offline.js';
 import { createOllamaEmbedder } from '../../src/memory/embedders/ollama.js';
 import { addLoreEntry } from '../../src/memory/edit-lore.js';
-import { embeddingTables } from '../../src/memory/vector-store.js';
+import { embeddingTables, loadVectorStore } from '../../src/memory/vector-store.js';
 import { importStoryArchive } from '../../src/io/write-story-archive.js';
 import { exportStoryArchive } from '../../src/io/read-story-archive.js';
 import { createBackgroundJobHandlers } from '../../src/story/background-job-handlers.js';
 import { createStory } from '../../src/story/create-story.js';
 import { readDatabaseStats } from '../../src/story/database-stats.js';
 import { takeTurn } from '../../src/story/take-turn.js';
-import { createServerTestDatabase, type TestServerDatabase } from '../helpers/db.js';
+import { createTestDatabase, type BackendName } from '../helpers/db.js';
 import { createTestEngine } from '../helpers/engine.js';
 import { startFakeOllama, type FakeOllama } from '../helpers/fake-model-servers.js';
 
@@ -36,18 +36,18 @@ async function embeddingJobs(db: Database, storyId: string) {
 
 /**
  * The embedder is a real HTTP server on 127.0.0.1 (Ollama's /api/embed) that goes down and
- * comes back; the database is real PostgreSQL, and two workers compete for the back-fill.
+ * comes back; the database is real PostgreSQL (and PGlite), and two workers compete for the back-fill.
  */
-describe('embedding back-fill as a background job (server)', () => {
-  let server: TestServerDatabase;
+describe.each<BackendName>(['server', 'embedded'])('embedding back-fill as a background job (%s)', (backend) => {
+  const server = {} as { db: Database; dispose: () => Promise<void> };
   let ollama: FakeOllama;
   beforeAll(async () => {
-    server = await createServerTestDatabase();
+    Object.assign(server, await createTestDatabase(backend));
     ollama = await startFakeOllama();
   }, 60_000);
   afterAll(async () => {
     await ollama?.close();
-    await server?.drop();
+    await server.dispose?.();
   });
 
   async function engine() {
@@ -113,8 +113,12 @@ describe('embedding back-fill as a background job (server)', () => {
     ]);
     expect(((await readDatabaseStats(db, { storyId: story.id })) as any).story.background_jobs.embedding).toEqual({ queued: 0, running: 0, failed: 0, done: 2 });
     // The back-filled lore entry is the embedder's vector of its text, as if stored at once.
-    const { rows: loreRow } = await db.query<{ dims: number }>(`SELECT cardinality(embedding) AS dims FROM lore_entries WHERE story_id = $1 AND id = $2`, [story.id, lore.id]);
-    expect(loreRow).toEqual([{ dims: ollama.embeddingDimension }]);
+    const store = await loadVectorStore(db);
+    const { rows: loreRow } = await db.query<{ ok: boolean }>(
+      `SELECT ${store.hasDimensionSql('embedding', ollama.embeddingDimension)} AS ok FROM lore_entries WHERE story_id = $1 AND id = $2`,
+      [story.id, lore.id],
+    );
+    expect(loreRow).toEqual([{ ok: true }]);
   });
 
   it('an imported story (an archive carries no embeddings) is embedded by a back-fill; rows added after a finished back-fill queue it again', async () => {
