@@ -44,7 +44,7 @@ const textOf = (data: JsonObject, key: string) => (typeof data[key] === 'string'
 export async function createStoryFromCard(
   deps: EngineDeps & { defaultSeed: number },
   content: Buffer | string,
-  options: { playerName?: string; ownerId?: string; signal?: AbortSignal; onText?: (text: string) => void } = {},
+  options: { playerName?: string; ownerId?: string; signal?: AbortSignal; stopSignal?: AbortSignal; onText?: (text: string) => void } = {},
 ): Promise<CreateStoryFromCardResult> {
   const playerName = checkPlayerName(options.playerName);
   const parsed = parseCharacterCard(content);
@@ -75,6 +75,7 @@ export async function createStoryFromCard(
     kind: 'open',
     ...(options.onText ? { onText: options.onText } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.stopSignal ? { stopSignal: options.stopSignal } : {}),
   });
   return {
     story: { ...story, headSceneId: opening.scene.id, version: story.version + 1 },

@@ -48,7 +48,7 @@ const openingTurnKey = 'livingworld:opening';
 export async function createStory(
   deps: EngineDeps & { defaultSeed: number },
   input: NewStory,
-  options: { onText?: (text: string) => void; signal?: AbortSignal; settings?: Record<string, unknown>; ownerId?: string; idempotency?: IdempotencyClaim } = {},
+  options: { onText?: (text: string) => void; signal?: AbortSignal; stopSignal?: AbortSignal; settings?: Record<string, unknown>; ownerId?: string; idempotency?: IdempotencyClaim } = {},
 ): Promise<{ story: StoryRow; opening: TurnResult }> {
   const fields = parseNewStory(input);
   const { storyId } = await runIdempotent(deps.db, options.idempotency, () =>
@@ -73,6 +73,7 @@ export async function createStory(
     ...(options.idempotency ? { idempotencyKey: openingTurnKey } : {}),
     ...(options.onText ? { onText: options.onText } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.stopSignal ? { stopSignal: options.stopSignal } : {}),
   });
   return { story: await getStory(deps.db, storyId), opening };
 }

@@ -32,10 +32,11 @@ export function registerCardRoutes(app: FastifyInstance, ctx: ServerContext): vo
         throw new AppError('validation', 'Send the card file (PNG, CHARX or JSON) as the request body.', { details: { field: 'body' } });
       }
       const content = request.body;
-      return respondWithTurn(ctx, request, reply, async ({ signal, onText }) =>
+      return respondWithTurn(ctx, request, reply, async ({ signal, stopSignal, onText }) =>
         cardStoryAnswer(
           await createStoryFromCard(ctx.runtime.deps, content, {
             signal,
+            stopSignal,
             ownerId: request.user.id,
             ...(playerName !== undefined ? { playerName } : {}),
             ...(onText ? { onText } : {}),

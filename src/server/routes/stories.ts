@@ -48,9 +48,10 @@ export function registerStoryRoutes(app: FastifyInstance, ctx: ServerContext): v
     if (body !== null && typeof body === 'object' && 'card' in body) {
       // A story opened by a V1/V2/V3 card given as JSON (PNG and CHARX go to POST /api/cards).
       const { card, playerName } = parseInput(cardStoryBody, body);
-      return respondWithTurn(ctx, request, reply, async ({ signal, onText }) => {
+      return respondWithTurn(ctx, request, reply, async ({ signal, stopSignal, onText }) => {
         const result = await createStoryFromCard(ctx.runtime.deps, JSON.stringify(card), {
           signal,
+          stopSignal,
           ownerId: request.user.id,
           ...(playerName !== undefined ? { playerName } : {}),
           ...(onText ? { onText } : {}),
@@ -60,10 +61,11 @@ export function registerStoryRoutes(app: FastifyInstance, ctx: ServerContext): v
     }
     const input = parseInput(newStorySchema, body);
     const idempotency = idempotencyClaimOf(request);
-    return respondWithTurn(ctx, request, reply, async ({ signal, onText }) => {
+    return respondWithTurn(ctx, request, reply, async ({ signal, stopSignal, onText }) => {
       // Owned from the start, so a story whose opening fails is still its creator's alone.
       const { story, opening } = await createStory(ctx.runtime.deps, input, {
         signal,
+        stopSignal,
         ownerId: request.user.id,
         ...(onText ? { onText } : {}),
         ...(idempotency ? { idempotency } : {}),
