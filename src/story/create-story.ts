@@ -38,7 +38,7 @@ export function parseNewStory(input: unknown): z.output<typeof newStorySchema> {
 // A keyed creation's opening turn carries this key, so a retry joins or replays that turn
 // (or retries it, if it failed) instead of writing a second opening. The story is new to
 // the request, so the key cannot meet another request's on it.
-const openingTurnKey = 'livingworld:opening';
+export const openingTurnKey = 'livingworld:opening';
 
 /**
  * Creates a story and writes its opening scene. With a claim, the story row and the key are

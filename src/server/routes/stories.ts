@@ -4,9 +4,10 @@ import { createStory, newStorySchema } from '../../story/create-story.js';
 import { checkPlayerName, createStoryFromCard } from '../../io/create-story-from-card.js';
 import { setPlayerName } from '../../story/story-repo.js';
 import { getStory, listStories } from '../../story/story-repo.js';
-import { deleteStory } from '../../story/delete-story.js';
+import { deleteStoryIn } from '../../story/delete-story.js';
 import { getSceneView } from '../../story/scene-view.js';
-import { setStoryStatus } from '../../story/set-story-status.js';
+import { applyStoryStatus } from '../../story/set-story-status.js';
+import { idempotentTransaction } from '../../idempotency/index.js';
 import { sceneThoughts } from '../../characters/character-views.js';
 import { listVisibleStoryIds } from '../access/access-repo.js';
 import { authorizeStory } from '../auth.js';
@@ -48,10 +49,12 @@ export function registerStoryRoutes(app: FastifyInstance, ctx: ServerContext): v
     if (body !== null && typeof body === 'object' && 'card' in body) {
       // A story opened by a V1/V2/V3 card given as JSON (PNG and CHARX go to POST /api/cards).
       const { card, playerName } = parseInput(cardStoryBody, body);
+      const idempotency = idempotencyClaimOf(request);
       return respondWithTurn(ctx, request, reply, async ({ signal, stopSignal, onText }) => {
         const result = await createStoryFromCard(ctx.runtime.deps, JSON.stringify(card), {
           signal,
           stopSignal,
+          ...(idempotency ? { idempotency } : {}),
           ownerId: request.user.id,
           ...(playerName !== undefined ? { playerName } : {}),
           ...(onText ? { onText } : {}),
@@ -99,16 +102,23 @@ export function registerStoryRoutes(app: FastifyInstance, ctx: ServerContext): v
     const body = parseInput(storyPatchBody, request.body);
     await authorizeStory(db, request.user, id, body.status !== undefined ? 'own' : 'play');
     const playerName = body.playerName === undefined ? undefined : checkPlayerName(body.playerName);
-    if (body.status !== undefined) await setStoryStatus(db, id, body.status);
-    if (playerName !== undefined) await setPlayerName(db, id, playerName);
-    return { story: toStoryJson(await getStory(db, id)) };
+    // Both changes and the answer in one transaction: a retry with the key changes nothing twice.
+    return idempotentTransaction(db, idempotencyClaimOf(request), async (tx) => {
+      if (body.status !== undefined) await applyStoryStatus(tx, id, body.status);
+      if (playerName !== undefined) await setPlayerName(tx, id, playerName);
+      return { story: toStoryJson(await getStory(tx, id)) };
+    });
   });
 
   /** The owner deletes the story and all its rows; 409 turn_in_progress while a scene is being written. */
   app.delete('/api/stories/:id', async (request, reply) => {
     const { id } = parseInput(idParams, request.params, 'params');
-    await authorizeStory(db, request.user, id, 'own');
-    await deleteStory(db, id);
+    // Authorised inside: a keyed retry after the delete landed finds its answer, not a missing story.
+    await idempotentTransaction(db, idempotencyClaimOf(request), async (tx) => {
+      await authorizeStory(tx, request.user, id, 'own');
+      await deleteStoryIn(tx, id);
+      return null;
+    });
     return reply.status(204).send();
   });
 }
