@@ -201,7 +201,7 @@ export async function generateScene(
   const log = deps.log.child({ storyId: story.id, turnId: plan.turn.id });
 
   let request = assembleSceneRequest(scene, whole, limits, sizing);
-  const hooks: ModelCallHooks = { countCall: () => options.modelCalls.start(), onThinking: options.onThinking };
+  const hooks: ModelCallHooks = { countCall: () => options.modelCalls.start(options.signal), onThinking: options.onThinking };
   // Only the first answer is streamed: a watcher has already seen its prose when a re-ask follows.
   let streaming = options.onText ? { ...hooks, onText: createSceneTextStream(options.onText) } : hooks;
   const tried = { shorterContext: false, largerAnswer: false, repair: false };

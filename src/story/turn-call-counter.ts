@@ -1,6 +1,7 @@
 import { retryOnConnectionLoss, type Database } from '../db/index.js';
 import type { Logger } from '../logger.js';
-import { recordTurnModelCalls } from './turn-repo.js';
+import { recordTurnModelCalls, unrecordTurnModelCall } from './turn-repo.js';
+import { cancelledError } from '../llm/with-retry.js';
 
 /**
  * Counts a turn's model calls in the database as each one starts, so that a call spent by a
@@ -11,8 +12,11 @@ import { recordTurnModelCalls } from './turn-repo.js';
 export interface TurnCallCounter {
   /** Calls started so far; the turn's final write records this total. */
   readonly count: number;
-  /** Call just before a model call is made. */
-  start(): Promise<void>;
+  /**
+   * Call just before a model call is made. With the call's signal: an aborted call is never
+   * sent, so it is not counted (and a count written just as it was aborted is taken back).
+   */
+  start(signal?: AbortSignal): Promise<void>;
 }
 
 export function createTurnCallCounter(db: Database, storyId: string, turnId: string, log: Logger): TurnCallCounter {
@@ -21,7 +25,8 @@ export function createTurnCallCounter(db: Database, storyId: string, turnId: str
     get count() {
       return count;
     },
-    async start() {
+    async start(signal) {
+      if (signal?.aborted) throw cancelledError(signal.reason);
       count++;
       const total = count;
       try {
@@ -29,6 +34,11 @@ export function createTurnCallCounter(db: Database, storyId: string, turnId: str
       } catch (error) {
         // The call still goes ahead; the turn's final write records the total.
         log.warn({ err: error, storyId, turnId }, 'could not record a model call before making it');
+      }
+      if (signal?.aborted) {
+        count--;
+        await unrecordTurnModelCall(db, storyId, turnId, total).catch((error: unknown) => log.warn({ err: error, storyId, turnId }, 'could not take back the count of a call never made'));
+        throw cancelledError(signal.reason);
       }
     },
   };

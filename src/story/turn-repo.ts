@@ -184,6 +184,11 @@ export async function recordTurnModelCalls(db: Queryable, storyId: string, turnI
   await db.query(`UPDATE turns SET model_calls = GREATEST(model_calls, $3), updated_at = now() WHERE story_id = $1 AND id = $2`, [storyId, turnId, modelCalls]);
 }
 
+/** Takes back the count of a call that was never sent: only if the count is still the one this process wrote. */
+export async function unrecordTurnModelCall(db: Queryable, storyId: string, turnId: string, countedTotal: number): Promise<void> {
+  await db.query(`UPDATE turns SET model_calls = $3 - 1, updated_at = now() WHERE story_id = $1 AND id = $2 AND model_calls = $3`, [storyId, turnId, countedTotal]);
+}
+
 /** Records the failure, only if we still own the turn; returns whether it did. */
 export async function markTurnFailed(
   db: Queryable,
