@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServerTestDatabase, type TestServerDatabase } from '../helpers/db.js';
 import { startServeProcess, type ServeProcess } from './serve-process.js';
-import { STORY_ARCHIVE_FORMAT } from '../../src/io/story-archive.js';
+import { largeStoryArchive } from '../../scripts/hammer/large-archive.js';
 
 // Two serve processes on one database; A is stopped with SIGTERM while large imports are in flight.
 let database: TestServerDatabase;
@@ -20,56 +20,6 @@ afterAll(async () => {
   await Promise.all([a?.stop('SIGKILL'), b?.stop()]);
   await database?.drop();
 });
-
-/** A story file of about `megabytes` MB: a chain of long scenes. */
-function largeArchive(title: string, megabytes: number): Buffer {
-  const at = new Date().toISOString();
-  const sceneChars = 90_000;
-  const count = Math.ceil((megabytes * 1024 * 1024) / sceneChars);
-  const scenes = Array.from({ length: count }, (_, i) => ({
-    id: `s${i + 1}`,
-    parent_id: i === 0 ? null : `s${i}`,
-    scene_number: i + 1,
-    choice_number: i === 0 ? null : 1,
-    instruction: null,
-    content: `Scene ${i + 1} of ${title}. ` + 'The tide comes in over the flats and goes out again. '.repeat(sceneChars / 54),
-    raw_output: null,
-    provider: null,
-    model: null,
-    metadata: {},
-    created_at: at,
-    choices: [
-      { number: 1, content: 'Walk on along the shore', selected: i < count - 1 },
-      { number: 2, content: 'Turn back to the village', selected: false },
-    ],
-  }));
-  const archive = {
-    format_version: STORY_ARCHIVE_FORMAT,
-    exported_at: at,
-    story: {
-      id: randomUUID(),
-      title,
-      setting: 'Tidal flats at dusk.',
-      instructions: null,
-      system_prompt: null,
-      status: 'active',
-      seed: 1,
-      settings: {},
-      head_scene_id: `s${count}`,
-      created_at: at,
-      updated_at: at,
-    },
-    scenes,
-    user_instructions: [],
-    characters: [],
-    scene_characters: [],
-    memories: [],
-    character_memories: [],
-    character_relationships: [],
-    lore_entries: [],
-  };
-  return Buffer.from(JSON.stringify(archive));
-}
 
 type Outcome = { status: number; code?: string; retryAfter?: string | null; storyId?: string; error?: string };
 
@@ -95,7 +45,7 @@ async function importedTitles(): Promise<string[]> {
 describe('SIGTERM while large imports are in flight', () => {
   it('every client gets its story (201) or 503 shutting_down with Retry-After, and the stories written are exactly the 201s', async () => {
     const clients = Array.from({ length: 12 }, (_, i) => ({ title: `Flats ${String(i + 1).padStart(2, '0')}`, key: randomUUID() }));
-    const files = clients.map((c) => largeArchive(c.title, 10));
+    const files = clients.map((c) => Buffer.from(largeStoryArchive(c.title, 10 * 1024 * 1024)));
     const sending = clients.map((c, i) => importTo(a.url, files[i]!, c.key));
     await new Promise((resolve) => setTimeout(resolve, 250));
     const exit = a.stop('SIGTERM', 30_000);
