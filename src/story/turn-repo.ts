@@ -166,6 +166,8 @@ export async function renewLease(db: Queryable, storyId: string, turnId: string,
 }
 
 export async function markTurnSucceeded(tx: Queryable, storyId: string, turnId: string, sceneId: string, modelCalls: number): Promise<void> {
+  // A finished turn has no one left to wait for it (rows of waiters on dead processes go too).
+  await tx.query(`DELETE FROM turn_waiters WHERE story_id = $1 AND turn_id = $2`, [storyId, turnId]);
   await tx.query(
     `UPDATE turns SET status = 'succeeded', scene_id = $3, lease_owner = NULL, lease_expires_at = NULL,
             model_calls = GREATEST(model_calls, $4), finished_at = now(), updated_at = now()
@@ -196,11 +198,16 @@ export async function markTurnFailed(
   turnId: string,
   failure: { leaseOwner: string | null; errorCode: string; errorMessage: string; modelCalls: number },
 ): Promise<boolean> {
-  const { rowCount } = await db.query(
-    `UPDATE turns SET status = 'failed', error_code = $4, error_message = left($5, 2000), lease_owner = NULL, lease_expires_at = NULL,
-            model_calls = GREATEST(model_calls, $6), finished_at = now(), updated_at = now()
-      WHERE story_id = $1 AND id = $2 AND status = 'generating' AND ($3::text IS NULL OR lease_owner = $3)`,
+  // One statement (it may run outside a transaction): the failed turn's waiter rows go with it.
+  const { rows } = await db.query<{ id: string }>(
+    `WITH failed AS (
+       UPDATE turns SET status = 'failed', error_code = $4, error_message = left($5, 2000), lease_owner = NULL, lease_expires_at = NULL,
+              model_calls = GREATEST(model_calls, $6), finished_at = now(), updated_at = now()
+        WHERE story_id = $1 AND id = $2 AND status = 'generating' AND ($3::text IS NULL OR lease_owner = $3)
+        RETURNING id),
+     gone AS (DELETE FROM turn_waiters w USING failed WHERE w.story_id = $1 AND w.turn_id = failed.id)
+     SELECT id FROM failed`,
     [storyId, turnId, failure.leaseOwner, failure.errorCode, failure.errorMessage, failure.modelCalls],
   );
-  return rowCount > 0;
+  return rows.length > 0;
 }
