@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { StoryBook } from './story-book.js';
+import type { KeyedWrite, StoryBook } from './story-book.js';
 import type { Violations } from './violations.js';
 
 /**
@@ -15,23 +15,21 @@ export interface EffectAccount {
 }
 
 // Other clients import (copy) stories, marks included: a copy is not an effect of the keyed write.
-const effectCount: Record<string, string> = {
-  'create-story': `SELECT count(*)::int AS n FROM stories WHERE title = $1 AND import_hash IS NULL`,
-  import: `SELECT count(*)::int AS n FROM stories WHERE title = $1`,
-  talk: `SELECT count(*)::int AS n FROM character_memories m JOIN stories s ON s.id = m.story_id
-          WHERE m.kind = 'conversation' AND m.content LIKE '%' || $1 || '%' AND s.import_hash IS NULL`,
+const effectCount: Record<KeyedWrite['kind'], (write: KeyedWrite) => [string, unknown[]]> = {
+  'create-story': (w) => [`SELECT count(*)::int AS n FROM stories WHERE title = $1 AND import_hash IS NULL`, [w.text]],
+  import: (w) => [`SELECT count(*)::int AS n FROM stories WHERE import_hash = $1`, [w.text]],
+  talk: (w) => [`SELECT count(*)::int AS n FROM character_memories WHERE story_id = $1 AND kind = 'conversation' AND content LIKE '%' || $2 || '%'`, [w.storyId, w.text]],
 };
 
 export async function checkKeyedEffects(pool: pg.Pool, book: StoryBook, violations: Violations): Promise<EffectAccount> {
   let duplicateEffects = 0;
   for (const write of book.keyedWrites) {
-    const { rows } = await pool.query<{ n: number }>(effectCount[write.kind]!, [write.text]);
+    const { rows } = await pool.query<{ n: number }>(...effectCount[write.kind](write));
     const effects = rows[0]!.n;
     if (effects > 1) {
       duplicateEffects += effects - 1;
       violations.add('duplicate effect of a retried request', `${write.kind} "${write.text}" key ${write.key}: ${effects} effects from ${write.attempts} sends`);
     }
-    // A talk whose story moved to a branch without that character is refused (404) and writes nothing.
     if (write.acknowledged && effects === 0) violations.add('acknowledged keyed write left no effect', `${write.kind} "${write.text}" key ${write.key}`);
   }
   return { keyedWrites: book.keyedWrites.length, retried: book.keyedWrites.filter((w) => w.attempts > 1).length, duplicateEffects };

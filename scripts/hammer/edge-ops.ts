@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { callApi, type ApiRequest, type ApiResult } from './api-client.js';
 import { judge, type Verdict } from './judge-result.js';
 import type { ClientContext, ClientState } from './client-ops.js';
@@ -27,7 +27,7 @@ async function keyedWrite(
   op: string,
   request: Omit<ApiRequest, 'headers' | 'timeoutMs'>,
   expected: string[],
-  marker: { kind: 'create-story' | 'import' | 'talk'; text: string },
+  marker: { kind: 'create-story' | 'import' | 'talk'; text: string; storyId?: string },
   options: { callsModel?: boolean; timeoutMs: number },
 ): Promise<ApiResult> {
   const key = `hk-${client.id}-${randomUUID()}`;
@@ -72,14 +72,15 @@ export async function importKeyed(ctx: ClientContext, client: ClientState): Prom
   const exported = await callApi(ctx.pickTarget(client.random), { method: 'GET', path: `/api/stories/${source.id}/export?format=json`, timeoutMs: ctx.timeouts.otherMs });
   if (judge(ctx, 'export', exported, ['200']) !== 'ok') return;
   const title = ctx.book.nextTitle('imported');
-  const archive = { ...exported.body, story: { ...exported.body.story, title } };
+  const file = JSON.stringify({ ...exported.body, story: { ...exported.body.story, title } });
   const result = await keyedWrite(
     ctx,
     client,
     'import-keyed',
-    { method: 'POST', path: '/api/import?filename=hammer.json', rawBody: JSON.stringify(archive), contentType: 'application/json' },
+    { method: 'POST', path: '/api/import?filename=hammer.json', rawBody: file, contentType: 'application/json' },
     ['201'],
-    { kind: 'import', text: title },
+    // Copies of the imported story (other clients export and import it) come from other files.
+    { kind: 'import', text: createHash('sha256').update(file).digest('hex') },
     { timeoutMs: ctx.timeouts.otherMs },
   );
   const imported = result.body?.story;
@@ -97,7 +98,7 @@ export async function talkKeyed(ctx: ClientContext, client: ClientState): Promis
     'talk-keyed',
     { method: 'POST', path: `/api/characters/${client.random.pick(story.characterIds)}/talk`, json: { message: `What do you know? ${mark}` } },
     ['200', '404:not_found', '409:story_archived'],
-    { kind: 'talk', text: mark },
+    { kind: 'talk', text: mark, storyId: story.id },
     { callsModel: true, timeoutMs: ctx.timeouts.turnMs },
   );
 }

@@ -31,7 +31,10 @@ export interface AcknowledgedScene {
 /** A keyed write and the mark its effect leaves (a title, a message): at most one effect may carry it. */
 export interface KeyedWrite {
   kind: 'create-story' | 'import' | 'talk';
+  /** The title (create-story), the file's SHA-256 (import, kept as stories.import_hash) or the message's mark (talk). */
   text: string;
+  /** Talk: the story talked in (an import elsewhere copies its memories, mark included). */
+  storyId?: string;
   key: string;
   /** Sends of the same request with the same key (more than one: retried after an unknown outcome). */
   attempts: number;

@@ -30,8 +30,11 @@ export interface ModelCallHooks {
   onText?: ((text: string) => void) | undefined;
   /** true when the model starts thinking, false when it starts answering. */
   onThinking?: ((active: boolean) => void) | undefined;
-  /** Counts one call at the model before it is made; every HTTP attempt is one (turns.model_calls). */
-  countCall: () => Promise<void>;
+  /**
+   * Counts one call at the model before it is made; every HTTP attempt is one (turns.model_calls).
+   * With the call's signal, a call aborted before it is sent is not counted.
+   */
+  countCall: (signal?: AbortSignal) => Promise<void>;
 }
 
 /**
@@ -60,7 +63,7 @@ export async function callModel(provider: ModelProvider, request: CompletionRequ
     ...request,
     onAttempt: async () => {
       attempts++;
-      await hooks.countCall();
+      await hooks.countCall(signal);
     },
     ...(onDelta ? { onDelta } : {}),
   };
@@ -201,7 +204,7 @@ export async function generateScene(
   const log = deps.log.child({ storyId: story.id, turnId: plan.turn.id });
 
   let request = assembleSceneRequest(scene, whole, limits, sizing);
-  const hooks: ModelCallHooks = { countCall: () => options.modelCalls.start(options.signal), onThinking: options.onThinking };
+  const hooks: ModelCallHooks = { countCall: (signal) => options.modelCalls.start(signal), onThinking: options.onThinking };
   // Only the first answer is streamed: a watcher has already seen its prose when a re-ask follows.
   let streaming = options.onText ? { ...hooks, onText: createSceneTextStream(options.onText) } : hooks;
   const tried = { shorterContext: false, largerAnswer: false, repair: false };

@@ -15,6 +15,8 @@ export interface TurnRow {
   leaseOwner: string | null;
   leaseExpired: boolean;
   attempts: number;
+  /** Model calls started for this turn so far, by every process that generated it. */
+  modelCalls: number;
   sceneId: string | null;
   errorCode: string | null;
   errorMessage: string | null;
@@ -32,6 +34,7 @@ interface TurnRecord {
   lease_owner: string | null;
   lease_expired: boolean;
   attempts: number;
+  model_calls: number;
   scene_id: string | null;
   error_code: string | null;
   error_message: string | null;
@@ -39,7 +42,7 @@ interface TurnRecord {
 
 // The lease is judged by the database clock, so processes with skewed clocks agree.
 const turnColumns = `id, story_id, kind, from_scene_id, choice_number, instruction, request_hash, status,
-  lease_owner, (status = 'generating' AND lease_expires_at < clock_timestamp()) AS lease_expired, attempts, scene_id, error_code, error_message`;
+  lease_owner, (status = 'generating' AND lease_expires_at < clock_timestamp()) AS lease_expired, attempts, model_calls, scene_id, error_code, error_message`;
 
 function toTurn(row: TurnRecord): TurnRow {
   return {
@@ -54,6 +57,7 @@ function toTurn(row: TurnRecord): TurnRow {
     leaseOwner: row.lease_owner,
     leaseExpired: row.lease_expired,
     attempts: row.attempts,
+    modelCalls: row.model_calls,
     sceneId: row.scene_id,
     errorCode: row.error_code,
     errorMessage: row.error_message,
