@@ -118,7 +118,7 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
       if (payload.includes(turn.id) && payload.includes('"failed"')) void checkLease();
     })
     .catch(() => async () => {});
-  const modelCalls = createTurnCallCounter(deps.db, story.id, turn.id, log, turn.modelCalls);
+  const modelCalls = createTurnCallCounter(deps.db, story.id, turn.id, log);
   try {
     const generated = await generateScene(deps, plan, {
       signal: controller.signal,

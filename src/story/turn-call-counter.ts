@@ -19,13 +19,8 @@ export interface TurnCallCounter {
   start(signal?: AbortSignal): Promise<void>;
 }
 
-/**
- * `spentBefore`: the calls the turn had already cost when this process claimed it (a takeover
- * after a killed process, a retry of a failed turn), so that the absolute count is the sum of
- * every attempt's calls, not the largest of them.
- */
-export function createTurnCallCounter(db: Database, storyId: string, turnId: string, log: Logger, spentBefore = 0): TurnCallCounter {
-  let count = spentBefore;
+export function createTurnCallCounter(db: Database, storyId: string, turnId: string, log: Logger): TurnCallCounter {
+  let count = 0;
   return {
     get count() {
       return count;
