@@ -25,7 +25,7 @@ export function formatReport(report: HammerReport): string[] {
     const failed = [...calls.recordedByFailed].map(([code, n]) => `${code} ${n}`).join(', ') || 'none';
     lines.push(
       `- model calls received: ${calls.received} = scene ${calls.scene} + re-ask ${calls.repair} + talk ${calls.talk}; injected hangs ${calls.hangs}, garbage ${calls.garbage}`,
-      `- accounted: scenes written ${calls.scenesFromCalls}; recorded by turns ${calls.recordedByTurns} (succeeded ${calls.recordedBySucceeded}, failed: ${failed}); provider retries after a hang ${calls.retriesAfterHang}; lost with a killed process ${calls.lostWithKilledProcess}; lost with a lease ${calls.lostWithLease}; talk replies stored ${calls.conversations}`,
+      `- accounted: scenes written ${calls.scenesFromCalls}; recorded by turns ${calls.recordedByTurns} (succeeded ${calls.recordedBySucceeded}, failed: ${failed}); provider retries after a hang ${calls.retriesAfterHang}; lost with a killed process ${calls.lostWithKilledProcess}; lost with a lease ${calls.lostWithLease}; counted by a process lost before sending ${calls.countedNeverSent}; talk replies stored ${calls.conversations}`,
     );
   }
   if (report.serverErrors.size > 0) {
