@@ -25,6 +25,8 @@ export const errorCodes = {
   database_unavailable: { status: 503, exitCode: 9 },
   database_busy: { status: 503, exitCode: 9 },
   database_locked: { status: 503, exitCode: 9 },
+  // The server is stopping: nothing was written; the same request (same key) may be sent again.
+  shutting_down: { status: 503, exitCode: 9 },
   config: { status: 500, exitCode: 10 },
   internal: { status: 500, exitCode: 1 },
 } as const satisfies Record<string, { status: number; exitCode: number }>;

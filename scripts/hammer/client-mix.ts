@@ -1,5 +1,6 @@
 import { createRandom } from './random.js';
 import * as ops from './client-ops.js';
+import * as edges from './edge-ops.js';
 import type { ClientContext, ClientState } from './client-ops.js';
 
 /**
@@ -21,6 +22,11 @@ const mix: readonly [weight: number, run: (ctx: ClientContext, client: ClientSta
   [3, (ctx, c) => ops.createStory(ctx, c)],
   [10, ops.read],
   [6, ops.invalidInput],
+  [2, edges.createStoryKeyed],
+  [2, edges.importKeyed],
+  [3, edges.talkKeyed],
+  [3, edges.leaveMidTurn],
+  [1, edges.archiveDuringTurn],
 ];
 const totalWeight = mix.reduce((sum, [weight]) => sum + weight, 0);
 

@@ -31,7 +31,8 @@ export interface ClientState {
   pending: PendingTurn[];
 }
 
-const turnExpected = ['201', '409:turn_conflict'];
+// story_archived: a story is archived for a moment now and then while turns run.
+const turnExpected = ['201', '409:turn_conflict', '409:story_archived'];
 
 function pickStory(ctx: ClientContext, random: Random, predicate: (s: KnownStory) => boolean = () => true): KnownStory | undefined {
   const hot = ctx.book.hot().filter(predicate);
@@ -86,7 +87,7 @@ async function sendTurn(ctx: ClientContext, client: ClientState, op: string, tur
   const verdict = judge(ctx, op, result, turnExpected, { callsModel: true });
   takeTurnResult(ctx, op, result, turn);
   // Outcome unknown: the turn may have landed. Retry later with the same key, as a client should.
-  const unknown = verdict === 'killed' || result.errorCode === 'database_unavailable';
+  const unknown = verdict === 'killed' || result.errorCode === 'database_unavailable' || result.errorCode === 'shutting_down';
   if (unknown && turn.key && client.pending.length < 20) client.pending.push(turn);
   return result;
 }
@@ -160,7 +161,7 @@ export async function undo(ctx: ClientContext, client: ClientState): Promise<voi
   if (!story) return;
   const result = await callApi(ctx.pickTarget(client.random), { method: 'POST', path: `/api/stories/${story.id}/undo`, json: {}, timeoutMs: ctx.timeouts.otherMs });
   // 400: nothing to undo at the opening scene.
-  countRewind(story, result, judge(ctx, 'undo', result, ['200', '409:turn_conflict', '400:validation']));
+  countRewind(story, result, judge(ctx, 'undo', result, ['200', '409:turn_conflict', '400:validation', '409:story_archived']));
 }
 
 export async function rewind(ctx: ClientContext, client: ClientState): Promise<void> {
@@ -178,7 +179,7 @@ export async function rewind(ctx: ClientContext, client: ClientState): Promise<v
     json: { toSceneId: client.random.pick(scenes).id, ...(version === undefined ? {} : { version }) },
     timeoutMs: ctx.timeouts.otherMs,
   });
-  countRewind(story, result, judge(ctx, 'rewind', result, ['200', '409:turn_conflict', '412:version_conflict']));
+  countRewind(story, result, judge(ctx, 'rewind', result, ['200', '409:turn_conflict', '412:version_conflict', '409:story_archived']));
 }
 
 /** The tree answer must mark a head path that runs 1, 2, … n from the opening to the head. */
@@ -210,7 +211,7 @@ export async function talk(ctx: ClientContext, client: ClientState): Promise<voi
     json: { message: client.random.pick(['Who are you?', 'What happened to the boats?', 'Do you trust me?']) },
     timeoutMs: ctx.timeouts.turnMs,
   });
-  judge(ctx, 'talk', result, ['200'], { callsModel: true });
+  judge(ctx, 'talk', result, ['200', '409:story_archived'], { callsModel: true });
 }
 
 export async function editCharacter(ctx: ClientContext, client: ClientState): Promise<void> {
@@ -233,7 +234,7 @@ export async function editCharacter(ctx: ClientContext, client: ClientState): Pr
     headers: { 'if-match': `"${stale ? version - 1 : version}"` },
     timeoutMs: ctx.timeouts.otherMs,
   });
-  judge(ctx, stale ? 'edit-stale' : 'edit-character', result, stale ? ['412:version_conflict'] : ['200', '412:version_conflict', '400:validation']);
+  judge(ctx, stale ? 'edit-stale' : 'edit-character', result, stale ? ['412:version_conflict', '409:story_archived'] : ['200', '412:version_conflict', '400:validation', '409:story_archived']);
   if (stale && result.status === 200) ctx.violations.add('stale If-Match accepted', `character ${characterId} version ${version - 1}`);
 }
 

@@ -4,15 +4,25 @@ import type pg from 'pg';
 import type { FakeModelServer, ModelFaultRates } from './fake-model-server.js';
 import type { Random } from './random.js';
 import type { ServeFleet } from './serve-fleet.js';
+import type { LostReplyProxy } from './lost-reply-proxy.js';
 
 /**
  * Faults injected while the clients run, in a fixed rotation so that every kind happens in
  * every run: SIGKILL of a serve process while the model is writing for it (then a restart),
- * pg_terminate_backend on the servers' connections, a burst of model hangs and garbage, and,
- * only when allowed, a restart of the PostgreSQL cluster. After each one the caller's check runs.
+ * pg_terminate_backend on the servers' connections, a burst of model hangs and garbage, a lost
+ * COMMIT reply (through the proxy in front of one process), the LISTEN connections killed,
+ * SIGTERM while imports are in flight, and, only when allowed, a restart of the PostgreSQL
+ * cluster. After each one the caller's check runs.
  */
 
-export type FaultKind = 'kill-mid-generation' | 'terminate-backends' | 'model-burst' | 'pg-restart';
+export type FaultKind =
+  | 'kill-mid-generation'
+  | 'terminate-backends'
+  | 'model-burst'
+  | 'lose-commit-reply'
+  | 'kill-listen'
+  | 'sigterm-during-imports'
+  | 'pg-restart';
 
 export interface FaultEvent {
   kind: FaultKind;
@@ -29,6 +39,10 @@ export interface FaultInjectorOptions {
   baselineModelFaults: ModelFaultRates;
   intervalMs: number;
   allowPgRestart: boolean;
+  /** In front of one process's database connections: loses COMMIT replies on demand. */
+  proxy: LostReplyProxy | undefined;
+  /** The SIGTERM-during-imports fault (it needs the clients' view: see sigterm-imports.ts). */
+  sigtermDuringImports: () => Promise<string>;
   afterFault: (event: FaultEvent) => Promise<void>;
 }
 
@@ -52,7 +66,20 @@ export class FaultInjector {
   }
 
   async #run(): Promise<void> {
-    const rotation: FaultKind[] = ['model-burst', 'kill-mid-generation', 'terminate-backends', 'model-burst', 'terminate-backends', 'kill-mid-generation'];
+    // The quick faults and the new edges early, so that a short run meets every kind.
+    const rotation: FaultKind[] = [
+      'lose-commit-reply',
+      'kill-listen',
+      'model-burst',
+      'kill-mid-generation',
+      'terminate-backends',
+      'sigterm-during-imports',
+      'lose-commit-reply',
+      'model-burst',
+      'kill-listen',
+      'terminate-backends',
+      'kill-mid-generation',
+    ];
     let pgRestarted = false;
     for (let round = 0; !this.#stopped && round < 10_000; round++) {
       await this.#pause(this.options.intervalMs * (0.5 + this.options.random.next()));
@@ -80,9 +107,35 @@ export class FaultInjector {
         return this.#terminateBackends();
       case 'model-burst':
         return this.#modelBurst();
+      case 'lose-commit-reply':
+        return this.#loseCommitReply();
+      case 'kill-listen':
+        return this.#killListen();
+      case 'sigterm-during-imports':
+        return this.options.sigtermDuringImports();
       case 'pg-restart':
         return this.#restartPostgres();
     }
+  }
+
+  /** Arms the proxy to lose the reply of the next keyed write's or turn's COMMIT; waits (bounded) until it did. */
+  async #loseCommitReply(): Promise<string> {
+    const { proxy } = this.options;
+    if (!proxy) return 'skipped: no lost-reply proxy';
+    const before = proxy.lostCommits;
+    const lost = proxy.loseNextCommit(/INSERT INTO idempotency_keys|status = 'succeeded'|INSERT INTO turns/);
+    await Promise.race([lost, this.#pause(5_000)]);
+    return proxy.lostCommits > before ? `lost a COMMIT reply (${proxy.lostCommits} so far)` : 'armed; no matching COMMIT within 5 s (still armed)';
+  }
+
+  /** Kills the servers' LISTEN connections: event streams must catch up (resync), not skip. */
+  async #killListen(): Promise<string> {
+    const { rows } = await this.options.admin.query<{ pid: number }>(
+      `SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity
+        WHERE datname = $1 AND query ILIKE 'LISTEN%' AND pid <> pg_backend_pid()`,
+      [this.options.databaseName],
+    );
+    return `terminated ${rows.length} LISTEN connections`;
   }
 
   /** Waits (bounded) until the model is writing for some process, SIGKILLs it, restarts the slot. */

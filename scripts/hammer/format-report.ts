@@ -17,12 +17,15 @@ export function formatReport(report: HammerReport): string[] {
     `- joins: ${metric('livingworld_turn_events_total', 'event="joined"')}; transaction retries: ${retries.reduce((s, [, v]) => s + v, 0)} (${retries.map(([k, v]) => `${/sqlstate="([^"]+)"/.exec(k)?.[1]} ${v}`).join(', ') || 'none'})`,
     `- faults: ${report.faults.length} (${countBy(report.faults.map((f) => f.kind))}); processes SIGKILLed: ${report.kills}; orphaned turns taken over at the end: ${report.orphanedTurnsTakenOver}`,
     `- stories checked API against SQL: ${report.storiesCheckedThroughApi}`,
+    `- lost COMMIT replies: ${report.lostCommitReplies}; keyed writes ${report.effects?.keyedWrites ?? 0}, sent again after an unknown outcome ${report.effects?.retried ?? 0}, **duplicate effects ${report.effects?.duplicateEffects ?? 'not checked'}**`,
+    `- clients that left mid-turn: ${report.leftMidTurn}; archives during turns: ${report.archives}, scenes written on an archived story: ${report.scenesOnArchivedStories}`,
+    `- event watchers (Last-Event-ID on reconnect): ${report.watched ? `${report.watched.watchers} watchers, ${report.watched.events} events, ${report.watched.reconnects} reconnects, ${report.watched.resyncs} resyncs, **missed events ${report.watched.missed}**` : 'not checked'}`,
   ];
   if (calls) {
     const failed = [...calls.recordedByFailed].map(([code, n]) => `${code} ${n}`).join(', ') || 'none';
     lines.push(
       `- model calls received: ${calls.received} = scene ${calls.scene} + re-ask ${calls.repair} + talk ${calls.talk} + summary ${calls.summary} + reflection ${calls.reflection}; injected hangs ${calls.hangs}, garbage ${calls.garbage}`,
-      `- accounted: scenes written ${calls.scenesFromCalls}; recorded by turns ${calls.recordedByTurns} (succeeded ${calls.recordedBySucceeded}, failed: ${failed}); provider retries after a hang ${calls.retriesAfterHang}; lost with a killed process ${calls.lostWithKilledProcess}; lost with a lease ${calls.lostWithLease}; talk replies stored ${calls.conversations}`,
+      `- accounted: scenes written ${calls.scenesFromCalls}; recorded by turns ${calls.recordedByTurns} (succeeded ${calls.recordedBySucceeded}, failed: ${failed}); provider retries after a hang ${calls.retriesAfterHang}; lost with a killed process ${calls.lostWithKilledProcess}; lost with a lease ${calls.lostWithLease}; counted by a process lost before sending ${calls.countedNeverSent}; talk replies stored ${calls.conversations}`,
       `- background jobs: calls recorded summary ${calls.recordedByJobs.summary}, reflection ${calls.recordedByJobs.reflection}; stored ${calls.summariesStored} summaries, ${calls.reflectionsStored} reflections`,
     );
   }

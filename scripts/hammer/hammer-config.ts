@@ -60,7 +60,7 @@ export function describePlan(plan: HammerPlan): string {
   const b = plan.base;
   return [
     `hammer: ${b.processes} processes × ${b.clients} clients × ${b.operations} operations per isolation (${plan.isolations.join(', ')})`,
-    `  faults ${b.faults ? 'on' : 'off'} every ~${b.faultIntervalMs} ms; PostgreSQL restart ${b.allowPgRestart ? 'ALLOWED' : 'off (HAMMER_ALLOW_PG_RESTART=1 enables it)'}`,
+    `  faults ${b.faults ? 'on' : 'off'} every ~${b.faultIntervalMs} ms (SIGKILL mid-generation, terminated connections, model bursts, lost COMMIT replies, killed LISTEN, SIGTERM during imports); PostgreSQL restart ${b.allowPgRestart ? 'ALLOWED' : 'off (HAMMER_ALLOW_PG_RESTART=1 enables it)'}`,
     `  stories: ${b.hotStories} hot, ${b.coldStories} cold; model latency ${b.modelLatencyMs[0]}–${b.modelLatencyMs[1]} ms, hangs ${b.baselineModelFaults.hangRate}, garbage ${b.baselineModelFaults.garbageRate}`,
     `  lease ${b.leaseMs} ms, model timeout ${b.llmTimeoutMs} ms, pool ${b.poolSize} per process, load limit ${b.maxLoadMs} ms, seed ${b.seed}`,
     `  database server ${b.adminUrl.replace(/:[^:@/]*@/, ':***@')}; logs under ${b.logDir}`,

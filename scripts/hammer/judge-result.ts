@@ -20,7 +20,8 @@ export interface JudgeContext {
 
 export type Verdict = 'ok' | 'fault' | 'killed' | 'violation';
 
-const faultErrors = new Set(['503:database_unavailable']);
+// shutting_down: a process stopped by SIGTERM refused the request before writing anything.
+const faultErrors = new Set(['503:database_unavailable', '503:shutting_down']);
 const modelFaultErrors = new Set(['503:llm_unavailable', '502:llm_bad_output']);
 
 export function outcomeOf(result: ApiResult): string {

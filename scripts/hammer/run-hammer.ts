@@ -17,6 +17,10 @@ import { createRandom } from './random.js';
 import { ServeFleet } from './serve-fleet.js';
 import { StoryBook } from './story-book.js';
 import { Violations } from './violations.js';
+import { startLostReplyProxy, type LostReplyProxy } from './lost-reply-proxy.js';
+import { EventWatchers, type WatchAccount } from './event-watchers.js';
+import { checkArchiveWindows, checkKeyedEffects, type EffectAccount } from './edge-checks.js';
+import { sigtermDuringImports } from './sigterm-imports.js';
 
 /**
  * One hammer run at one isolation level: a fresh database, the fake model, N serve
@@ -65,6 +69,14 @@ export interface HammerReport {
   serverErrors: Map<string, number>;
   orphanedTurnsTakenOver: number;
   storiesCheckedThroughApi: number;
+  /** Keyed writes, those sent again after an unknown outcome, and their effects beyond the first. */
+  effects: EffectAccount | undefined;
+  /** Event streams watched with Last-Event-ID reconnection, and the versions they missed. */
+  watched: WatchAccount | undefined;
+  lostCommitReplies: number;
+  leftMidTurn: number;
+  archives: number;
+  scenesOnArchivedStories: number;
   violations: Violations;
 }
 
@@ -92,6 +104,8 @@ export async function runHammer(options: HammerOptions): Promise<HammerReport> {
   const admin = smallPool(options.adminUrl);
   await admin.query(`CREATE DATABASE ${databaseName}`);
   const pool = smallPool(databaseUrl(options.adminUrl, databaseName));
+  // Slot 0 reaches PostgreSQL through the proxy that can lose COMMIT replies.
+  const proxy: LostReplyProxy = await startLostReplyProxy(databaseUrl(options.adminUrl, databaseName));
   const model = await new FakeModelServer({ latencyMs: options.modelLatencyMs, faults: { hangRate: 0, garbageRate: 0 }, seed: options.seed, hangMaxMs: 30_000 }).start();
   const fleet = new ServeFleet({
     slots: options.processes,
@@ -99,6 +113,7 @@ export async function runHammer(options: HammerOptions): Promise<HammerReport> {
     logDir: path.join(options.logDir, databaseName),
     startTimeoutMs: 60_000,
     modelBaseUrl: (incarnation) => model.baseUrlFor(incarnation),
+    databaseUrlFor: (slot) => (slot === 0 ? proxy.url : databaseUrl(options.adminUrl, databaseName)),
     env: {
       PATH: process.env['PATH'],
       HOME: process.env['HOME'] ?? os.tmpdir(),
@@ -129,6 +144,7 @@ export async function runHammer(options: HammerOptions): Promise<HammerReport> {
   const book = new StoryBook(databaseName.slice(-6));
   const random = createRandom(options.seed);
   let faults: FaultInjector | undefined;
+  let watchers: EventWatchers | undefined;
   let scrapeTimer: NodeJS.Timeout | undefined;
   const report: Partial<HammerReport> = {};
 
@@ -157,6 +173,10 @@ export async function runHammer(options: HammerOptions): Promise<HammerReport> {
     for (let i = 0; i < wanted.length; i += 8) await Promise.all(wanted.slice(i, i + 8).map((hot) => createStory(ctx, setupClient, hot)));
     log(`created ${book.stories.size} stories (${book.hot().length} hot)`);
 
+    // One watcher per hot story and process, each reconnecting with Last-Event-ID.
+    watchers = new EventWatchers(() => ctx.pickTarget(random));
+    for (const story of book.hot()) for (let i = 0; i < options.processes; i++) watchers.watch(story.id);
+
     model.faults = { ...options.baselineModelFaults };
     scrapeTimer = setInterval(() => void scraper.scrapeAll().catch(() => {}), 2_000);
     if (options.faults) {
@@ -169,6 +189,9 @@ export async function runHammer(options: HammerOptions): Promise<HammerReport> {
         baselineModelFaults: options.baselineModelFaults,
         intervalMs: options.faultIntervalMs,
         allowPgRestart: options.allowPgRestart,
+        proxy,
+        sigtermDuringImports: () =>
+          sigtermDuringImports({ fleet, pool, book, random: createRandom(options.seed + 3), violations, stopTimeoutMs: 20_000 }),
         afterFault: async (event) => {
           log(`fault: ${event.kind}: ${event.detail}`);
           // Invariants must hold after every fault, while the load goes on.
@@ -222,7 +245,10 @@ export async function runHammer(options: HammerOptions): Promise<HammerReport> {
     const leftOver = (await checker.generatingTurns()).filter((t) => !reported.has(t.id));
     if (leftOver.length > 0) violations.add('turn still generating at the end', JSON.stringify(leftOver).slice(0, 300));
 
+    const watched = await watchers.finish(pool, violations);
     await checker.checkStructure('final');
+    const effects = await checkKeyedEffects(pool, book, violations);
+    const scenesOnArchivedStories = await checkArchiveWindows(pool, book, violations);
     await checker.checkVersions(book);
     await checker.checkAcknowledgedScenes(book);
     await checker.checkHeadWorlds();
@@ -244,12 +270,17 @@ export async function runHammer(options: HammerOptions): Promise<HammerReport> {
       serverErrors: logs.errorMessages,
       orphanedTurnsTakenOver,
       storiesCheckedThroughApi,
+      effects,
+      watched,
+      scenesOnArchivedStories,
     });
   } finally {
     if (scrapeTimer) clearInterval(scrapeTimer);
     await faults?.stop().catch(() => {});
+    await watchers?.stop().catch(() => {});
     await fleet.stopAll(5_000).catch(() => {});
     await model.close().catch(() => {});
+    await proxy.close().catch(() => {});
     await pool.end().catch(() => {});
     await admin.query(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`).catch((error: unknown) => log(`could not drop ${databaseName}: ${(error as Error).message}`));
     await admin.end().catch(() => {});
@@ -275,6 +306,12 @@ export async function runHammer(options: HammerOptions): Promise<HammerReport> {
     serverErrors: report.serverErrors ?? new Map(),
     orphanedTurnsTakenOver: report.orphanedTurnsTakenOver ?? 0,
     storiesCheckedThroughApi: report.storiesCheckedThroughApi ?? 0,
+    effects: report.effects,
+    watched: report.watched,
+    lostCommitReplies: proxy.lostCommits,
+    leftMidTurn: book.leftMidTurn,
+    archives: book.archiveWindows.length,
+    scenesOnArchivedStories: report.scenesOnArchivedStories ?? 0,
     violations,
   };
 }

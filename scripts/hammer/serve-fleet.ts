@@ -27,6 +27,8 @@ export interface FleetOptions {
   cliEntry: string;
   env: NodeJS.ProcessEnv;
   modelBaseUrl: (incarnation: string) => string;
+  /** The database URL of a slot (one slot may reach PostgreSQL through the lost-reply proxy). */
+  databaseUrlFor?: (slot: number) => string;
   logDir: string;
   startTimeoutMs: number;
 }
@@ -69,7 +71,11 @@ export class ServeFleet {
     const logFile = path.join(this.#options.logDir, `${name}.log`);
     const log = fs.openSync(logFile, 'w');
     const child = spawn(process.execPath, ['--import', 'tsx', this.#options.cliEntry, 'serve', '--port', '0', '--host', '127.0.0.1'], {
-      env: { ...this.#options.env, OPENAI_BASE_URL: this.#options.modelBaseUrl(name) },
+      env: {
+        ...this.#options.env,
+        OPENAI_BASE_URL: this.#options.modelBaseUrl(name),
+        ...(this.#options.databaseUrlFor ? { DATABASE_URL: this.#options.databaseUrlFor(slot) } : {}),
+      },
       stdio: ['ignore', 'pipe', log],
     });
     fs.closeSync(log);
@@ -125,6 +131,25 @@ export class ServeFleet {
     entry.child.kill('SIGKILL');
     await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
     return entry.incarnation;
+  }
+
+  /**
+   * SIGTERM to one slot: the process shuts down gracefully (its own grace period). Marked like
+   * a kill, so that other clients' requests it refuses or cuts are its consequence, not violations.
+   */
+  async terminate(slot: number, timeoutMs: number): Promise<{ incarnation: Incarnation; exitCode: number | null } | undefined> {
+    const entry = this.#current.get(slot);
+    if (!entry) return undefined;
+    entry.incarnation.killed = true;
+    // From the signal on, connections to it may be refused.
+    entry.incarnation.endedAt = Date.now();
+    this.#current.delete(slot);
+    const exited = new Promise<number | null>((resolve) => entry.child.once('exit', (code) => resolve(code)));
+    entry.child.kill('SIGTERM');
+    const timer = setTimeout(() => entry.child.kill('SIGKILL'), timeoutMs);
+    const exitCode = await exited;
+    clearTimeout(timer);
+    return { incarnation: entry.incarnation, exitCode };
   }
 
   /** Graceful stop (SIGTERM), then SIGKILL for anything still running after `graceMs`. */

@@ -11,8 +11,9 @@ export interface KnownStory {
   imported: boolean;
   headSceneId: string | null;
   characterIds: string[];
+  /** Rewinds and status changes (archive, unarchive) acknowledged: each moves the version once. */
   rewindsAcknowledged: number;
-  /** Rewinds whose outcome the client never heard (connection lost, timeout, 5xx). */
+  /** Rewinds and status changes whose outcome the client never heard (connection lost, timeout, 5xx). */
   rewindsUnknown: number;
 }
 
@@ -27,6 +28,19 @@ export interface AcknowledgedScene {
   incarnation: string;
 }
 
+/** A keyed write and the mark its effect leaves (a title, a message): at most one effect may carry it. */
+export interface KeyedWrite {
+  kind: 'create-story' | 'import' | 'talk';
+  /** The title (create-story), the file's SHA-256 (import, kept as stories.import_hash) or the message's mark (talk). */
+  text: string;
+  /** Talk: the story talked in (an import elsewhere copies its memories, mark included). */
+  storyId?: string;
+  key: string;
+  /** Sends of the same request with the same key (more than one: retried after an unknown outcome). */
+  attempts: number;
+  acknowledged: boolean;
+}
+
 export class StoryBook {
   readonly stories = new Map<string, KnownStory>();
   readonly acknowledged: AcknowledgedScene[] = [];
@@ -34,6 +48,11 @@ export class StoryBook {
   readonly sceneByKey = new Map<string, string>();
   /** How 201 turn answers came about: generated, joined, replayed. */
   readonly how = new Map<string, number>();
+  readonly keyedWrites: KeyedWrite[] = [];
+  /** While a story was archived (between the archive's answer and the unarchive request), no scene may be written. */
+  readonly archiveWindows: { storyId: string; fromMs: number; toMs: number }[] = [];
+  /** Turn requests whose client went away before the answer. */
+  leftMidTurn = 0;
   #titleCounter = 0;
 
   constructor(private readonly runLabel: string) {}

@@ -2,7 +2,7 @@ export type { Database, DbConnection, Queryable, QueryResult, TransactionDefault
 export { openDatabase } from './open-database.js';
 export { openEmbeddedDatabase } from './embedded-database.js';
 export { openServerDatabase, describeDatabaseUrl } from './server-database.js';
-export { withTransaction, measureLockWait, backoffDelayMs, type Transaction, type TransactionOptions, type Isolation } from './with-transaction.js';
+export { withTransaction, refuseCommits, measureLockWait, backoffDelayMs, type Transaction, type TransactionOptions, type Isolation } from './with-transaction.js';
 export { migrate, pendingMigrations, readMigrations, migrationsDir } from './migrate.js';
 export * from './pg-errors.js';
 export { retryOnConnectionLoss } from './retry-on-connection-loss.js';

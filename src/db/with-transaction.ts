@@ -28,6 +28,22 @@ export function backoffDelayMs(attempt: number, baseDelayMs: number, maxDelayMs:
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+const commitRefusals = new WeakMap<Database, () => Error>();
+
+/**
+ * From now on every transaction on `db` is refused with this error, before BEGIN and, for one
+ * already running, before its COMMIT: a stopping process writes nothing it may not live to
+ * answer, and a write whose COMMIT was sent is still waited for and answered.
+ */
+export function refuseCommits(db: Database, error: () => Error): void {
+  commitRefusals.set(db, error);
+}
+
+function checkCommitsAllowed(db: Database): void {
+  const refusal = commitRefusals.get(db);
+  if (refusal) throw refusal();
+}
+
 /**
  * The one way to run a transaction. The callback may run more than once (it is retried on
  * serialization failures, deadlocks and lock timeouts, and on a lost connection before
@@ -53,6 +69,7 @@ export async function withTransaction<T>(
     let commitSent = false;
     let firstQueryError: unknown;
     try {
+      checkCommitsAllowed(db);
       connection = await db.acquire();
       await connection.exec(
         `BEGIN ISOLATION LEVEL ${isolation === 'serializable' ? 'SERIALIZABLE' : 'READ COMMITTED'}; ` +
@@ -70,6 +87,7 @@ export async function withTransaction<T>(
         },
       };
       const result = await fn(tx);
+      checkCommitsAllowed(db);
       commitSent = true;
       await connection.exec('COMMIT');
       connection.release();

@@ -5,7 +5,9 @@ import { queueEmbeddingBackfill } from '../memory/embedding-backfill.js';
 import type { EngineDeps } from '../story/engine-deps.js';
 import { defaultPlayerName } from '../story/macros.js';
 import { storyCardSetting } from '../story/story-card.js';
-import { insertStory, type StoryRow } from '../story/story-repo.js';
+import { getStory, insertStory, type StoryRow } from '../story/story-repo.js';
+import { openingTurnKey } from '../story/create-story.js';
+import { recordIdempotentAnswer, runIdempotent, type IdempotencyClaim } from '../idempotency/index.js';
 import { takeTurn, type TurnResult } from '../story/take-turn.js';
 import { parseCharacterCard } from './character-card.js';
 import { bookLimits, embedPlannedLore } from './import-lorebook.js';
@@ -45,7 +47,7 @@ const textOf = (data: JsonObject, key: string) => (typeof data[key] === 'string'
 export async function createStoryFromCard(
   deps: EngineDeps & { defaultSeed: number },
   content: Buffer | string,
-  options: { playerName?: string; ownerId?: string; signal?: AbortSignal; onText?: (text: string) => void } = {},
+  options: { playerName?: string; ownerId?: string; signal?: AbortSignal; stopSignal?: AbortSignal; onText?: (text: string) => void; idempotency?: IdempotencyClaim } = {},
 ): Promise<CreateStoryFromCardResult> {
   const playerName = checkPlayerName(options.playerName);
   const parsed = parseCharacterCard(content);
@@ -59,31 +61,32 @@ export async function createStoryFromCard(
   await ensureEmbeddingSettings(deps.db, deps.embedder);
   const loreDeferred = await embedPlannedLore(deps.embedder, plan.lore);
 
-  const { story, characterId } = await withTransaction(deps.db, {}, async (tx) => {
-    const inserted = await insertStory(tx, {
-      title: fitToColumn(name, maxTitleChars),
-      setting,
-      seed: deps.defaultSeed,
-      settings: { imported_from: `character_card/${parsed.source}`, [storyCardSetting]: plan.linkId, lore: bookLimits(book) },
-      ownerId: options.ownerId,
-      playerName,
-    });
-    for (const lore of plan.lore) lore.row.storyId = inserted.id;
-    return { story: inserted, characterId: await writeCardCharacter(tx, inserted.id, plan) };
-  });
+  // With a claim, the story and its key are one transaction: a retry resumes this story's opening.
+  const made = await runIdempotent(deps.db, options.idempotency, () =>
+    withTransaction(deps.db, {}, async (tx) => {
+      const inserted = await insertStory(tx, {
+        title: fitToColumn(name, maxTitleChars),
+        setting,
+        seed: deps.defaultSeed,
+        settings: { imported_from: `character_card/${parsed.source}`, [storyCardSetting]: plan.linkId, lore: bookLimits(book) },
+        ownerId: options.ownerId,
+        playerName,
+      });
+      for (const lore of plan.lore) lore.row.storyId = inserted.id;
+      const answer = { storyId: inserted.id, characterId: await writeCardCharacter(tx, inserted.id, plan), loreEntryIds: plan.lore.map((lore) => lore.row.id), warnings: plan.warnings };
+      await recordIdempotentAnswer(tx, options.idempotency, answer);
+      return answer;
+    }),
+  );
   const opening = await takeTurn(deps, {
-    storyId: story.id,
+    storyId: made.storyId,
     kind: 'open',
+    ...(options.idempotency ? { idempotencyKey: openingTurnKey } : {}),
     ...(options.onText ? { onText: options.onText } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.stopSignal ? { stopSignal: options.stopSignal } : {}),
   });
   // The lore stored without embeddings waited for a scene to key its back-fill by.
-  if (loreDeferred) await withTransaction(deps.db, {}, (tx) => queueEmbeddingBackfill(tx, story.id, opening.scene.id));
-  return {
-    story: { ...story, headSceneId: opening.scene.id, version: story.version + 1 },
-    opening,
-    characterId,
-    loreEntryIds: plan.lore.map((lore) => lore.row.id),
-    warnings: plan.warnings,
-  };
+  if (loreDeferred) await withTransaction(deps.db, {}, (tx) => queueEmbeddingBackfill(tx, made.storyId, opening.scene.id));
+  return { story: await getStory(deps.db, made.storyId), opening, characterId: made.characterId, loreEntryIds: made.loreEntryIds, warnings: made.warnings };
 }

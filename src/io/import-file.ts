@@ -4,7 +4,7 @@ import { AppError } from '../errors.js';
 import { parseStoryMarkdown } from './import-markdown.js';
 import { parsePythonExport, PYTHON_EXPORT_FORMAT } from './python-export.js';
 import { MAX_ARCHIVE_BYTES, STORY_ARCHIVE_FORMAT } from './story-archive.js';
-import { importStoryArchive, type ImportStoryArchiveOptions } from './write-story-archive.js';
+import { importStoryArchive, type ImportedStory, type ImportStoryArchiveOptions } from './write-story-archive.js';
 import { isPlainObject, type ImportRepair } from './validation.js';
 import { parseTwee } from './parse-twee.js';
 import { parseTwineHtml } from './parse-twine-html.js';
@@ -76,6 +76,11 @@ export async function importStoryFile(
     importHash: createHash('sha256').update(content).digest('hex'),
     refuseDuplicate: duplicates === 'refuse',
   };
+  // The answer a keyed request stores is the whole answer, notes and repairs included, so a replay matches it.
+  const importAs = async (archive: unknown, format: StoryFileFormat, notes: Partial<Pick<ImportStoryFileResult, 'notCarriedOver' | 'repairs'>> = {}) => {
+    const answerFor = (written: ImportedStory) => imported(written, format, notes);
+    return answerFor(await importStoryArchive(db, archive, { ...options, format, answerFor }));
+  };
   if (Buffer.isBuffer(content) && content.subarray(0, 8).equals(pngSignature)) throw notAStory('a PNG image (a character card?)');
   const textContent = (typeof content === 'string' ? content : content.toString('utf8')).replace(/^\uFEFF/, '');
   const extension = filename?.toLowerCase().match(/\.([a-z0-9]+)$/)?.[1];
@@ -90,10 +95,10 @@ export async function importStoryFile(
     }
     if (!isPlainObject(parsed)) throw new AppError('validation', 'The file is JSON but not an object; expected a LivingWorld story export.');
     const version = parsed['format_version'];
-    if (version === STORY_ARCHIVE_FORMAT) return imported(await importStoryArchive(db, parsed, { ...options, format: 'livingworld/1' }), 'livingworld/1');
+    if (version === STORY_ARCHIVE_FORMAT) return importAs(parsed, 'livingworld/1');
     if (version === PYTHON_EXPORT_FORMAT) {
       const { archive, repairs } = parsePythonExport(parsed);
-      return imported(await importStoryArchive(db, archive, { ...options, format: 'livingworld-python/1.0' }), 'livingworld-python/1.0', { repairs });
+      return importAs(archive, 'livingworld-python/1.0', { repairs });
     }
     if (looksLikeCharacterCard(parsed)) throw notAStory('a character card');
     throw new AppError(
@@ -106,11 +111,11 @@ export async function importStoryFile(
   if (extension === 'html' || extension === 'htm' || /<tw-storydata\b/i.test(textContent)) {
     const [first, ...others] = parseTwineHtml(textContent);
     const { archive, notCarriedOver } = twineStoryToArchive(first!, others.map((story) => story.name));
-    return imported(await importStoryArchive(db, archive, { ...options, format: 'twine-html' }), 'twine-html', { notCarriedOver });
+    return importAs(archive, 'twine-html', { notCarriedOver });
   }
   if (extension === 'twee' || extension === 'tw' || trimmed.startsWith('::')) {
     const { archive, notCarriedOver } = twineStoryToArchive(parseTwee(textContent));
-    return imported(await importStoryArchive(db, archive, { ...options, format: 'twee' }), 'twee', { notCarriedOver });
+    return importAs(archive, 'twee', { notCarriedOver });
   }
-  return imported(await importStoryArchive(db, parseStoryMarkdown(textContent), { ...options, format: 'markdown' }), 'markdown');
+  return importAs(parseStoryMarkdown(textContent), 'markdown');
 }

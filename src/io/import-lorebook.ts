@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Database, Queryable } from '../db/index.js';
 import { withTransaction } from '../db/index.js';
+import { recordIdempotentAnswer, type IdempotencyClaim } from '../idempotency/index.js';
 import { AppError } from '../errors.js';
 import type { Embedder } from '../memory/embedder.js';
 import { ensureEmbeddingSettings } from '../memory/embedding-settings.js';
@@ -145,7 +146,12 @@ export function bookLimits(bookFields: JsonObject): { scan_depth?: number; token
  * entry is read and embedded before the one transaction that writes them all; a bad file
  * writes nothing. The answer names what is kept only for export or acts approximately.
  */
-export async function importLorebook(deps: { db: Database; embedder: Embedder }, storyId: string, content: Buffer | string | unknown): Promise<ImportLorebookResult> {
+export async function importLorebook(
+  deps: { db: Database; embedder: Embedder },
+  storyId: string,
+  content: Buffer | string | unknown,
+  idempotency?: IdempotencyClaim,
+): Promise<ImportLorebookResult> {
   const book = parseLorebook(content);
   if (!isUuid(storyId)) throw new AppError('not_found', `Story ${storyId} does not exist.`);
   const bookId = randomUUID();
@@ -166,11 +172,13 @@ export async function importLorebook(deps: { db: Database; embedder: Embedder },
     fields: book.bookFields,
     unimported: unimported.map(({ key, entry }) => ({ key, entry })) as JsonValue,
   };
+  const result: ImportLorebookResult = { storyId, format: book.format, loreEntryIds: planned.map((p) => p.row.id), notes };
   await withTransaction(deps.db, {}, async (tx) => {
     await lockStoryForLore(tx, storyId);
     await insertLoreEntries(tx, planned.map((p) => p.row));
     await recordLorebook(tx, storyId, record, book.format === 'character_book' ? bookLimits(book.bookFields) : {});
     if (deferred) await queueEmbeddingBackfill(tx, storyId);
+    await recordIdempotentAnswer(tx, idempotency, result);
   });
-  return { storyId, format: book.format, loreEntryIds: planned.map((p) => p.row.id), notes };
+  return result;
 }

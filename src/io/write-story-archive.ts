@@ -21,10 +21,17 @@ export interface ImportStoryArchiveOptions {
   importHash?: string;
   /** With importHash: refuse (already_imported) when a story came from the same file already. */
   refuseDuplicate?: boolean;
-  /** A keyed request: its answer ({storyId, format}) is stored in the import's transaction. */
+  /** A keyed request: its answer is stored in the import's transaction. */
   idempotency?: IdempotencyClaim;
+  /** The answer stored for a keyed request, from what was written (default {storyId, format}). */
+  answerFor?: (written: ImportedStory) => unknown;
   /** The file format the answer names (importStoryFile knows it). */
   format?: string;
+}
+
+export interface ImportedStory {
+  storyId: string;
+  copyOf?: { storyId: string; title: string };
 }
 
 const titleSchema = text({ min: 1, max: 200, trimmedMin: true });
@@ -37,7 +44,7 @@ export async function importStoryArchive(
   db: Database,
   archive: unknown,
   options: ImportStoryArchiveOptions = {},
-): Promise<{ storyId: string; copyOf?: { storyId: string; title: string } }> {
+): Promise<ImportedStory> {
   const parsed = parseStoryArchive(archive);
   if (options.title !== undefined) {
     const title = titleSchema.safeParse(options.title);
@@ -63,7 +70,8 @@ export async function importStoryArchive(
       if (options.importHash !== undefined) await setStoryImportHash(tx, rows.storyId, options.importHash);
       // Only when asked, so that the import does not depend on the access migration otherwise.
       if (options.ownerId !== undefined) await tx.query('UPDATE stories SET owner_id = $2 WHERE id = $1', [rows.storyId, options.ownerId]);
-      await recordIdempotentAnswer(tx, options.idempotency, { storyId: rows.storyId, format: options.format });
+      const written: ImportedStory = { storyId: rows.storyId, ...(earlier ? { copyOf: { storyId: earlier.id, title: earlier.title } } : {}) };
+      await recordIdempotentAnswer(tx, options.idempotency, options.answerFor ? options.answerFor(written) : { storyId: rows.storyId, format: options.format });
     });
   } catch (error) {
     throw translateWriteError(error);

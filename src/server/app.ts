@@ -37,9 +37,12 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && requestIdPattern.test(given) ? given : randomUUID();
     },
-    return503OnClosing: true,
+    // New requests during shutdown get our own 503 shutting_down (with Retry-After) instead.
+    return503OnClosing: false,
   });
   app.decorateRequest('user', null as unknown as RequestUser);
+  // First of all hooks: a stopping server refuses before authenticating or counting rate limits.
+  ctx.requests.install(app);
 
   installErrorResponses(app);
   await installApiDocs(app);

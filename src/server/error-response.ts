@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, errorCodes, toAppError, type ErrorCode } from '../errors.js';
+import { shutdownRetryAfterSeconds } from './in-flight-requests.js';
 
 /** The public error body: `{"error": {"code", "message", ...details}}`. */
 export function errorBody(error: AppError): { error: Record<string, unknown> } {
@@ -37,6 +38,8 @@ export function installErrorResponses(app: FastifyInstance): void {
     if (status >= 500 && appError.code === 'internal') request.log.error({ err: error }, 'request failed');
     else if (status >= 500) request.log.warn({ code: appError.code, msg: appError.message }, 'request failed');
     if (appError.code === 'unauthorized') void reply.header('www-authenticate', 'Bearer');
+    // Nothing was written: the same request (same key) may be sent again shortly, here or elsewhere.
+    if (appError.code === 'shutting_down') void reply.header('retry-after', String(shutdownRetryAfterSeconds)).header('connection', 'close');
     return reply.status(status).send(errorBody(appError));
   });
   app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {

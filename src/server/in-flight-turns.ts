@@ -12,20 +12,19 @@ export class InFlightTurns {
     return this.running.size;
   }
 
-  /** Runs a turn with a signal that fires when `callerSignal` does or when shutdown gives up waiting. */
-  async run<T>(callerSignal: AbortSignal, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    if (!this.accepting) throw new AppError('database_unavailable', 'The server is shutting down; try again in a moment.');
+  /**
+   * Runs a turn with two signals: `signal` is the caller's (the client went away: this request
+   * stops waiting), `stopSignal` fires when shutdown gives up waiting (the turn stops).
+   */
+  async run<T>(callerSignal: AbortSignal, fn: (signals: { signal: AbortSignal; stopSignal: AbortSignal }) => Promise<T>): Promise<T> {
+    if (!this.accepting) throw new AppError('shutting_down', 'The server is shutting down; send the same request again in a moment.');
     const controller = new AbortController();
-    const forward = () => controller.abort();
-    callerSignal.addEventListener('abort', forward, { once: true });
-    if (callerSignal.aborted) controller.abort();
-    const promise = fn(controller.signal);
+    const promise = fn({ signal: callerSignal, stopSignal: controller.signal });
     this.running.set(controller, promise);
     try {
       return await promise;
     } finally {
       this.running.delete(controller);
-      callerSignal.removeEventListener('abort', forward);
     }
   }
 

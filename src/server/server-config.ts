@@ -11,7 +11,7 @@ import { AppError } from '../errors.js';
  * | `LIVINGWORLD_TURN_RATE_WINDOW_MS` | the rate limit window | `60000` |
  * | `LIVINGWORLD_BODY_LIMIT_BYTES` | largest JSON body; imports get `LIVINGWORLD_IMPORT_LIMIT_BYTES` | `1048576` |
  * | `LIVINGWORLD_IMPORT_LIMIT_BYTES` | largest import body | `20971520` |
- * | `LIVINGWORLD_SHUTDOWN_GRACE_MS` | on SIGTERM, how long in-flight turns may run before they are aborted | `10000` |
+ * | `LIVINGWORLD_SHUTDOWN_GRACE_MS` | on SIGTERM, how long running requests (turns, imports) may run before their writes are refused (503 shutting_down) | `10000` |
  * | `LIVINGWORLD_SSE_HEARTBEAT_MS` | comment lines that keep idle event streams open through proxies | `15000` |
  */
 const serverEnvSchema = z.object({

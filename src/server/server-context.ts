@@ -1,5 +1,6 @@
 import type { EngineRuntime } from '../runtime.js';
 import type { AuthGate } from './auth.js';
+import type { InFlightRequests } from './in-flight-requests.js';
 import type { InFlightTurns } from './in-flight-turns.js';
 import type { ServerConfig } from './server-config.js';
 import type { SseStreams } from './sse.js';
@@ -13,5 +14,6 @@ export interface ServerContext {
   relay: StoryEventsRelay;
   eventStreams: SseStreams;
   turns: InFlightTurns;
+  requests: InFlightRequests;
   state: { shuttingDown: boolean };
 }

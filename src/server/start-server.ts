@@ -5,6 +5,7 @@ import { collectProcessMetrics } from '../metrics.js';
 import { anyActiveToken } from './access/access-repo.js';
 import { createAuthGate } from './auth.js';
 import { buildApp } from './app.js';
+import { InFlightRequests } from './in-flight-requests.js';
 import { InFlightTurns } from './in-flight-turns.js';
 import { loadServerConfig, type ServerConfig } from './server-config.js';
 import { SseStreams } from './sse.js';
@@ -52,6 +53,7 @@ export async function startServer(options: { host?: string; port?: number; env?:
       relay,
       eventStreams: new SseStreams(),
       turns: new InFlightTurns(),
+      requests: new InFlightRequests(),
       state: { shuttingDown: false },
     };
     const app = await buildApp(ctx);

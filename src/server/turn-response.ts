@@ -7,7 +7,10 @@ import { paceQuery } from './routes/route-inputs.js';
 import type { ServerContext } from './server-context.js';
 
 export interface TurnHooks {
+  /** The client went away. */
   signal: AbortSignal;
+  /** The server stops (shutdown past its grace). */
+  stopSignal: AbortSignal;
   onText?: (text: string) => void;
   onThinking?: (active: boolean) => void;
 }
@@ -20,8 +23,8 @@ const maxPacedDrainMs = 60_000;
  * `text/event-stream`, `event: text` chunks as the prose is written (`event: thinking` with
  * `{active}` while a reasoning model thinks first) and then `event: scene`
  * (the same body as the JSON answer) or `event: error`; `?pace=N` releases the prose at no more
- * than N words a second (the whole scene is written before it reaches the reader). A client that goes away aborts the
- * turn through its signal, so that nothing is written for nobody.
+ * than N words a second (the whole scene is written before it reaches the reader). A client that
+ * goes away stops waiting; the turn stops too when nobody else, on any process, waits for it.
  */
 export async function respondWithTurn(
   ctx: ServerContext,
@@ -37,7 +40,7 @@ export async function respondWithTurn(
   reply.raw.on('close', onClose);
   try {
     if (!wantsEventStream(request)) {
-      const body = await ctx.turns.run(clientGone.signal, (signal) => run({ signal }));
+      const body = await ctx.turns.run(clientGone.signal, (signals) => run(signals));
       return await reply.status(201).send(body);
     }
     const stream = openSse(request, reply, { heartbeatMs: ctx.config.sseHeartbeatMs });
@@ -45,8 +48,8 @@ export async function respondWithTurn(
     const pacer = pace ? createTextPacer(sendText, { wordsPerSecond: pace, maxDrainMs: maxPacedDrainMs }) : undefined;
     stream.onClose(() => pacer?.stop());
     try {
-      const body = await ctx.turns.run(clientGone.signal, (signal) =>
-        run({ signal, onText: pacer ? (text) => pacer.push(text) : sendText, onThinking: (active) => stream.send('thinking', { active }) }),
+      const body = await ctx.turns.run(clientGone.signal, (signals) =>
+        run({ ...signals, onText: pacer ? (text) => pacer.push(text) : sendText, onThinking: (active) => stream.send('thinking', { active }) }),
       );
       await pacer?.drain();
       stream.send('scene', body);

@@ -38,7 +38,7 @@ export function parseNewStory(input: unknown): z.output<typeof newStorySchema> {
 // A keyed creation's opening turn carries this key, so a retry joins or replays that turn
 // (or retries it, if it failed) instead of writing a second opening. The story is new to
 // the request, so the key cannot meet another request's on it.
-const openingTurnKey = 'livingworld:opening';
+export const openingTurnKey = 'livingworld:opening';
 
 /**
  * Creates a story and writes its opening scene. With a claim, the story row and the key are
@@ -48,7 +48,7 @@ const openingTurnKey = 'livingworld:opening';
 export async function createStory(
   deps: EngineDeps & { defaultSeed: number },
   input: NewStory,
-  options: { onText?: (text: string) => void; signal?: AbortSignal; settings?: Record<string, unknown>; ownerId?: string; idempotency?: IdempotencyClaim } = {},
+  options: { onText?: (text: string) => void; signal?: AbortSignal; stopSignal?: AbortSignal; settings?: Record<string, unknown>; ownerId?: string; idempotency?: IdempotencyClaim } = {},
 ): Promise<{ story: StoryRow; opening: TurnResult }> {
   const fields = parseNewStory(input);
   const { storyId } = await runIdempotent(deps.db, options.idempotency, () =>
@@ -73,6 +73,7 @@ export async function createStory(
     ...(options.idempotency ? { idempotencyKey: openingTurnKey } : {}),
     ...(options.onText ? { onText: options.onText } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.stopSignal ? { stopSignal: options.stopSignal } : {}),
   });
   return { story: await getStory(deps.db, storyId), opening };
 }

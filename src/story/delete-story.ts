@@ -1,5 +1,5 @@
 import { withTransaction } from '../db/index.js';
-import type { Database } from '../db/index.js';
+import type { Database, Transaction } from '../db/index.js';
 import { AppError } from '../errors.js';
 import { deleteStoryRow, lockStoryForWrite } from './story-repo.js';
 import { findGeneratingTurn } from './turn-repo.js';
@@ -12,15 +12,18 @@ import { findGeneratingTurn } from './turn-repo.js';
  * and fails with not_found, writing nothing.
  */
 export async function deleteStory(db: Database, storyId: string): Promise<{ title: string }> {
-  return withTransaction(db, {}, async (tx) => {
-    const story = await lockStoryForWrite(tx, storyId, 'delete');
-    const generating = await findGeneratingTurn(tx, storyId);
-    if (generating && !generating.leaseExpired) {
-      throw new AppError('turn_in_progress', `A scene of "${story.title}" is being written; delete the story once it is done.`, {
-        details: { storyId, turnId: generating.id },
-      });
-    }
-    await deleteStoryRow(tx, storyId);
-    return { title: story.title };
-  });
+  return withTransaction(db, {}, (tx) => deleteStoryIn(tx, storyId));
+}
+
+/** deleteStory inside a caller's transaction (one that also stores the request's answer). */
+export async function deleteStoryIn(tx: Transaction, storyId: string): Promise<{ title: string }> {
+  const story = await lockStoryForWrite(tx, storyId, 'delete');
+  const generating = await findGeneratingTurn(tx, storyId);
+  if (generating && !generating.leaseExpired) {
+    throw new AppError('turn_in_progress', `A scene of "${story.title}" is being written; delete the story once it is done.`, {
+      details: { storyId, turnId: generating.id },
+    });
+  }
+  await deleteStoryRow(tx, storyId);
+  return { title: story.title };
 }

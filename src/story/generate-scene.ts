@@ -33,8 +33,11 @@ export interface ModelCallHooks {
   onText?: ((text: string) => void) | undefined;
   /** true when the model starts thinking, false when it starts answering. */
   onThinking?: ((active: boolean) => void) | undefined;
-  /** Counts one call at the model before it is made, under the request's purpose; every HTTP attempt is one (turns.model_calls). */
-  countCall: (purpose: ModelCallPurpose) => Promise<void>;
+  /**
+   * Counts one call at the model before it is made, under the request's purpose; every HTTP
+   * attempt is one (turns.model_calls). With the call's signal, a call aborted before it is sent is not counted.
+   */
+  countCall: (purpose: ModelCallPurpose, signal?: AbortSignal) => Promise<void>;
 }
 
 /**
@@ -64,7 +67,7 @@ export async function callModel(provider: ModelProvider, request: CompletionRequ
     ...request,
     onAttempt: async () => {
       attempts++;
-      await hooks.countCall(purpose);
+      await hooks.countCall(purpose, signal);
     },
     ...(onDelta ? { onDelta } : {}),
   };
@@ -213,7 +216,7 @@ export async function generateScene(
   const log = deps.log.child({ storyId: story.id, turnId: plan.turn.id });
 
   let request = assembleSceneRequest(scene, whole, limits, sizing);
-  const hooks: ModelCallHooks = { countCall: (purpose) => options.modelCalls.start(purpose), onThinking: options.onThinking };
+  const hooks: ModelCallHooks = { countCall: (purpose, signal) => options.modelCalls.start(purpose, signal), onThinking: options.onThinking };
   // Only the first answer is streamed: a watcher has already seen its prose when a re-ask follows.
   let streaming = options.onText ? { ...hooks, onText: createSceneTextStream(options.onText) } : hooks;
   const tried = { shorterContext: false, largerAnswer: false, repair: false };

@@ -22,6 +22,8 @@ import { createTurnCallCounter } from './turn-call-counter.js';
 import { getSceneView, type SceneView } from './scene-view.js';
 import type { TurnKind } from './turn-repo.js';
 import type { Queryable } from '../db/index.js';
+import { holdTurnWaiter, type TurnWaiter } from './hold-turn-waiter.js';
+import { upsertTurnWaiter } from './turn-waiter-repo.js';
 
 export interface TurnRequest {
   storyId: string;
@@ -35,7 +37,10 @@ export interface TurnRequest {
   onText?: (text: string) => void;
   /** true while a reasoning model thinks before it writes, false once it writes. */
   onThinking?: (active: boolean) => void;
+  /** Fires when the client has gone: it stops waiting, and the turn stops only if no one else waits for it. */
   signal?: AbortSignal;
+  /** Fires when the process must stop (shutdown past its grace): the turn stops whoever waits. */
+  stopSignal?: AbortSignal;
 }
 
 export interface TurnResult {
@@ -68,16 +73,40 @@ function turnConflict(deps: EngineDeps, storyId: string, reason: string): Promis
   });
 }
 
-/** Steps 2–4 of the protocol for a turn this process owns. */
-async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: TurnRequest): Promise<string> {
+const shuttingDown = () => new AppError('shutting_down', 'The server is shutting down; nothing was written. Send the same request again in a moment.');
+
+/**
+ * Steps 2–4 of the protocol for a turn this process owns. The generation belongs to every
+ * waiter: the caller leaving stops it only when no other waiter, on any process, is left;
+ * the stop signal (shutdown) stops it regardless.
+ */
+async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: TurnRequest, waiter: TurnWaiter): Promise<string> {
   const { story, turn } = plan;
   const log = deps.log.child({ storyId: story.id, turnId: turn.id, fromSceneId: turn.fromSceneId });
   const controller = new AbortController();
-  const onCallerAbort = () => controller.abort();
+  let callerGone = false;
+  let stopped = false;
+  const leaveIfAlone = () =>
+    waiter.leave().then(
+      (cancelled) => {
+        if (cancelled) controller.abort();
+      },
+      (error: unknown) => log.warn({ err: error }, 'could not leave the turn'),
+    );
+  const onCallerAbort = () => {
+    callerGone = true;
+    void leaveIfAlone();
+  };
+  const onStop = () => {
+    stopped = true;
+    controller.abort();
+  };
   request.signal?.addEventListener('abort', onCallerAbort, { once: true });
-  if (request.signal?.aborted) controller.abort();
+  request.stopSignal?.addEventListener('abort', onStop, { once: true });
+  if (request.stopSignal?.aborted) onStop();
+  else if (request.signal?.aborted) onCallerAbort();
   let leaseLost = false;
-  const heartbeat = setInterval(() => {
+  const checkLease = () =>
     renewLease(deps.db, story.id, turn.id, deps.instanceId, deps.leaseMs).then(
       (stillOurs) => {
         if (!stillOurs) {
@@ -87,8 +116,19 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
       },
       (error: unknown) => log.warn({ err: error }, 'could not renew the turn lease'),
     );
+  const heartbeat = setInterval(() => {
+    void checkLease();
+    // Waiters on a process that died stop renewing: once they expire, nobody is left to write for.
+    if (callerGone) void leaveIfAlone();
   }, Math.max(50, Math.floor(deps.leaseMs / 3)));
-  const modelCalls = createTurnCallCounter(deps.db, story.id, turn.id, log);
+  // The last waiter may leave on another process: its cancellation ends this generation at once.
+  const unlisten = await deps.db
+    .listen(eventsChannel, (payload) => {
+      if (payload.includes(turn.id) && payload.includes('"failed"')) void checkLease();
+    })
+    .catch(() => async () => {});
+  // A turn claimed again (after a failure or a takeover) keeps the calls it had spent.
+  const modelCalls = createTurnCallCounter(deps.db, story.id, turn.id, log, turn.modelCalls);
   try {
     const generated = await generateScene(deps, plan, {
       signal: controller.signal,
@@ -115,7 +155,7 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
         : await retryOnConnectionLoss(() =>
             prepareSummaryUpdate(deps.db, deps.embedder, { storyId: story.id, newSceneNumber, parentSceneId: plan.parentSceneId }),
           );
-    if (controller.signal.aborted) throw leaseLost ? new LeaseLostError() : new AppError('cancelled', 'The turn was cancelled.');
+    if (controller.signal.aborted) throw leaseLost ? new LeaseLostError() : stopped ? shuttingDown() : new AppError('cancelled', 'The turn was cancelled.');
     clearInterval(heartbeat);
     // A model call has been paid for: the commit keeps retrying conflicts longer than usual.
     return await withTransaction(deps.db, { maxAttempts: 30, maxDelayMs: 2_000 }, async (tx) => {
@@ -185,7 +225,7 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
     // The commit may have landed even if we did not hear back (connection lost during COMMIT).
     const after = await retryOnConnectionLoss(() => findTurn(deps.db, story.id, turn.id)).catch(() => undefined);
     if (after?.status === 'succeeded' && after.sceneId) return after.sceneId;
-    const failure = controller.signal.aborted && !isAppError(error) ? new AppError('cancelled', 'The turn was cancelled.') : toAppError(error);
+    const failure = stopped ? shuttingDown() : controller.signal.aborted && !isAppError(error) ? new AppError('cancelled', 'The turn was cancelled.') : toAppError(error);
     const recorded = await retryOnConnectionLoss(() =>
       markTurnFailed(deps.db, story.id, turn.id, {
         leaseOwner: deps.instanceId,
@@ -205,7 +245,9 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
     throw failure;
   } finally {
     clearInterval(heartbeat);
+    await unlisten().catch(() => {});
     request.signal?.removeEventListener('abort', onCallerAbort);
+    request.stopSignal?.removeEventListener('abort', onStop);
   }
 }
 
@@ -231,6 +273,9 @@ async function releaseLostClaim(deps: EngineDeps, storyId: string, claimId: stri
   }
 }
 
+// A turn that failed for one of these did not fail on its own merits: a waiter still here claims it again.
+const rearmableFailures = new Set(['cancelled', 'lease_expired', 'shutting_down']);
+
 function errorFromTurn(code: string | null, message: string | null): AppError {
   const known = code !== null && code in errorCodes ? (code as ErrorCode) : 'internal';
   return new AppError(known, message ?? 'The turn failed.');
@@ -251,13 +296,24 @@ export async function takeTurn(deps: EngineDeps, request: TurnRequest): Promise<
   });
   const log = deps.log.child({ storyId: request.storyId });
   const waitLimitMs = Math.max(deps.leaseMs * 4, 10_000);
+  const waiterId = randomUUID();
+  // Waiting ends when the client goes or the process stops.
+  const waitSignal = request.signal && request.stopSignal ? AbortSignal.any([request.signal, request.stopSignal]) : (request.signal ?? request.stopSignal);
+  const waitFor = (turnId: string) => awaitTurn(deps, request.storyId, turnId, { timeoutMs: waitLimitMs, ...(waitSignal ? { signal: waitSignal } : {}) });
+  const whyWaitEnded = (error: unknown) => (request.stopSignal?.aborted ? shuttingDown() : error);
   // Each pass either finishes, or ends because a turn we depended on expired or was cancelled.
   for (let pass = 0; pass < maxPasses; pass++) {
     // Named before it is sent: if the COMMIT's reply is lost, this id says whether it landed.
     const lease = { owner: deps.instanceId, leaseMs: deps.leaseMs, claimId: randomUUID() };
     let decision: ClaimDecision;
     try {
-      decision = await withTransaction(deps.db, {}, (tx) => decideClaim(tx, request.storyId, input, lease));
+      decision = await withTransaction(deps.db, {}, async (tx) => {
+        const decided = await decideClaim(tx, request.storyId, input, lease);
+        // On record under the claim's story lock, so that no waiter is missed by a leave deciding to cancel.
+        const waitedFor = decided.action === 'generate' ? decided.plan.turn.id : decided.action === 'join' ? decided.turn.id : null;
+        if (waitedFor) await upsertTurnWaiter(tx, request.storyId, waitedFor, waiterId);
+        return decided;
+      });
     } catch (error) {
       if (!isAppError(error, 'database_unavailable') || pass === maxPasses - 1) throw error;
       await releaseLostClaim(deps, request.storyId, lease.claimId);
@@ -292,28 +348,43 @@ export async function takeTurn(deps: EngineDeps, request: TurnRequest): Promise<
       } else {
         turnEvents.inc({ event: 'started' });
       }
+      const waiter = holdTurnWaiter(deps, request.storyId, decision.plan.turn.id, waiterId);
       try {
-        const sceneId = await runGeneration(deps, decision.plan, request);
+        const sceneId = await runGeneration(deps, decision.plan, request, waiter);
         turnEvents.inc({ event: 'succeeded' });
         return { scene: await getSceneView(deps.db, request.storyId, sceneId), turnId: decision.plan.turn.id, how: 'generated' };
       } catch (error) {
         if (!(error instanceof LeaseLostError)) throw error;
         log.warn({ turnId: decision.plan.turn.id }, 'lost the turn lease to another process; waiting for its result');
-        const finished = await awaitTurn(deps, request.storyId, decision.plan.turn.id, { timeoutMs: waitLimitMs, ...(request.signal ? { signal: request.signal } : {}) });
+        const finished = await waitFor(decision.plan.turn.id).catch(async (waitError: unknown) => {
+          if (waitSignal?.aborted) await waiter.leave().catch(() => false);
+          throw whyWaitEnded(waitError);
+        });
         if (finished.status === 'succeeded') {
           return { scene: await getSceneView(deps.db, request.storyId, finished.sceneId!), turnId: finished.id, how: 'joined' };
         }
         continue;
+      } finally {
+        await waiter.done();
       }
     }
-    // join
+    // join: this request now waits for the turn as much as its owner does.
     turnEvents.inc({ event: 'joined' });
     log.info({ turnId: decision.turn.id, fromSceneId: decision.turn.fromSceneId }, 'joined an identical turn already in flight');
-    const finished = await awaitTurn(deps, request.storyId, decision.turn.id, { timeoutMs: waitLimitMs, ...(request.signal ? { signal: request.signal } : {}) });
+    const waiter = holdTurnWaiter(deps, request.storyId, decision.turn.id, waiterId);
+    let finished: Awaited<ReturnType<typeof waitFor>>;
+    try {
+      finished = await waitFor(decision.turn.id).catch(async (waitError: unknown) => {
+        if (waitSignal?.aborted) await waiter.leave().catch(() => false);
+        throw whyWaitEnded(waitError);
+      });
+    } finally {
+      await waiter.done();
+    }
     if (finished.status === 'succeeded') {
       return { scene: await getSceneView(deps.db, request.storyId, finished.sceneId!), turnId: finished.id, how: 'joined' };
     }
-    if (finished.status === 'failed' && finished.errorCode !== 'cancelled' && finished.errorCode !== 'lease_expired') {
+    if (finished.status === 'failed' && !rearmableFailures.has(finished.errorCode ?? '')) {
       throw errorFromTurn(finished.errorCode, finished.errorMessage);
     }
     // Expired or cancelled by its owner: claim again, which takes it over or starts afresh.

@@ -16,6 +16,8 @@ export interface TurnRow {
   leaseOwner: string | null;
   leaseExpired: boolean;
   attempts: number;
+  /** Model calls started for this turn so far, by every process that generated it. */
+  modelCalls: number;
   sceneId: string | null;
   errorCode: string | null;
   errorMessage: string | null;
@@ -33,6 +35,7 @@ interface TurnRecord {
   lease_owner: string | null;
   lease_expired: boolean;
   attempts: number;
+  model_calls: number;
   scene_id: string | null;
   error_code: string | null;
   error_message: string | null;
@@ -40,7 +43,7 @@ interface TurnRecord {
 
 // The lease is judged by the database clock, so processes with skewed clocks agree.
 const turnColumns = `id, story_id, kind, from_scene_id, choice_number, instruction, request_hash, status,
-  lease_owner, (status = 'generating' AND lease_expires_at < clock_timestamp()) AS lease_expired, attempts, scene_id, error_code, error_message`;
+  lease_owner, (status = 'generating' AND lease_expires_at < clock_timestamp()) AS lease_expired, attempts, model_calls, scene_id, error_code, error_message`;
 
 function toTurn(row: TurnRecord): TurnRow {
   return {
@@ -55,6 +58,7 @@ function toTurn(row: TurnRecord): TurnRow {
     leaseOwner: row.lease_owner,
     leaseExpired: row.lease_expired,
     attempts: row.attempts,
+    modelCalls: row.model_calls,
     sceneId: row.scene_id,
     errorCode: row.error_code,
     errorMessage: row.error_message,
@@ -167,6 +171,8 @@ export async function renewLease(db: Queryable, storyId: string, turnId: string,
 }
 
 export async function markTurnSucceeded(tx: Queryable, storyId: string, turnId: string, sceneId: string, modelCalls: number): Promise<void> {
+  // A finished turn has no one left to wait for it (rows of waiters on dead processes go too).
+  await tx.query(`DELETE FROM turn_waiters WHERE story_id = $1 AND turn_id = $2`, [storyId, turnId]);
   await tx.query(
     `UPDATE turns SET status = 'succeeded', scene_id = $3, lease_owner = NULL, lease_expires_at = NULL,
             model_calls = GREATEST(model_calls, $4), finished_at = now(), updated_at = now()
@@ -200,6 +206,21 @@ export async function recordTurnModelCalls(
   );
 }
 
+/** Takes back the count of a call that was never sent: only where the count is still the one this process wrote. */
+export async function unrecordTurnModelCall(
+  db: Queryable,
+  storyId: string,
+  turnId: string,
+  countedTotal: number,
+  byPurpose: { sourceId: string; purpose: string; calls: number },
+): Promise<void> {
+  await db.query(
+    `WITH turn AS (UPDATE turns SET model_calls = $3 - 1, updated_at = now() WHERE story_id = $1 AND id = $2 AND model_calls = $3)
+     UPDATE model_call_counts SET calls = $6 - 1, updated_at = now() WHERE story_id = $1 AND source_id = $4 AND purpose = $5 AND calls = $6`,
+    [storyId, turnId, countedTotal, byPurpose.sourceId, byPurpose.purpose, byPurpose.calls],
+  );
+}
+
 /** Records the failure, only if we still own the turn; returns whether it did. */
 export async function markTurnFailed(
   db: Queryable,
@@ -207,11 +228,16 @@ export async function markTurnFailed(
   turnId: string,
   failure: { leaseOwner: string | null; errorCode: string; errorMessage: string; modelCalls: number },
 ): Promise<boolean> {
-  const { rowCount } = await db.query(
-    `UPDATE turns SET status = 'failed', error_code = $4, error_message = left($5, 2000), lease_owner = NULL, lease_expires_at = NULL,
-            model_calls = GREATEST(model_calls, $6), finished_at = now(), updated_at = now()
-      WHERE story_id = $1 AND id = $2 AND status = 'generating' AND ($3::text IS NULL OR lease_owner = $3)`,
+  // One statement (it may run outside a transaction): the failed turn's waiter rows go with it.
+  const { rows } = await db.query<{ id: string }>(
+    `WITH failed AS (
+       UPDATE turns SET status = 'failed', error_code = $4, error_message = left($5, 2000), lease_owner = NULL, lease_expires_at = NULL,
+              model_calls = GREATEST(model_calls, $6), finished_at = now(), updated_at = now()
+        WHERE story_id = $1 AND id = $2 AND status = 'generating' AND ($3::text IS NULL OR lease_owner = $3)
+        RETURNING id),
+     gone AS (DELETE FROM turn_waiters w USING failed WHERE w.story_id = $1 AND w.turn_id = failed.id)
+     SELECT id FROM failed`,
     [storyId, turnId, failure.leaseOwner, failure.errorCode, failure.errorMessage, failure.modelCalls],
   );
-  return rowCount > 0;
+  return rows.length > 0;
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServerTestDatabase, type TestServerDatabase } from '../helpers/db.js';
@@ -87,6 +88,17 @@ afterAll(async () => {
   await database?.drop();
 });
 
+/** A turn as a client takes it: with a key, sent again (bounded) while the server answers 503 — its connections were just killed. */
+async function takeTurnRetrying(url: string, storyId: string, choice: number): Promise<{ status: number }> {
+  const key = randomUUID();
+  let answer = await call(url, 'POST', `/api/stories/${storyId}/turns`, { choice }, { 'idempotency-key': key });
+  for (let attempt = 0; attempt < 5 && answer.status === 503; attempt++) {
+    await sleep(200 * (attempt + 1));
+    answer = await call(url, 'POST', `/api/stories/${storyId}/turns`, { choice }, { 'idempotency-key': key });
+  }
+  return answer;
+}
+
 describe('background jobs across two serve processes, under faults', () => {
   it('runs each summary and reflection job exactly once through a SIGKILL mid-job and killed connections', async () => {
     const [a, b] = processes as [ServeProcess, ServeProcess];
@@ -99,7 +111,7 @@ describe('background jobs across two serve processes, under faults', () => {
     }
     // Turns through B only: A is the one to die. Scenes 5..10 of each story queue a job each.
     for (let turn = 0; turn < 9; turn++) {
-      for (const storyId of stories) expect((await call(b.url, 'POST', `/api/stories/${storyId}/turns`, { choice: 1 + (turn % 3) })).status).toBe(201);
+      for (const storyId of stories) expect((await takeTurnRetrying(b.url, storyId, 1 + (turn % 3))).status).toBe(201);
       if (turn === 5) {
         // Kill A without warning while a job is in its hands (each summary takes 600 ms).
         const deadline = Date.now() + 15_000;

@@ -3,7 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServerTestDatabase, type TestServerDatabase } from '../helpers/db.js';
 import { startServeProcess, type ServeProcess } from './serve-process.js';
 import { call, type JsonResponse } from './test-server.js';
+import fs from 'node:fs';
+import path from 'node:path';
 import { startLostReplyProxy, type LostReplyProxy } from '../../scripts/hammer/lost-reply-proxy.js';
+import { storyCardV3 } from '../io/card-builders.js';
 
 // Process A reaches PostgreSQL through a proxy that loses COMMIT replies; process B is direct.
 // Each write goes to A with a key while its COMMIT reply is lost, then is retried with the same
@@ -50,12 +53,14 @@ async function lostThenRetried(
   const lost = proxy.loseNextCommit(pattern);
   const before = proxy.lostCommits;
   const first = await call(a.url, method, path, body, { ...headers, 'idempotency-key': key });
-  await lost;
+  // A route that ignores the key sends no matching COMMIT, and nothing is lost: say so at once.
+  const lostInTime = await Promise.race([lost.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 3_000))]);
+  expect(lostInTime, `${method} ${path} committed nothing matching ${pattern} (does it store its answer under the key?)`).toBe(true);
   expect(proxy.lostCommits).toBe(before + 1);
   // Either A found out the write had landed (and answered it) or it says the outcome is unknown.
   expect([200, 201, 204, 503]).toContain(first.status);
   const retry = await call(b.url, method, path, body, { ...headers, 'idempotency-key': key });
-  expect(retry.status).toBeLessThan(300);
+  expect(retry.status, JSON.stringify(retry.body)).toBeLessThan(300);
   // A turn's answer also says how it was answered (generated, then replayed); the rest is the same.
   const sameAnswer = (r: JsonResponse) => (r.body && typeof r.body === 'object' ? { ...r.body, how: undefined } : r.body);
   if (first.status < 300) expect(sameAnswer(retry)).toEqual(sameAnswer(first));
@@ -152,6 +157,64 @@ describe('every write, retried with its key after a lost COMMIT reply, has exact
     const regenerated = await lostThenRetried(/status = 'succeeded'/, 'POST', `/api/stories/${story.id}/regenerate`, {});
     expect(regenerated.retry.body.scene.id).not.toBe(advanced.retry.body.scene.id);
     expect(await count(`SELECT count(*) AS n FROM scenes WHERE story_id = $1`, [story.id])).toBe(3);
+  });
+
+  it('story PATCH: the player is renamed once (the version rises by one)', async () => {
+    const story = await newStory();
+    const before = (await call(b.url, 'GET', `/api/stories/${story.id}`)).body.story.version;
+    const { retry } = await lostThenRetried(answerInsert, 'PATCH', `/api/stories/${story.id}`, { playerName: 'Ada' });
+    expect(retry.body.story).toMatchObject({ playerName: 'Ada', version: before + 1 });
+    expect(await count(`SELECT version AS n FROM stories WHERE id = $1`, [story.id])).toBe(before + 1);
+  });
+
+  it('story archive: archived once, and the retry gets the same answer', async () => {
+    const story = await newStory();
+    const { retry } = await lostThenRetried(answerInsert, 'PATCH', `/api/stories/${story.id}`, { status: 'archived' });
+    expect(retry.body.story.status).toBe('archived');
+  });
+
+  it('story delete: deleted once, and the retry is answered 204 (not 404)', async () => {
+    const story = await newStory();
+    const { retry } = await lostThenRetried(answerInsert, 'DELETE', `/api/stories/${story.id}`, undefined);
+    expect(retry.status).toBe(204);
+    expect(await count(`SELECT count(*) AS n FROM stories WHERE id = $1`, [story.id])).toBe(0);
+  });
+
+  it('lore import: the entries of the book are written once, and the retry gets the same answer', async () => {
+    const story = await newStory();
+    const book = fs.readFileSync(path.resolve('test/fixtures/cards/every-option.world-info.json'), 'utf8');
+    const { retry } = await lostThenRetried(answerInsert, 'POST', `/api/stories/${story.id}/lore/import`, book, { 'content-type': 'application/json' });
+    expect(retry.body.loreEntryIds.length).toBeGreaterThan(0);
+    expect(await count(`SELECT count(*) AS n FROM lore_entries WHERE story_id = $1`, [story.id])).toBe(retry.body.loreEntryIds.length);
+  });
+
+  it('import: a replay answers what the import answered, notes on what was not carried over included', async () => {
+    const twee = fs.readFileSync(path.resolve('test/fixtures/io/twine/lighthouse.twee'), 'utf8');
+    const plain = await call(b.url, 'POST', '/api/import?filename=lighthouse.twee', twee, { 'content-type': 'text/plain' });
+    expect(plain.status).toBe(201);
+    expect(plain.body.notCarriedOver.length).toBeGreaterThan(0);
+    // Other bytes (so the keyed import is not a copy of the first), the same story.
+    const { retry } = await lostThenRetried(answerInsert, 'POST', '/api/import?filename=lighthouse.twee', `${twee}\n`, { 'content-type': 'text/plain' });
+    expect(retry.body).toMatchObject({ format: 'twee', notCarriedOver: plain.body.notCarriedOver, repairs: plain.body.repairs });
+    expect(retry.body.copyOf).toBeUndefined();
+    expect(await count(`SELECT count(*) AS n FROM stories WHERE import_hash IS NOT NULL AND title = $1`, [plain.body.story.title])).toBe(2);
+  });
+
+  it('card upload: one story, one character, one opening', async () => {
+    const card = storyCardV3();
+    card.data.name = `Maren ${randomUUID().slice(0, 8)}`;
+    const { retry } = await lostThenRetried(/INSERT INTO idempotency_keys/, 'POST', '/api/cards', JSON.stringify(card), { 'content-type': 'application/octet-stream' });
+    expect(await count(`SELECT count(*) AS n FROM stories WHERE title = $1`, [card.data.name])).toBe(1);
+    expect(await count(`SELECT count(*) AS n FROM characters WHERE story_id = $1`, [retry.body.story.id])).toBe(1);
+    expect(await count(`SELECT count(*) AS n FROM scenes WHERE story_id = $1`, [retry.body.story.id])).toBe(1);
+  });
+
+  it('new story from a card (JSON): one story, one character, one opening', async () => {
+    const card = storyCardV3();
+    card.data.name = `Maren ${randomUUID().slice(0, 8)}`;
+    const { retry } = await lostThenRetried(answerInsert, 'POST', '/api/stories', { card });
+    expect(await count(`SELECT count(*) AS n FROM stories WHERE title = $1`, [card.data.name])).toBe(1);
+    expect(await count(`SELECT count(*) AS n FROM characters WHERE story_id = $1`, [retry.body.story.id])).toBe(1);
   });
 
   it('a key reused for a different body is refused with 422 and changes nothing', async () => {

@@ -52,7 +52,7 @@ describe('SIGTERM while a turn is being written (slow storyteller)', () => {
     expect((await turnsOf(storyId)).map((t) => t.status)).toEqual(['succeeded', 'succeeded']);
   });
 
-  it('aborts a turn still running at the deadline: the client gets a clear error, the turn is marked failed, exit 0', async () => {
+  it('aborts a turn still running at the deadline: the client gets 503 shutting_down (not 499), the turn is marked failed, exit 0', async () => {
     const server = await serve(8_000, 1_000);
     const response = fetch(`${server.url}/api/stories/${storyId}/turns`, {
       method: 'POST',
@@ -65,10 +65,10 @@ describe('SIGTERM while a turn is being written (slow storyteller)', () => {
     expect(exitCode).toBe(0);
     expect(Date.now() - stoppedAt).toBeLessThan(8_000);
     const events = parseEventStream(await response);
-    expect(events.at(-1)).toMatchObject({ event: 'error', data: { error: { code: 'cancelled' } } });
+    expect(events.at(-1)).toMatchObject({ event: 'error', data: { status: 503, error: { code: 'shutting_down' } } });
     const turns = await turnsOf(storyId);
     expect(turns.filter((t) => t.status === 'generating')).toEqual([]);
-    expect(turns.at(-1)).toEqual({ status: 'failed', error_code: 'cancelled' });
+    expect(turns.at(-1)).toEqual({ status: 'failed', error_code: 'shutting_down' });
     // The story did not move, and the next process can carry on from where it stood.
     const next = await serve(0, 1_000);
     const again = await call(next.url, 'POST', `/api/stories/${storyId}/turns`, { choice: 2 });

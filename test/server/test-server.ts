@@ -4,6 +4,7 @@ import type { ModelProvider } from '../../src/llm/provider.js';
 import { createOfflineProvider } from '../../src/llm/providers/offline.js';
 import { buildApp } from '../../src/server/app.js';
 import { createAuthGate } from '../../src/server/auth.js';
+import { InFlightRequests } from '../../src/server/in-flight-requests.js';
 import { InFlightTurns } from '../../src/server/in-flight-turns.js';
 import { loadServerConfig } from '../../src/server/server-config.js';
 import type { ServerContext } from '../../src/server/server-context.js';
@@ -34,6 +35,7 @@ export async function startTestServer(db: Database, options: { provider?: ModelP
     relay,
     eventStreams: new SseStreams(),
     turns: new InFlightTurns(),
+    requests: new InFlightRequests(),
     state: { shuttingDown: false },
   };
   const app = await buildApp(ctx);

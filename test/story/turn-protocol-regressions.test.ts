@@ -145,4 +145,28 @@ describe('counting model calls', () => {
     const { rows } = await server.db.query<{ model_calls: number }>('SELECT model_calls FROM turns WHERE id = $1', [turn.turnId]);
     expect(rows[0]!.model_calls).toBe(1);
   });
+
+  it('keeps the calls a failed turn spent when a retry with its key claims it again', async () => {
+    // Call 1 writes the opening; the turn's first claim gets garbage for its answer and its re-ask, and fails.
+    let failing = true;
+    const provider = createCountingProvider({
+      latencyMs: 0,
+      answer: (_request, call) =>
+        call > 1 && failing
+          ? 'not a scene at all'
+          : JSON.stringify({ scene: `Call ${call}: the tide turns.`, choices: ['Wait', 'Go', 'Ask'], characters: [] }),
+    });
+    const deps = createTestEngine(server.db, provider);
+    const { story, opening } = await createStory(deps, { title: 'Spent', setting: 'A harbour' });
+    const input = { storyId: story.id, kind: 'advance' as const, choiceNumber: 1, fromSceneId: opening.scene.id, idempotencyKey: 'spent-1' };
+    await expect(takeTurn(deps, input)).rejects.toMatchObject({ code: 'llm_bad_output' });
+    const spent = provider.calls - 1;
+    expect(spent).toBeGreaterThanOrEqual(1);
+    failing = false;
+    const turn = await takeTurn(deps, input);
+    expect(turn.how).not.toBe('replayed');
+    const { rows } = await server.db.query<{ model_calls: number }>('SELECT model_calls FROM turns WHERE id = $1', [turn.turnId]);
+    expect(rows[0]!.model_calls).toBe(spent + 1);
+    expect(provider.calls - 1).toBe(spent + 1);
+  });
 });

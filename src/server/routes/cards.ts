@@ -6,6 +6,7 @@ import { exportCharacterCard, loadCharacterAvatar } from '../../io/export-charac
 import { parseInput } from '../parse-input.js';
 import { writingRateLimit } from '../rate-limits.js';
 import { respondWithTurn } from '../turn-response.js';
+import { idempotencyClaimOf } from '../idempotency-claim.js';
 import type { ServerContext } from '../server-context.js';
 import { attachment } from './attachment.js';
 import { visibleCharacter } from './characters.js';
@@ -61,10 +62,13 @@ export function registerCardRoutes(app: FastifyInstance, ctx: ServerContext): vo
         throw new AppError('validation', 'Send the card file (PNG, CHARX or JSON) as the request body.', { details: { field: 'body' } });
       }
       const content = request.body;
-      return respondWithTurn(ctx, request, reply, async ({ signal, onText }) =>
+      const idempotency = idempotencyClaimOf(request);
+      return respondWithTurn(ctx, request, reply, async ({ signal, stopSignal, onText }) =>
         cardStoryAnswer(
           await createStoryFromCard(ctx.runtime.deps, content, {
             signal,
+            stopSignal,
+            ...(idempotency ? { idempotency } : {}),
             ownerId: request.user.id,
             ...(playerName !== undefined ? { playerName } : {}),
             ...(onText ? { onText } : {}),

@@ -119,7 +119,9 @@ export function registerLoreRoutes(app: FastifyInstance, ctx: ServerContext): vo
       if (!Buffer.isBuffer(request.body) || request.body.length === 0) {
         throw new AppError('validation', 'Send the World Info JSON as the request body.', { details: { field: 'body' } });
       }
-      const result = await importLorebook(deps, id, request.body);
+      const claim = idempotencyClaimOf(request);
+      const content = request.body;
+      const result = await runIdempotent(db, claim, () => importLorebook(deps, id, content, claim));
       return reply.status(201).send(result);
     });
   });

@@ -5,9 +5,10 @@ import { checkPlayerName, createStoryFromCard } from '../../io/create-story-from
 import { setPlayerName, setStoryLoreSettings } from '../../story/story-repo.js';
 import { loreSettingsInput, storedLoreSettings } from '../../story/story-lore-settings.js';
 import { getStory, listStories } from '../../story/story-repo.js';
-import { deleteStory } from '../../story/delete-story.js';
+import { deleteStoryIn } from '../../story/delete-story.js';
 import { getSceneView } from '../../story/scene-view.js';
-import { setStoryStatus } from '../../story/set-story-status.js';
+import { applyStoryStatus } from '../../story/set-story-status.js';
+import { idempotentTransaction } from '../../idempotency/index.js';
 import { sceneThoughts } from '../../characters/character-views.js';
 import { listVisibleStoryIds } from '../access/access-repo.js';
 import { authorizeStory } from '../auth.js';
@@ -93,9 +94,12 @@ export function registerStoryRoutes(app: FastifyInstance, ctx: ServerContext): v
     if (body !== null && typeof body === 'object' && 'card' in body) {
       // A story opened by a V1/V2/V3 card given as JSON (PNG and CHARX go to POST /api/cards).
       const { card, playerName } = parseInput(cardStoryBody, body);
-      return respondWithTurn(ctx, request, reply, async ({ signal, onText }) => {
+      const idempotency = idempotencyClaimOf(request);
+      return respondWithTurn(ctx, request, reply, async ({ signal, stopSignal, onText }) => {
         const result = await createStoryFromCard(ctx.runtime.deps, JSON.stringify(card), {
           signal,
+          stopSignal,
+          ...(idempotency ? { idempotency } : {}),
           ownerId: request.user.id,
           ...(playerName !== undefined ? { playerName } : {}),
           ...(onText ? { onText } : {}),
@@ -105,10 +109,11 @@ export function registerStoryRoutes(app: FastifyInstance, ctx: ServerContext): v
     }
     const input = parseInput(newStorySchema, body);
     const idempotency = idempotencyClaimOf(request);
-    return respondWithTurn(ctx, request, reply, async ({ signal, onText }) => {
+    return respondWithTurn(ctx, request, reply, async ({ signal, stopSignal, onText }) => {
       // Owned from the start, so a story whose opening fails is still its creator's alone.
       const { story, opening } = await createStory(ctx.runtime.deps, input, {
         signal,
+        stopSignal,
         ownerId: request.user.id,
         ...(onText ? { onText } : {}),
         ...(idempotency ? { idempotency } : {}),
@@ -143,17 +148,24 @@ export function registerStoryRoutes(app: FastifyInstance, ctx: ServerContext): v
     const body = parseInput(storyPatchBody, request.body);
     await authorizeStory(db, request.user, id, body.status !== undefined ? 'own' : 'play');
     const playerName = body.playerName === undefined ? undefined : checkPlayerName(body.playerName);
-    if (body.status !== undefined) await setStoryStatus(db, id, body.status);
-    if (playerName !== undefined) await setPlayerName(db, id, playerName);
-    if (body.lore !== undefined) await setStoryLoreSettings(db, id, storedLoreSettings(body.lore));
-    return { story: toStoryJson(await getStory(db, id)) };
+    // Both changes and the answer in one transaction: a retry with the key changes nothing twice.
+    return idempotentTransaction(db, idempotencyClaimOf(request), async (tx) => {
+      if (body.status !== undefined) await applyStoryStatus(tx, id, body.status);
+      if (playerName !== undefined) await setPlayerName(tx, id, playerName);
+      if (body.lore !== undefined) await setStoryLoreSettings(tx, id, storedLoreSettings(body.lore));
+      return { story: toStoryJson(await getStory(tx, id)) };
+    });
   });
 
   /** The owner deletes the story and all its rows; 409 turn_in_progress while a scene is being written. */
   app.delete('/api/stories/:id', { schema: docs.remove }, async (request, reply) => {
     const { id } = parseInput(idParams, request.params, 'params');
-    await authorizeStory(db, request.user, id, 'own');
-    await deleteStory(db, id);
+    // Authorised inside: a keyed retry after the delete landed finds its answer, not a missing story.
+    await idempotentTransaction(db, idempotencyClaimOf(request), async (tx) => {
+      await authorizeStory(tx, request.user, id, 'own');
+      await deleteStoryIn(tx, id);
+      return null;
+    });
     return reply.status(204).send();
   });
 }

@@ -88,8 +88,8 @@ export function registerTurnRoutes(app: FastifyInstance, ctx: ServerContext): vo
         fromSceneId: body.fromSceneId,
         idempotencyKey: idempotencyKeyOf(request),
       });
-      return respondWithTurn(ctx, request, reply, async ({ signal, onText, onThinking }) => {
-        const result = await takeTurn(ctx.runtime.deps, { storyId: id, ...input, signal, ...(onText ? { onText } : {}), ...(onThinking ? { onThinking } : {}) });
+      return respondWithTurn(ctx, request, reply, async ({ signal, stopSignal, onText, onThinking }) => {
+        const result = await takeTurn(ctx.runtime.deps, { storyId: id, ...input, signal, stopSignal, ...(onText ? { onText } : {}), ...(onThinking ? { onThinking } : {}) });
         return { scene: result.scene, turnId: result.turnId, how: result.how };
       });
     };
