@@ -175,8 +175,8 @@ export async function buildTurnContext(db: Database, embedder: Embedder, input: 
   const scope = { storyId: input.storyId, headSceneId, pathSceneIds: path.ids, queryEmbedding };
   // Independent reads: on a server pool they run side by side (PGlite queues them anyway).
   const [summary, facts, storyMemories, similar, instructions, lore, characters] = await Promise.all([
-    loadLatestSummary(db, input.storyId, { headSceneId, atMostThrough: windowStart - 1 }),
-    loadFactsAt(db, input.storyId, headSceneId),
+    loadLatestSummary(db, input.storyId, { headSceneId, atMostThrough: windowStart - 1, pathSceneIds: path.ids }),
+    loadFactsAt(db, input.storyId, headSceneId, path.ids),
     findRelevantStoryMemories(db, { ...scope, beforeSceneNumber: windowStart, limit: 5, minSimilarity: 0.1 }),
     findSimilarScenes(db, { ...scope, beforeSceneNumber: windowStart, limit: 2, minSimilarity: 0.2 }),
     findRelevantInstructions(db, { ...scope, limit: 3, minSimilarity: 0.1 }),
