@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/index.js';
-import { loadPath } from '../world/scene-path.js';
+import { loadPath, onPathSql } from '../world/scene-path.js';
 import { insertStoryMemory } from './memory-repo.js';
 import type { Embedder } from './embedder.js';
 
@@ -42,7 +42,7 @@ export async function loadLatestSummary(
   const { rows } = await db.query<{ content: string; through_scene_number: number; scene_id: string }>(
     `SELECT m.content, m.through_scene_number, m.scene_id
        FROM memories m JOIN scenes s ON s.story_id = m.story_id AND s.id = m.scene_id
-      WHERE m.story_id = $1 AND m.kind = 'summary' AND m.scene_id = ANY($2::uuid[])
+      WHERE m.story_id = $1 AND m.kind = 'summary' AND ${onPathSql('m.scene_id', '$2')}
         AND ($3::int IS NULL OR m.through_scene_number <= $3)
       ORDER BY m.through_scene_number DESC, s.scene_number DESC LIMIT 1`,
     [storyId, ids, options.atMostThrough ?? null],

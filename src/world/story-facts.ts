@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/index.js';
-import { loadPath } from './scene-path.js';
+import { loadPath, onPathSql } from './scene-path.js';
 
 /**
  * Story facts: what the storyteller reports as now true (a possession, an injury, a promise,
@@ -94,7 +94,7 @@ export async function loadFactsAt(db: Queryable, storyId: string, sceneId: strin
   const { rows } = await db.query<{ op: 'add' | 'resolve'; fact_type: StoryFactType; fact_key: string; content: string }>(
     `SELECT f.op, f.fact_type, f.fact_key, f.content
        FROM story_facts f JOIN scenes s ON s.story_id = f.story_id AND s.id = f.scene_id
-      WHERE f.story_id = $1 AND f.scene_id = ANY($2::uuid[])
+      WHERE f.story_id = $1 AND ${onPathSql('f.scene_id', '$2')}
       ORDER BY s.scene_number, f.seq`,
     [storyId, ids],
   );
