@@ -7,7 +7,7 @@
 import { createOfflineProvider } from '../src/llm/providers/offline.js';
 import { takeTurn } from '../src/story/take-turn.js';
 import { envNumber } from './support/bench-options.js';
-import { openBenchEmbeddedDatabase } from './support/bench-databases.js';
+import { openBenchEmbeddedDatabase, openBenchServerDatabase } from './support/bench-databases.js';
 import { createBenchEngine, loadOfflineEmbedder } from './support/bench-engine.js';
 import { createBranchyStory, embedEverything, type BranchyStory } from './support/branchy-story.js';
 import { profileDatabase } from './support/profiled-database.js';
@@ -15,7 +15,7 @@ import { profileDatabase } from './support/profiled-database.js';
 const longScenes = envNumber('BENCH_WORLD_SCENES', 2000);
 const turnsPerStory = envNumber('BENCH_PROFILE_TURNS', 8);
 
-const backend = await openBenchEmbeddedDatabase();
+const backend = process.env.PROFILE_SERVER ? await openBenchServerDatabase({ poolSize: 4 }) : await openBenchEmbeddedDatabase();
 try {
   const embedder = await loadOfflineEmbedder();
   const long = await createBranchyStory(backend.db, embedder, { scenes: longScenes, characters: 50, seed: 3 });
