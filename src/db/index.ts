@@ -6,3 +6,4 @@ export { withTransaction, refuseCommits, measureLockWait, backoffDelayMs, type T
 export { migrate, pendingMigrations, readMigrations, migrationsDir } from './migrate.js';
 export * from './pg-errors.js';
 export { retryOnConnectionLoss } from './retry-on-connection-loss.js';
+export { refreshPlannerStatistics, noteTurnForPlannerStatistics, turnsPerStatisticsRefresh } from './planner-statistics.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Database, Queryable } from '../db/index.js';
-import { pgErrorOf, sqlStateOf, withTransaction } from '../db/index.js';
+import { pgErrorOf, refreshPlannerStatistics, sqlStateOf, withTransaction } from '../db/index.js';
 import { AppError } from '../errors.js';
 import { findStoryByImportHash, lockImportHash, setStoryImportHash } from '../story/story-repo.js';
 import { recordIdempotentAnswer, type IdempotencyClaim } from '../idempotency/index.js';
@@ -40,6 +40,9 @@ const titleSchema = text({ min: 1, max: 200, trimmedMin: true });
  * Imports a `livingworld/1` archive as a new story. Everything is validated before the first
  * write; the writes are one transaction with fresh uuids, so a failure leaves nothing behind.
  */
+/** Imports of at least this many scenes refresh the embedded database's planner statistics. */
+const largeImportScenes = 200;
+
 export async function importStoryArchive(
   db: Database,
   archive: unknown,
@@ -76,6 +79,8 @@ export async function importStoryArchive(
   } catch (error) {
     throw translateWriteError(error);
   }
+  // A long story arrives at once: the embedded planner needs statistics that say so.
+  if (parsed.scenes.length >= largeImportScenes) await refreshPlannerStatistics(db);
   return { storyId: rows.storyId, ...(earlier ? { copyOf: { storyId: earlier.id, title: earlier.title } } : {}) };
 }
 

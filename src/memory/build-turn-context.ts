@@ -180,8 +180,8 @@ export async function buildTurnContext(db: Database, embedder: Embedder, input: 
     queryEmbedding ? find({ ...scope, queryEmbedding }) : Promise.resolve([]);
   // Independent reads: on a server pool they run side by side (PGlite queues them anyway).
   const [summary, facts, storyMemories, similar, instructions, lore, characters] = await Promise.all([
-    loadLatestSummary(db, input.storyId, { headSceneId, atMostThrough: windowStart - 1 }),
-    loadFactsAt(db, input.storyId, headSceneId),
+    loadLatestSummary(db, input.storyId, { headSceneId, atMostThrough: windowStart - 1, pathSceneIds: path.ids }),
+    loadFactsAt(db, input.storyId, headSceneId, path.ids),
     byMeaning((query) => findRelevantStoryMemories(db, { ...query, beforeSceneNumber: windowStart, limit: 5, minSimilarity: 0.1 })),
     byMeaning((query) => findSimilarScenes(db, { ...query, beforeSceneNumber: windowStart, limit: 2, minSimilarity: 0.2 })),
     byMeaning((query) => findRelevantInstructions(db, { ...query, limit: 3, minSimilarity: 0.1 })),

@@ -1,5 +1,5 @@
 import type { Database, Queryable } from '../db/index.js';
-import { withTransaction } from '../db/index.js';
+import { refreshPlannerStatistics, withTransaction } from '../db/index.js';
 import { AppError } from '../errors.js';
 import { getLogger } from '../logger.js';
 import type { Embedder } from './embedder.js';
@@ -158,6 +158,8 @@ export async function reembedAll(db: Database, embedder: Embedder, options: Reem
   const settings = embeddingSettingsOf(embedder);
   await writeEmbeddingSettings(db, settings);
   await store.ensureIndexes(db, settings.dimension);
+  // Every embedding column changed (NULLs filled): the embedded planner's statistics with it.
+  await refreshPlannerStatistics(db);
   verified.delete(db);
   getLogger().info({ rows: total, embedder: describe(settings) }, 'embeddings recomputed');
   return { rows: total };

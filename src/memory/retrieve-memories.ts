@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/index.js';
-import { loadPathSceneIds } from '../world/scene-path.js';
+import { loadPathSceneIds, onPathSql } from '../world/scene-path.js';
 import { toCharacterMemory, type CharacterMemory, type CharacterMemoryKind, type CharacterMemoryRow } from './memory-repo.js';
 import { loadVectorStore } from './vector-store.js';
 
@@ -129,7 +129,7 @@ export async function retrieveMemoriesOfCharacters(
   const pathIds = await pathIdsFor(db, input.storyId, input);
   const params: unknown[] = [input.storyId, [...characterIds], input.kinds ?? null, pathIds];
   const scope = `m.story_id = $1 AND m.character_id = who.character_id AND ($3::text[] IS NULL OR m.kind = ANY($3::text[]))
-    AND ($4::uuid[] IS NULL OR m.scene_id IS NULL OR m.scene_id = ANY($4::uuid[]))`;
+    AND ($4::uuid[] IS NULL OR m.scene_id IS NULL OR ${onPathSql('m.scene_id', '$4')})`;
   const recentOnes = (similarity: string) => `
     SELECT ${memoryColumns}, ${similarity} AS similarity
     FROM character_memories m
@@ -217,7 +217,7 @@ export async function findSimilarScenes(
     from: 'scenes s',
     column: 's.embedding',
     select: 's.id, s.scene_number, s.content',
-    where: 's.story_id = $1 AND s.scene_number < $3 AND s.id = ANY($2::uuid[])',
+    where: `s.story_id = $1 AND s.scene_number < $3 AND ${onPathSql('s.id', '$2')}`,
     params: [input.storyId, await pathIdsFor(db, input.storyId, input), input.beforeSceneNumber],
     queryEmbedding: input.queryEmbedding,
     dimension: input.queryEmbedding.length,
@@ -246,7 +246,7 @@ export async function findRelevantInstructions(
     from: 'user_instructions i JOIN scenes p ON p.story_id = i.story_id AND p.id = i.scene_id',
     column: 'i.embedding',
     select: 'i.id, i.content, p.scene_number',
-    where: 'i.story_id = $1 AND i.scene_id = ANY($2::uuid[])',
+    where: `i.story_id = $1 AND ${onPathSql('i.scene_id', '$2')}`,
     params: [input.storyId, await pathIdsFor(db, input.storyId, input)],
     queryEmbedding: input.queryEmbedding,
     dimension: input.queryEmbedding.length,
@@ -269,7 +269,7 @@ export async function findRelevantStoryMemories(
     column: 'm.embedding',
     select: 'm.id, m.content, m.through_scene_number AS scene_number',
     where: `m.story_id = $1 AND m.kind IN ('scene', 'fact')
-      AND (m.scene_id IS NULL OR (m.scene_id = ANY($2::uuid[]) AND m.through_scene_number < $3))`,
+      AND (m.scene_id IS NULL OR (${onPathSql('m.scene_id', '$2')} AND m.through_scene_number < $3))`,
     params: [input.storyId, await pathIdsFor(db, input.storyId, input), input.beforeSceneNumber],
     queryEmbedding: input.queryEmbedding,
     dimension: input.queryEmbedding.length,

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/index.js';
-import { headPathCte } from '../world/scene-path.js';
+import { loadPath, onPathSql } from '../world/scene-path.js';
 import { insertStoryMemory } from './memory-repo.js';
 import type { Embedder } from './embedder.js';
 import { embedOrDefer } from './embedding-backfill.js';
@@ -32,19 +32,22 @@ export interface SummaryOptions {
 /**
  * The newest summary made along the path to `headSceneId` (a summary belongs to the scene it
  * was made at, so one made on another branch is never seen), reaching at most `atMostThrough`.
+ * The path's ids come from `loadPath` unless given: a story's summaries are few, so they are
+ * read by story and kept if on the path rather than walking every ancestor.
  */
 export async function loadLatestSummary(
   db: Queryable,
   storyId: string,
-  options: { headSceneId: string; atMostThrough?: number },
+  options: { headSceneId: string; atMostThrough?: number; pathSceneIds?: readonly string[] },
 ): Promise<{ content: string; throughSceneNumber: number; sceneId: string } | undefined> {
+  const ids = options.pathSceneIds ?? (await loadPath(db, storyId, options.headSceneId, 0)).ids;
   const { rows } = await db.query<{ content: string; through_scene_number: number; scene_id: string }>(
-    `${headPathCte('$1', '$2')}
-     SELECT m.content, m.through_scene_number, m.scene_id
-       FROM head_path p JOIN memories m ON m.story_id = $1 AND m.kind = 'summary' AND m.scene_id = p.id
-      WHERE ($3::int IS NULL OR m.through_scene_number <= $3)
-      ORDER BY m.through_scene_number DESC, p.scene_number DESC LIMIT 1`,
-    [storyId, options.headSceneId, options.atMostThrough ?? null],
+    `SELECT m.content, m.through_scene_number, m.scene_id
+       FROM memories m JOIN scenes s ON s.story_id = m.story_id AND s.id = m.scene_id
+      WHERE m.story_id = $1 AND m.kind = 'summary' AND ${onPathSql('m.scene_id', '$2')}
+        AND ($3::int IS NULL OR m.through_scene_number <= $3)
+      ORDER BY m.through_scene_number DESC, s.scene_number DESC LIMIT 1`,
+    [storyId, ids, options.atMostThrough ?? null],
   );
   return rows[0] ? { content: rows[0].content, throughSceneNumber: rows[0].through_scene_number, sceneId: rows[0].scene_id } : undefined;
 }
@@ -61,7 +64,8 @@ export async function planSummaryUpdate(
 ): Promise<SummaryPlan> {
   const window = options.recentWindow ?? 4;
   const windowStart = headSceneNumber - window + 1;
-  const latest = await loadLatestSummary(db, storyId, { headSceneId: options.pathSceneId, atMostThrough: windowStart - 1 });
+  const pathIds = (await loadPath(db, storyId, options.pathSceneId, 0)).ids;
+  const latest = await loadLatestSummary(db, storyId, { headSceneId: options.pathSceneId, atMostThrough: windowStart - 1, pathSceneIds: pathIds });
   const coveredThrough = latest?.throughSceneNumber ?? 0;
   const uncovered = windowStart - 1 - coveredThrough;
   const base = { coveredThrough, ...(latest ? { previousSummary: latest.content } : {}) };
@@ -69,13 +73,11 @@ export async function planSummaryUpdate(
     return { needed: false, ...base, scenesToAdd: [], throughSceneNumber: coveredThrough };
   }
   const through = Math.min(windowStart - 1, coveredThrough + (options.maxScenesPerUpdate ?? 20));
+  // scene_number is the depth (a CHECK of migrations/0001), so scenes coveredThrough+1..through
+  // of the path are these ids; only their text is read.
   const { rows } = await db.query<{ scene_number: number; content: string }>(
-    // Walks back only to the summary's end (a bounded walk); the scenes' text is read for the ones folded in.
-    `${headPathCte('$1', '$4', { depthParam: '$5' })}
-     SELECT s.scene_number, s.content FROM head_path p
-       CROSS JOIN LATERAL (SELECT scene_number, content FROM scenes WHERE story_id = $1 AND id = p.id LIMIT 1) s
-      WHERE p.scene_number > $2 AND p.scene_number <= $3 ORDER BY p.scene_number`,
-    [storyId, coveredThrough, through, options.pathSceneId, Math.max(1, headSceneNumber - coveredThrough)],
+    `SELECT scene_number, content FROM scenes WHERE story_id = $1 AND id = ANY($2::uuid[]) ORDER BY scene_number`,
+    [storyId, pathIds.slice(coveredThrough, through)],
   );
   return {
     needed: rows.length > 0,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { retryOnConnectionLoss, withTransaction } from '../db/index.js';
+import { noteTurnForPlannerStatistics, retryOnConnectionLoss, withTransaction } from '../db/index.js';
 import { AppError, isAppError, toAppError, type ErrorCode, errorCodes } from '../errors.js';
 import { turnEvents } from '../metrics.js';
 import { writeSceneMemories, prepareSceneMemories } from '../characters/write-scene-characters.js';
@@ -352,6 +352,7 @@ export async function takeTurn(deps: EngineDeps, request: TurnRequest): Promise<
       try {
         const sceneId = await runGeneration(deps, decision.plan, request, waiter);
         turnEvents.inc({ event: 'succeeded' });
+        await noteTurnForPlannerStatistics(deps.db);
         return { scene: await getSceneView(deps.db, request.storyId, sceneId), turnId: decision.plan.turn.id, how: 'generated' };
       } catch (error) {
         if (!(error instanceof LeaseLostError)) throw error;

@@ -109,6 +109,18 @@ export async function loadPath(db: Queryable, storyId: string, sceneId: string, 
   };
 }
 
+/**
+ * SQL true when `column` is one of the path's ids given as the uuid[] parameter `idsParam`
+ * (LoadedPath.ids). Written as a sub-select, not `= ANY($n)`: with the array as a constant the
+ * planner estimated every element's selectivity, some 1,450 at 2,000 scenes, which cost PGlite
+ * up to 10 ms of planning per read (bench/profile-world-turn.ts); the sub-select is hashed once
+ * at execution the same way. The `OR false`, folded away later, keeps it from being pulled up
+ * into a join, so that each read keeps the plan of its own filter (an index order, a LIMIT).
+ */
+export function onPathSql(column: string, idsParam: string): string {
+  return `(${column} IN (SELECT unnest(${idsParam}::uuid[])) OR false)`;
+}
+
 /** Ids of the path to `sceneId`, root first (empty when the scene is not in the story). */
 export async function loadPathSceneIds(db: Queryable, storyId: string, sceneId: string): Promise<string[]> {
   const { rows } = await db.query<{ id: string }>(`${headPathCte('$1', '$2')} SELECT id FROM head_path ORDER BY scene_number`, [storyId, sceneId]);
