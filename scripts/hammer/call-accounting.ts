@@ -166,11 +166,12 @@ export async function accountForCalls(
     const title = titleOfStory.get(storyId);
     if (title) leaseLostByTitle.set(title, (leaseLostByTitle.get(title) ?? 0) + n);
   }
-  // A call is counted before it is sent, so a process killed in between has counted a call the
-  // model never saw: at most one per turn that a process lost (taken over, claimed again, or expired).
+  // A call is counted before it is sent, so a process killed, or a call cut off, in between has
+  // counted a call the model never saw: at most one per turn that was interrupted (taken over,
+  // claimed again, expired, cancelled by its last waiter leaving, or stopped by a shutdown).
   const { rows: disturbedRows } = await pool.query<{ title: string; n: number }>(
     `SELECT s.title, count(*)::int AS n FROM turns t JOIN stories s ON s.id = t.story_id
-      WHERE t.attempts > 1 OR t.error_code = 'lease_expired' GROUP BY s.title`,
+      WHERE t.attempts > 1 OR t.error_code IN ('lease_expired', 'cancelled', 'shutting_down') GROUP BY s.title`,
   );
   const disturbedByTitle = new Map(disturbedRows.map((r) => [r.title, r.n]));
   const generationCalls = calls.filter((c) => c.purpose === 'scene' || c.purpose === 'repair');

@@ -75,7 +75,8 @@ export async function callModel(provider: ModelProvider, request: CompletionRequ
   try {
     return await provider.complete(sentRequest, signal);
   } catch (error) {
-    if (isAppError(error) && error.details?.['notSent'] === true) sent = false;
+    // A provider that failed before any attempt because the call was aborted sent nothing.
+    if ((isAppError(error) && error.details?.['notSent'] === true) || (attempts === 0 && signal.aborted)) sent = false;
     throw error;
   } finally {
     if (thinking) hooks.onThinking?.(false);
