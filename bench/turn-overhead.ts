@@ -22,7 +22,7 @@ import { takeTurn } from '../src/story/take-turn.js';
 import type { SceneView } from '../src/story/scene-view.js';
 import { summarise, writeResult } from './lib.js';
 import { envNumber, median, ratio, round, sized } from './support/bench-options.js';
-import { openBenchEmbeddedDatabase, openBenchServerDatabase, type BenchDatabase } from './support/bench-databases.js';
+import { measureOnBothBackends, type BenchDatabase } from './support/bench-databases.js';
 import { createBenchEngine, loadOfflineEmbedder } from './support/bench-engine.js';
 import { profileDatabase } from './support/profiled-database.js';
 import { timeEmbedder, timeProvider, type Stopwatch } from './support/timed-parts.js';
@@ -236,19 +236,7 @@ async function measureBackend(name: 'embedded' | 'server', backend: BenchDatabas
 
 async function main(): Promise<void> {
   console.log(`turn overhead: ${storyCount} stories × ${turnsPerStory} turns per backend, offline storyteller at 0 ms, vs the bare two-transaction protocol`);
-  const results = [];
-  const embedded = await openBenchEmbeddedDatabase();
-  try {
-    results.push(await measureBackend('embedded', embedded));
-  } finally {
-    await embedded.dispose();
-  }
-  const server = await openBenchServerDatabase({ poolSize: 4 });
-  try {
-    results.push(await measureBackend('server', server));
-  } finally {
-    await server.dispose();
-  }
+  const results = await measureOnBothBackends(measureBackend);
   writeResult('turn-overhead', {
     benchmark: 'turn-overhead',
     turnsPerStory,

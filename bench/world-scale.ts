@@ -21,7 +21,7 @@ import { takeTurn } from '../src/story/take-turn.js';
 import { foldWorldEvents, loadPathEvents, readRelationshipsAt, resolveSceneInStory } from '../src/world/index.js';
 import { summarise, writeResult } from './lib.js';
 import { envNumber, ratio, sized } from './support/bench-options.js';
-import { openBenchEmbeddedDatabase, openBenchServerDatabase, type BenchDatabase } from './support/bench-databases.js';
+import { measureOnBothBackends, type BenchDatabase } from './support/bench-databases.js';
 import { createBenchEngine, loadOfflineEmbedder } from './support/bench-engine.js';
 import { createBranchyStory, embedEverything, type BranchyStory } from './support/branchy-story.js';
 import { profileDatabase } from './support/profiled-database.js';
@@ -131,19 +131,7 @@ async function measureBackend(name: 'embedded' | 'server', backend: BenchDatabas
 
 async function main(): Promise<void> {
   console.log(`world at scale: ${longScenes} vs ${shortScenes} scenes, ${characterCount} characters, ${turnsPerStory} turns each, ${reads} head reads each`);
-  const results = [];
-  const embedded = await openBenchEmbeddedDatabase();
-  try {
-    results.push(await measureBackend('embedded', embedded));
-  } finally {
-    await embedded.dispose();
-  }
-  const server = await openBenchServerDatabase({ poolSize: 4 });
-  try {
-    results.push(await measureBackend('server', server));
-  } finally {
-    await server.dispose();
-  }
+  const results = await measureOnBothBackends(measureBackend);
   writeResult('world-scale', {
     benchmark: 'world-scale',
     longScenes,

@@ -46,3 +46,20 @@ export async function openBenchEmbeddedDatabase(): Promise<BenchDatabase> {
   await migrate(db);
   return { db, dispose: () => db.close() };
 }
+
+/** Runs `measure` on a fresh embedded database, then on a fresh server one; each is disposed after. */
+export async function measureOnBothBackends<T>(measure: (name: 'embedded' | 'server', backend: BenchDatabase) => Promise<T>): Promise<T[]> {
+  const results: T[] = [];
+  for (const [name, open] of [
+    ['embedded', openBenchEmbeddedDatabase],
+    ['server', () => openBenchServerDatabase({ poolSize: 4 })],
+  ] as const) {
+    const backend = await open();
+    try {
+      results.push(await measure(name, backend));
+    } finally {
+      await backend.dispose();
+    }
+  }
+  return results;
+}
