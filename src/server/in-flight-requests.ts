@@ -33,6 +33,22 @@ export class InFlightRequests {
       this.running.set(ended, reply);
       void ended.then(() => this.running.delete(ended));
     });
+    // A request answered by answerTheRest() still runs to its end and then fails (its commit
+    // was refused): that failure has been answered already, and is not an error of the server.
+    const isAnsweredAtShutdown = (reply: FastifyReply) => this.refusing && reply.sent;
+    app.addHook('onRoute', (route) => {
+      if (!route.url.startsWith('/api/')) return;
+      const handler = route.handler;
+      route.handler = async function (this: FastifyInstance, request, reply) {
+        try {
+          return await handler.call(this, request, reply);
+        } catch (error) {
+          if (!isAnsweredAtShutdown(reply)) throw error;
+          request.log.info({ err: error }, 'a request answered 503 shutting_down ended with this');
+          return reply;
+        }
+      };
+    });
   }
 
   refuseNew(): void {
