@@ -149,6 +149,17 @@ describe('offline provider: scenes', () => {
     }
   });
 
+  it('describes someone only talked about until now by the meeting once they appear', async () => {
+    const heardOf = 'A harbour pilot with salt-cracked hands, talked about at the fish market but not seen for days.';
+    const scene = await writeScene(
+      sceneTask({ sceneNumber: 4, recentScenes: ['…'], chosenAction: 'Wait and watch', characters: [{ name: 'Tobias Venn', description: heardOf }] }),
+    );
+    const tobias = scene.characters.find((entry) => entry.name === 'Tobias Venn');
+    expect(tobias?.role).toBe('present');
+    expect(tobias?.description).toMatch(/^A harbour pilot with salt-cracked hands, met at .+\.$/);
+    expect(tobias?.description).not.toContain('not seen for days');
+  });
+
   it('keeps the names of existing characters and brings new people in now and then', async () => {
     const known: TaskCharacter[] = [{ name: 'Mara Quill' }, { name: 'Tobias Venn' }];
     let scenesWithNewcomers = 0;

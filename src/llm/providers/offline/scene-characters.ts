@@ -130,6 +130,19 @@ function reactionFor(member: AnimatedMember, plan: ScenePlan): string {
   return `${capitalise(member.callName)} ${member.reactionVerb} when you ${deed}.`;
 }
 
+// Someone only talked about so far is described by hearsay; once they appear, by the meeting.
+const hearsay = /^(.*), talked about at .* but not seen for days\.$/;
+
+function hearsayDescription(introduction: string, place: string): string {
+  return `${capitalise(introduction)}, talked about at ${place} but not seen for days.`;
+}
+
+function presentDescription(member: AnimatedMember, place: string): string {
+  const heardOf = member.description === undefined ? null : hearsay.exec(member.description);
+  if (heardOf) return `${heardOf[1]}, met at ${place}.`;
+  return member.description ?? (member.introduction ? `${capitalise(member.introduction)}, met at ${place}.` : `Met again at ${place}.`);
+}
+
 /** The `characters` entries of the scene JSON. */
 export function describeCharacters(members: AnimatedMember[], plan: ScenePlan, random: SeededRandom): SceneCharacter[] {
   const intentKind = plan.action?.kind ?? plan.instruction?.kind ?? 'arrival';
@@ -141,7 +154,7 @@ export function describeCharacters(members: AnimatedMember[], plan: ScenePlan, r
         name: member.name,
         role: 'mentioned',
         importance: 0.3,
-        description: `${capitalise(member.introduction)}, talked about at ${plan.place} but not seen for days.`,
+        description: hearsayDescription(member.introduction, plan.place),
         goals: member.goal,
       };
     }
@@ -162,7 +175,7 @@ export function describeCharacters(members: AnimatedMember[], plan: ScenePlan, r
       name: member.name,
       role: 'present',
       importance: member.addressed ? 0.8 : member.isNew ? 0.5 : 0.6,
-      description: member.description ?? (member.introduction ? `${capitalise(member.introduction)}, met at ${plan.place}.` : `Met again at ${plan.place}.`),
+      description: presentDescription(member, plan.place),
       personality: member.personality ?? 'hard to read',
       goals: member.goal,
       mood: member.mood,
