@@ -1,6 +1,7 @@
 import { api } from './api.js';
 import { avatar } from './avatar.js';
 import { el } from './dom.js';
+import { expandMacros } from './macros.js';
 
 function percent(value) {
   return value === null || value === undefined ? '—' : `${Math.round(value * 100)}%`;
@@ -15,7 +16,11 @@ let charactersRender = 0;
  */
 export async function renderCharacters(panel, { storyId, readOnly, describeError }) {
   const render = ++charactersRender;
-  const { characters } = await api('GET', `/api/stories/${storyId}/characters`);
+  const [{ characters }, story] = await Promise.all([
+    api('GET', `/api/stories/${storyId}/characters`),
+    api('GET', `/api/stories/${storyId}`).catch(() => null),
+  ]);
+  const user = story?.story?.playerName || 'you';
   if (render !== charactersRender) return;
   if (characters.length === 0) {
     panel.replaceChildren(el('p', { class: 'empty-state' }, 'Nobody has been met yet: the people of the story appear here as you meet them.'));
@@ -46,7 +51,7 @@ export async function renderCharacters(panel, { storyId, readOnly, describeError
         { class: 'character', 'data-character-id': character.id },
         el('header', { class: 'character-head' }, avatar(character), el('h3', {}, character.name)),
         el('p', { class: 'mood' }, `Mood: ${character.mood || 'unknown'} · trusts you ${percent(character.playerTrust)}`),
-        character.description ? el('p', { class: 'muted' }, character.description) : null,
+        character.description ? el('p', { class: 'muted' }, expandMacros(character.description, { char: character.name, user })) : null,
         relationships.length ? el('ul', { class: 'relationships' }, ...relationships) : null,
         reflections.length ? el('ul', { class: 'reflections', 'aria-label': `${character.name}'s reflections` }, ...reflections) : null,
         form,

@@ -1,6 +1,8 @@
 import { stripVTControlCharacters } from 'node:util';
 import { OFFLINE_SCENE_LABEL, type SceneView } from '../story/scene-view.js';
 import { WordWrapper } from './word-wrapper.js';
+import type { CharacterSummary } from '../characters/character-views.js';
+import { replaceMacros } from '../story/macros.js';
 
 const useColor = process.stdout.isTTY && !process.env['NO_COLOR'];
 export const style = {
@@ -54,4 +56,12 @@ export function renderScene(scene: SceneView, options: { includeProse?: boolean 
   if (present.length > 0) parts.push(style.dim(wrap(`Here: ${present.join(', ')}`)));
   parts.push(renderChoices(scene));
   return parts.join('\n\n');
+}
+
+/** One line of `characters`: name, mood and standing, and the description as the reader sees it. */
+export function formatCharacterLine(character: CharacterSummary, playerName: string): string {
+  const standing = character.playerTrust === null ? '' : ` · trust ${character.playerTrust.toFixed(2)} · feeling ${(character.playerSentiment ?? 0).toFixed(2)}`;
+  // A card's text keeps {{char}} and {{user}} when stored; the reader sees the names.
+  const description = character.description ? ` — ${replaceMacros(character.description, { char: character.name, user: playerName })}` : '';
+  return `${style.bold(character.name)} ${style.dim(`(${character.mood}${standing}${character.met ? '' : ' · not met yet'})`)}${description}`;
 }

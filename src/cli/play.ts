@@ -6,7 +6,7 @@ import { rewindStory } from '../story/rewind-story.js';
 import { listStoryCharacters, sceneThoughts } from '../characters/character-views.js';
 import { talkToCharacter } from '../characters/talk-to-character.js';
 import type { LineReader } from './line-reader.js';
-import { renderScene, style, wrap, wrapBeside } from './format.js';
+import { formatCharacterLine, renderScene, style, wrap, wrapBeside } from './format.js';
 import { runTurnInTerminal } from './run-turn.js';
 
 const help = `Commands:
@@ -103,10 +103,7 @@ export async function playStory(runtime: EngineRuntime, reader: LineReader, stor
         case 'characters': {
           const characters = await listStoryCharacters(runtime.db, storyId);
           if (characters.length === 0) out.write('Nobody has been named yet.\n');
-          for (const c of characters) {
-            const relation = c.playerTrust === null ? '' : ` · trust ${c.playerTrust.toFixed(2)}`;
-            out.write(`${style.bold(c.name)} ${style.dim(`(${c.mood}${relation})`)}${c.description ? ` — ${c.description}` : ''}\n`);
-          }
+          for (const c of characters) out.write(`${formatCharacterLine(c, story.playerName)}\n`);
           break;
         }
         case 'talk': {

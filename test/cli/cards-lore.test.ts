@@ -37,6 +37,10 @@ describe('cards and lore from the command line', () => {
     expect(result.story.playerName).toBe('Ada');
     expect(result.warnings.join('\n')).toMatch(/not saved/);
     expect(chatCalls()).toBe(0);
+    // The card's description keeps its macros when stored; `characters` shows the names.
+    const listed = await runCli(['characters', result.story.id], { env, timeoutMs: 200_000 });
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toContain('Maren Vos keeps the lighthouse on Vell point; she calls Ada "the visitor".');
 
     const out = path.join(dir, 'out.png');
     const exported = await runCli(['card', 'export', result.story.id, result.characterId, '--format', 'png', '--out', out], { env, timeoutMs: 200_000 });

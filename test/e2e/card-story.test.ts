@@ -86,6 +86,9 @@ describe('a story started from a character card in the browser', () => {
 
     const character = await openCharacters();
     expect(await character.locator('h3').textContent()).toBe('Maren Vos');
+    // The card's description is stored with its macros; the reader sees the names.
+    const description = await character.locator('p.muted').textContent();
+    expect(description).toBe('Maren Vos keeps the lighthouse on Vell point; she calls Ilse "the visitor".');
     const picture = character.locator('img.avatar');
     await picture.waitFor();
     // Loaded for real: the bytes came (with the token) and Chromium decoded them.

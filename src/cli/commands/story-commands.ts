@@ -19,7 +19,7 @@ import { listStoryCharacters } from '../../characters/character-views.js';
 import { printJson } from '../output.js';
 import { retryWithKey } from '../retry-with-key.js';
 import { runIdempotent } from '../../idempotency/index.js';
-import { renderScene, style } from '../format.js';
+import { formatCharacterLine, renderScene, style } from '../format.js';
 import { runTurnInTerminal } from '../run-turn.js';
 import type { TurnRequest } from '../../story/take-turn.js';
 import type { EngineRuntime } from '../../runtime.js';
@@ -279,10 +279,7 @@ export function registerStoryCommands(program: Command): void {
           return;
         }
         if (characters.length === 0) process.stdout.write('Nobody has been named yet at this scene.\n');
-        for (const c of characters) {
-          const relation = c.playerTrust === null ? '' : ` · trust ${c.playerTrust.toFixed(2)} · feeling ${(c.playerSentiment ?? 0).toFixed(2)}`;
-          process.stdout.write(`${style.bold(c.name)} ${style.dim(`(${c.mood}${relation}${c.met ? '' : ' · not met yet'})`)}${c.description ? ` — ${c.description}` : ''}\n`);
-        }
+        for (const c of characters) process.stdout.write(`${formatCharacterLine(c, story.playerName)}\n`);
       } finally {
         await runtime.close();
       }
