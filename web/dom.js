@@ -38,6 +38,22 @@ export function clear(node) {
 }
 
 /** Prose as paragraphs, each set with textContent. */
+// *Actions between asterisks*, as character cards and chat models write them (SillyTavern
+// shows them in italics); a lone or doubled asterisk stays as it is.
+const emphasis = /(?<!\*)\*([^*\n]+)\*(?!\*)/g;
+
+function proseParagraph(paragraph) {
+  const parts = [];
+  let last = 0;
+  for (const match of paragraph.matchAll(emphasis)) {
+    if (match.index > last) parts.push(paragraph.slice(last, match.index));
+    parts.push(el('em', {}, match[1]));
+    last = match.index + match[0].length;
+  }
+  if (last < paragraph.length) parts.push(paragraph.slice(last));
+  return el('p', {}, ...parts);
+}
+
 export function renderProse(container, text) {
-  container.replaceChildren(...text.split(/\n{2,}/).map((paragraph) => el('p', {}, paragraph)));
+  container.replaceChildren(...text.split(/\n{2,}/).map(proseParagraph));
 }

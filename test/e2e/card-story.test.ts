@@ -83,6 +83,9 @@ describe('a story started from a character card in the browser', () => {
     expect(body.scene.content).not.toMatch(/\{\{user\}\}|<USER>/);
     const shown = await page.locator('#transcript .scene.head').innerText();
     expect(shown).toContain('So you made it up the stairs, Ilse');
+    // The greeting's *action* reads in italics, without its asterisks.
+    expect(await page.locator('#transcript .scene.head .prose em').first().textContent()).toBe('Maren Vos looks up from the lamp.');
+    expect(shown).not.toContain('*');
 
     const character = await openCharacters();
     expect(await character.locator('h3').textContent()).toBe('Maren Vos');
