@@ -43,15 +43,17 @@ export function renderChoices(scene: SceneView): string {
   return scene.choices.map((choice) => wrapBeside(`  ${style.bold(`${choice.number}.`)} `, choice.content)).join('\n');
 }
 
-export function renderSceneHeader(scene: SceneView): string {
+/** "— Scene 3 · offline storyteller —": a written scene, or the one being written by this provider. */
+export function renderSceneHeader(scene: Pick<SceneView, 'sceneNumber' | 'offline' | 'provider' | 'model'>): string {
   const source = scene.offline ? OFFLINE_SCENE_LABEL : `${scene.provider ?? 'model'} ${scene.model ?? ''}`.trim();
   return style.dim(`— Scene ${scene.sceneNumber} · ${source} —`);
 }
 
 /** The whole scene as the terminal shows it. */
 export function renderScene(scene: SceneView, options: { includeProse?: boolean } = {}): string {
-  const parts = [renderSceneHeader(scene)];
-  if (options.includeProse !== false) parts.push(wrap(scene.content));
+  // Streamed prose was printed under its own header already.
+  const parts: string[] = [];
+  if (options.includeProse !== false) parts.push(renderSceneHeader(scene), wrap(scene.content));
   const present = scene.characters.filter((c) => c.role === 'present').map((c) => c.name);
   if (present.length > 0) parts.push(style.dim(wrap(`Here: ${present.join(', ')}`)));
   parts.push(renderChoices(scene));

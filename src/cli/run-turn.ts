@@ -3,10 +3,24 @@ import type { EngineRuntime } from '../runtime.js';
 import type { SceneView } from '../story/scene-view.js';
 import { takeTurn, type TurnRequest } from '../story/take-turn.js';
 import type { LineReader } from './line-reader.js';
-import { lineWidth, renderScene, style, wrap } from './format.js';
+import { lineWidth, renderScene, renderSceneHeader, style, wrap } from './format.js';
+import { getSceneView } from '../story/scene-view.js';
+import { getStory } from '../story/story-repo.js';
 import { WordWrapper } from './word-wrapper.js';
 
 const spinnerFrames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+/** The header of the scene this turn writes, printed above its prose as the prose streams. */
+async function headerOfSceneToWrite(runtime: EngineRuntime, request: Pick<TurnRequest, 'storyId' | 'kind'>): Promise<string> {
+  const { provider } = runtime.deps;
+  let sceneNumber = 1;
+  if (request.kind !== 'open') {
+    const story = await getStory(runtime.db, request.storyId);
+    const head = story.headSceneId ? await getSceneView(runtime.db, story.id, story.headSceneId) : undefined;
+    sceneNumber = head ? head.sceneNumber + (request.kind === 'regenerate' ? 0 : 1) : 1;
+  }
+  return renderSceneHeader({ sceneNumber, offline: provider.offline, provider: provider.name, model: provider.model });
+}
 
 /**
  * Runs one turn for the terminal: streams the prose as it is written (a spinner until the
@@ -25,6 +39,7 @@ export async function runTurnInTerminal(
   reader?.onInterrupt(cancel);
   const out = process.stdout;
   let streamed = false;
+  const header = await headerOfSceneToWrite(runtime, request);
   // Piped output is for programs: the prose goes through unwrapped, as it was written.
   const prose = new WordWrapper((text) => out.write(text), out.isTTY ? lineWidth : () => Infinity);
   /** Ends the streamed prose's last line; before any prose, removes the spinner. */
@@ -55,7 +70,7 @@ export async function runTurnInTerminal(
         if (!streamed) {
           streamed = true;
           if (out.isTTY) out.write('\r\x1b[K');
-          out.write('\n');
+          out.write(`\n${header}\n\n`);
         }
         prose.push(text);
       },

@@ -58,6 +58,14 @@ describe('playing in a real pseudo-terminal', () => {
       const scenes = await storedScenes(storyId);
       expect(scenes).toHaveLength(4);
       expectEveryWordOnScreen(cli, scenes, cols);
+      // Each streamed scene stands under its own header, not above the next one's.
+      const flat = cli.screenText().replace(/\s+/g, ' ');
+      for (const n of [2, 3, 4]) {
+        const proseStart = flat.indexOf(scenes[n - 1]!.replace(/\s+/g, ' ').split(' ').slice(0, 6).join(' '));
+        expect(flat.indexOf(`Scene ${n} ·`)).toBeGreaterThanOrEqual(0);
+        expect(flat.indexOf(`Scene ${n} ·`)).toBeLessThan(proseStart);
+        expect(flat.indexOf(`Scene ${n} ·`, proseStart)).toBe(-1);
+      }
       // The CLI wrapped every line itself: the terminal never had to break a row.
       const softWrapped = cli.screenLines().filter((line) => line.softWrapped);
       expect(softWrapped.map((line) => line.text)).toEqual([]);
