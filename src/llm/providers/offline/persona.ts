@@ -16,8 +16,9 @@ export interface Persona {
   description: string;
 }
 
+// Looks are the body only: clothes come from their own list, so nobody wears two coats.
 const looks = [
-  'salt-cracked hands', 'a tattooed forearm', 'a sea-stained coat', 'ink-stained fingers', 'a scar through one eyebrow',
+  'salt-cracked hands', 'a tattooed forearm', 'a crooked smile', 'ink-stained fingers', 'a scar through one eyebrow',
   'a crooked nose', 'grey eyes that never settle', 'close-cropped silver hair', 'a face weathered brown', 'a missing front tooth',
   'freckled, sunburnt arms', 'a heavy brass earring', 'hair braided tight against the skull', 'a burn scar across one wrist',
   'spectacles mended with wire', 'a broad, flat-nosed face', 'long, nervous fingers', 'a limp in the left leg',
