@@ -75,19 +75,24 @@ function dbTransaction(record: RunRecord): string {
 function firstStart(record: RunRecord): string {
   const r = readResult('first-start');
   if (!r) return missing('first-start', record);
-  const row = (label: string, s: Json, target?: string) => [label, s.n, s.wallMs, s.peakRssMb, target ?? ''];
+  const row = (label: string, s: Json | undefined, target?: string) => (s ? [label, s.n, s.wallMs, s.cpuMs ?? '', s.peakRssMb, target ?? ''] : undefined);
+  const load = r.loadAverage ? ` Load average (1, 5, 15 min) ${r.loadAverage.start.join(', ')} at the start, ${r.loadAverage.end.join(', ')} at the end.` : '';
   return [
     staleNote('first-start', record),
-    `\`livingworld list\` in a fresh process, medians of ${r.runs} runs.`,
+    `\`livingworld list\` in a fresh process, medians of ${r.runs} runs.${load}`,
     '',
     table(
-      ['figure', 'n', 'wall ms', 'peak RSS MB', 'target'],
+      ['figure', 'n', 'wall ms', 'CPU ms', 'peak RSS MB', 'target'],
       [
         row('new data directory (copy of the migrated template)', r.newDataDir, `≤ ${r.targets.newDataDirMs} ms, ≤ ${r.targets.newDataDirRssMb} MB`),
         row('reopen', r.reopen, `≤ ${r.targets.reopenMs} ms`),
+        row('interactive menu on the reopened directory, until it asks', r.menuReopen),
+        row('baseline: PGlite alone reopening the same directory (V8 default compilation)', r.pgliteReopen),
+        row('baseline: PGlite alone reopening it, Liftoff only (as one-shot commands run)', r.pgliteReopenLiftoff),
+        row('baseline: importing PGlite and pgvector', r.pgliteImport),
         row('baseline: new data directory without the template (initdb + migrations)', r.newDataDirWithoutTemplate),
         row('baseline: bare `node -e 0`', r.bareNode),
-      ],
+      ].filter((cells): cells is unknown[] => cells !== undefined),
     ),
     '',
     `_${r.notes}_`,

@@ -4,12 +4,7 @@ import { loadConfig, type Config } from './config.js';
 import { createLogger, setLogger, type Logger } from './logger.js';
 import { migrate, openDatabase, type Database } from './db/index.js';
 import type { EngineDeps } from './story/engine-deps.js';
-import { selectProvider } from './llm/select-provider.js';
-import { createCapabilityStore } from './llm/model-capability-repo.js';
-import { selectEmbedder } from './memory/select-embedder.js';
-import { ensureEmbeddingSettings } from './memory/embedding-settings.js';
-import { backgroundSettingsFor, startJobWorker, type JobWorker } from './jobs/index.js';
-import { createBackgroundJobHandlers } from './story/background-job-handlers.js';
+import type { JobWorker } from './jobs/index.js';
 
 export interface Runtime {
   config: Config;
@@ -51,6 +46,17 @@ export async function openRuntime(options: { defaultLogLevel?: string; applicati
 
 /** Adds the model provider and embedder for commands that write scenes. */
 export async function openEngineRuntime(options: Parameters<typeof openRuntime>[0] & { backgroundWorker?: boolean } = {}): Promise<EngineRuntime> {
+  // The model clients, embedders and job handlers are loaded only here: commands that only
+  // read the database (`list`, `show`, …) start a few hundred ms faster without them.
+  const [{ selectProvider }, { createCapabilityStore }, { selectEmbedder }, { ensureEmbeddingSettings }, { backgroundSettingsFor, startJobWorker }, { createBackgroundJobHandlers }] =
+    await Promise.all([
+      import('./llm/select-provider.js'),
+      import('./llm/model-capability-repo.js'),
+      import('./memory/select-embedder.js'),
+      import('./memory/embedding-settings.js'),
+      import('./jobs/index.js'),
+      import('./story/background-job-handlers.js'),
+    ]);
   const runtime = await openRuntime(options);
   try {
     const selection = await selectProvider(runtime.config, { capabilityStore: createCapabilityStore(runtime.db) });

@@ -1,19 +1,31 @@
 #!/usr/bin/env node
 import fs from 'node:fs';
+import v8 from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { AppError, errorCodes, isAppError } from '../errors.js';
-import { openInteractiveEngineRuntime } from './open-interactive-runtime.js';
 import { registerStoryCommands } from './commands/story-commands.js';
 import { registerAdminCommands } from './commands/admin-commands.js';
 import { registerWorldCommands } from './commands/world-commands.js';
 import { registerServerCommands } from './commands/server-commands.js';
 import { registerModelCommands } from './commands/model-commands.js';
 import { LineReader } from './line-reader.js';
-import { runMainMenu } from './menu.js';
-import { playStory } from './play.js';
 
 // src/cli and dist/cli are both two levels below the package root.
 const packageVersion = (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** The commands that stay up (the menu, `play`, `serve`); every other one answers and exits. */
+const longRunningCommands = new Set(['livingworld', 'play', 'serve']);
+
+/**
+ * The embedded database is PostgreSQL compiled to WebAssembly. V8 first compiles it quickly
+ * (Liftoff), then recompiles what runs hot with its optimiser in the background, and a process
+ * waits for that work before it can exit. A command that answers and exits never profits from
+ * the optimised code: without it `list` took about 0.3 s less CPU and 90 MB less memory here.
+ * The flag must be set before the database's module is compiled, so before any action runs.
+ */
+function compileForOneCommand(command: Command): void {
+  if (!longRunningCommands.has(command.name())) v8.setFlagsFromString('--liftoff-only');
+}
 
 function buildProgram(): Command {
   const program = new Command('livingworld')
@@ -23,9 +35,11 @@ function buildProgram(): Command {
     // entry's version, not a request for LivingWorld's.
     .enablePositionalOptions()
     .exitOverride()
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .hook('preAction', (_program, actionCommand) => compileForOneCommand(actionCommand));
 
   program.action(async () => {
+    const [{ openInteractiveEngineRuntime }, { runMainMenu }] = await Promise.all([import('./open-interactive-runtime.js'), import('./menu.js')]);
     const reader = new LineReader();
     const runtime = await openInteractiveEngineRuntime(reader).catch((error: unknown) => {
       reader.close();
@@ -44,6 +58,7 @@ function buildProgram(): Command {
     .description('play a story interactively (the newest one when no id is given)')
     .argument('[storyId]')
     .action(async (storyId: string | undefined) => {
+      const [{ openInteractiveEngineRuntime }, { playStory }] = await Promise.all([import('./open-interactive-runtime.js'), import('./play.js')]);
       const reader = new LineReader();
       const runtime = await openInteractiveEngineRuntime(reader).catch((error: unknown) => {
         reader.close();

@@ -2,6 +2,14 @@ import type { Config } from '../config.js';
 import type { Database } from './database.js';
 import { openEmbeddedDatabase } from './embedded-database.js';
 import { AppError, isAppError } from '../errors.js';
+import type { ServerDatabaseOptions } from './server-database.js';
+import { describeDatabaseUrl } from './describe-database-url.js';
+
+/** pg is loaded only for a server database: the embedded path starts faster without it. */
+export async function openServerDatabase(options: ServerDatabaseOptions): Promise<Database> {
+  const { openServerDatabase: open } = await import('./server-database.js');
+  return open(options);
+}
 
 /** DATABASE_URL set → a pool on that server; unset → embedded PostgreSQL in the data directory. */
 export async function openDatabase(config: Config, options: { applicationName?: string; onSlowStart?: (message: string) => void } = {}): Promise<Database> {
@@ -22,8 +30,6 @@ export async function openDatabase(config: Config, options: { applicationName?: 
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
     throw new AppError('config', `DATABASE_URL must start with postgres:// or postgresql:// (got ${url.protocol}//).`);
   }
-  // pg is loaded only for a server database: the embedded path starts faster without it.
-  const { describeDatabaseUrl, openServerDatabase } = await import('./server-database.js');
   try {
     return await openServerDatabase({
       url: config.databaseUrl,

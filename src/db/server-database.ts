@@ -2,23 +2,13 @@ import pg from 'pg';
 import type { Database, DbConnection, TransactionDefaults } from './database.js';
 import { getLogger } from '../logger.js';
 import { isConnectionError } from './pg-errors.js';
+import { describeDatabaseUrl } from './describe-database-url.js';
 
 export interface ServerDatabaseOptions {
   url: string;
   poolSize: number;
   transactionDefaults: TransactionDefaults;
   applicationName?: string;
-}
-
-/** The URL without its password, for messages and logs. */
-export function describeDatabaseUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparseable URL)';
-  }
 }
 
 // Our int8 values (versions, counts) stay far below 2^53; numbers keep both backends alike.

@@ -3,7 +3,6 @@ import { AppError } from '../errors.js';
 import { ensureEmbeddingSettings } from '../memory/embedding-settings.js';
 import { queueEmbeddingBackfill } from '../memory/embedding-backfill.js';
 import type { EngineDeps } from '../story/engine-deps.js';
-import { defaultPlayerName } from '../story/macros.js';
 import { storyCardSetting } from '../story/story-card.js';
 import { getStory, insertStory, type StoryRow } from '../story/story-repo.js';
 import { openingTurnKey } from '../story/create-story.js';
@@ -13,7 +12,8 @@ import { parseCharacterCard } from './character-card.js';
 import { bookLimits, embedPlannedLore } from './import-lorebook.js';
 import { planCardCharacter, writeCardCharacter } from './import-character-card.js';
 import { fitToColumn } from './lore-codecs.js';
-import { isPlainObject, textProblem, type JsonObject } from './validation.js';
+import { isPlainObject, type JsonObject } from './validation.js';
+import { checkPlayerName } from './check-player-name.js';
 
 export interface CreateStoryFromCardResult {
   story: StoryRow;
@@ -26,15 +26,6 @@ export interface CreateStoryFromCardResult {
 
 const maxSettingChars = 4000;
 const maxTitleChars = 200;
-
-/** The player's name as given: trimmed, 1–100 characters, no control characters. */
-export function checkPlayerName(name: string | undefined): string {
-  const trimmed = (name ?? defaultPlayerName).trim();
-  if (trimmed.length < 1 || trimmed.length > 100) throw new AppError('validation', 'The player name must have 1 to 100 characters.', { details: { field: 'playerName' } });
-  const problem = textProblem(trimmed);
-  if (problem) throw new AppError('validation', `The player name ${problem}.`, { details: { field: 'playerName' } });
-  return trimmed;
-}
 
 const textOf = (data: JsonObject, key: string) => (typeof data[key] === 'string' ? (data[key] as string).trim() : '');
 

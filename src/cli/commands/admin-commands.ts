@@ -4,12 +4,12 @@ import { loadConfig } from '../../config.js';
 import { createLogger, setLogger } from '../../logger.js';
 import { migrate, openDatabase } from '../../db/index.js';
 import { openRuntime } from '../../runtime.js';
-import { selectEmbedder } from '../../memory/select-embedder.js';
-import { reembedAll } from '../../memory/embedding-settings.js';
 import { readDatabaseStats } from '../../story/database-stats.js';
 import { getStory } from '../../story/story-repo.js';
-import { describeImport, exportStoryAs, importStoryFromFile } from '../story-files.js';
 import { printJson } from '../output.js';
+
+// Embedders and the story file codecs are imported inside the actions that use them: the
+// other commands start without them.
 
 export function registerAdminCommands(program: Command): void {
   program
@@ -58,6 +58,7 @@ export function registerAdminCommands(program: Command): void {
     .action(async (storyId: string, options: { format: string; out?: string; withPrompts?: boolean }) => {
       const runtime = await openRuntime();
       try {
+        const { exportStoryAs } = await import('../story-files.js');
         const text = await exportStoryAs(runtime.db, storyId, options.format.toLowerCase(), { withPrompts: options.withPrompts ?? false });
         if (options.out) fs.writeFileSync(options.out, text);
         else process.stdout.write(text);
@@ -75,6 +76,7 @@ export function registerAdminCommands(program: Command): void {
     .action(async (file: string, options: { json?: boolean; yes?: boolean }) => {
       const runtime = await openRuntime();
       try {
+        const { describeImport, importStoryFromFile } = await import('../story-files.js');
         const result = await importStoryFromFile(runtime.db, file, { yes: options.yes });
         if (options.json) printJson(result ?? { imported: false });
         else process.stdout.write(result ? `${describeImport(result)}\n` : 'Nothing was imported.\n');
@@ -89,6 +91,7 @@ export function registerAdminCommands(program: Command): void {
     .action(async () => {
       const runtime = await openRuntime();
       try {
+        const [{ selectEmbedder }, { reembedAll }] = await Promise.all([import('../../memory/select-embedder.js'), import('../../memory/embedding-settings.js')]);
         const embedder = await selectEmbedder(runtime.config);
         const { rows } = await reembedAll(runtime.db, embedder, {
           onProgress: (progress) => process.stderr.write(`\r${progress.table}: ${progress.done} rows   `),

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { AppError } from '../../errors.js';
-import { checkModelSetup } from '../../llm/check-model.js';
 import { openRuntime } from '../../runtime.js';
 import { getScenePrompt } from '../../story/scene-prompt-repo.js';
 import { getStory } from '../../story/story-repo.js';
@@ -40,6 +39,8 @@ export function registerModelCommands(program: Command): void {
     .action(async (options: { json?: boolean }) => {
       const runtime = await openRuntime();
       try {
+        // The model clients are loaded only here: `prompt` and every other command start without them.
+        const { checkModelSetup } = await import('../../llm/check-model.js');
         const findings = await checkModelSetup(runtime.config, runtime.db);
         const failed = findings.some((finding) => finding.status === 'fail');
         if (options.json) printJson({ ok: !failed, findings });

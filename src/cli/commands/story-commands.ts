@@ -1,11 +1,9 @@
 import type { Command } from 'commander';
 import { openEngineRuntime, openRuntime } from '../../runtime.js';
 import fs from 'node:fs';
-import { createStory } from '../../story/create-story.js';
-import { checkPlayerName, createStoryFromCard } from '../../io/create-story-from-card.js';
+import { checkPlayerName } from '../../io/check-player-name.js';
 import { setPlayerName } from '../../story/story-repo.js';
 import { AppError } from '../../errors.js';
-import { takeTurn } from '../../story/take-turn.js';
 import { rewindStory } from '../../story/rewind-story.js';
 import { getPathTo, getStory, listStories } from '../../story/story-repo.js';
 import { describeFacts, loadFactsAt, readRelationshipsAt, resolveSceneInStory } from '../../world/index.js';
@@ -20,9 +18,11 @@ import { printJson } from '../output.js';
 import { retryWithKey } from '../retry-with-key.js';
 import { runIdempotent } from '../../idempotency/index.js';
 import { formatCharacterLine, renderScene, style } from '../format.js';
-import { runTurnInTerminal } from '../run-turn.js';
 import type { TurnRequest } from '../../story/take-turn.js';
 import type { EngineRuntime } from '../../runtime.js';
+
+// The turn engine, model clients and card codecs are imported inside the actions that use them:
+// a command that only reads the database (`list`, `show`) starts without them.
 
 async function withEngine<T>(fn: (runtime: EngineRuntime) => Promise<T>): Promise<T> {
   const runtime = await openEngineRuntime();
@@ -35,6 +35,7 @@ async function withEngine<T>(fn: (runtime: EngineRuntime) => Promise<T>): Promis
 
 /** One turn from the command line: JSON, or the scene streamed to the terminal. */
 async function turnCommand(request: Omit<TurnRequest, 'signal' | 'onText'>, json: boolean): Promise<void> {
+  const [{ takeTurn }, { runTurnInTerminal }] = await Promise.all([import('../../story/take-turn.js'), import('../run-turn.js')]);
   await withEngine(async (runtime) => {
     if (json) {
       const result = await retryWithKey([request], (claim) => takeTurn(runtime.deps, { ...request, idempotencyKey: request.idempotencyKey ?? claim.key }), {
@@ -70,6 +71,7 @@ export function registerStoryCommands(program: Command): void {
         }
         if (options.card !== undefined && !fs.existsSync(options.card)) throw new AppError('not_found', `Cannot read ${options.card}: no such file.`);
         const playerName = options.player === undefined ? undefined : checkPlayerName(options.player);
+        const [{ createStory }, { createStoryFromCard }] = await Promise.all([import('../../story/create-story.js'), import('../../io/create-story-from-card.js')]);
         await withEngine(async (runtime) => {
           const fromCard = options.card !== undefined ? await createStoryFromCard(runtime.deps, fs.readFileSync(options.card), playerName ? { playerName } : {}) : undefined;
           const { story, opening } =

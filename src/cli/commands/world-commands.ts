@@ -1,17 +1,14 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { openRuntime, type Runtime } from '../../runtime.js';
-import { selectEmbedder } from '../../memory/select-embedder.js';
-import { ensureEmbeddingSettings } from '../../memory/embedding-settings.js';
-import { addLoreEntry, editLoreEntry } from '../../memory/edit-lore.js';
 import { deleteLoreEntry, listLoreEntries } from '../../memory/lore-repo.js';
-import { exportCharacterCard, importCharacterCard } from '../../io/index.js';
-import { importLorebook } from '../../io/import-lorebook.js';
-import { exportLorebook } from '../../io/export-lorebook.js';
 import { loreOptionsInput, lorePositions, type LoreOptionsInput } from '../../memory/lore-options.js';
 import { AppError } from '../../errors.js';
 import { printJson } from '../output.js';
 import { style } from '../format.js';
+
+// Embedders and the card and lorebook codecs are imported inside the actions that use them: a
+// command that only reads the database (`lore list`) starts without them.
 
 async function withRuntime<T>(fn: (runtime: Runtime) => Promise<T>): Promise<T> {
   const runtime = await openRuntime();
@@ -23,6 +20,7 @@ async function withRuntime<T>(fn: (runtime: Runtime) => Promise<T>): Promise<T> 
 }
 
 async function loreDeps(runtime: Runtime) {
+  const [{ selectEmbedder }, { ensureEmbeddingSettings }] = await Promise.all([import('../../memory/select-embedder.js'), import('../../memory/embedding-settings.js')]);
   const embedder = await selectEmbedder(runtime.config);
   await ensureEmbeddingSettings(runtime.db, embedder);
   return { db: runtime.db, embedder };
@@ -155,6 +153,7 @@ export function registerWorldCommands(program: Command): void {
     .action(async (storyId: string, options: { title: string; content: string; keywords: string; json?: boolean } & LoreOptionFlags, command: Command) =>
       withRuntime(async (runtime) => {
         const loreOptions = loreOptionsFromFlags(givenFlags(command, options));
+        const { addLoreEntry } = await import('../../memory/edit-lore.js');
         const entry = await addLoreEntry(await loreDeps(runtime), {
           storyId,
           title: options.title,
@@ -190,6 +189,7 @@ export function registerWorldCommands(program: Command): void {
         withRuntime(async (runtime) => {
           if (!Number.isInteger(options.version)) throw new AppError('validation', '--version must be a whole number.');
           const loreOptions = loreOptionsFromFlags(givenFlags(command, options));
+          const { editLoreEntry } = await import('../../memory/edit-lore.js');
           const entry = await editLoreEntry(await loreDeps(runtime), {
             storyId,
             id: entryId,
@@ -227,6 +227,7 @@ export function registerWorldCommands(program: Command): void {
     .action(async (storyId: string, file: string, options: { json?: boolean }) =>
       withRuntime(async (runtime) => {
         if (!fs.existsSync(file)) throw new AppError('not_found', `Cannot read ${file}: no such file.`);
+        const { importLorebook } = await import('../../io/import-lorebook.js');
         const result = await importLorebook(await loreDeps(runtime), storyId, fs.readFileSync(file));
         if (options.json) return printJson(result);
         process.stdout.write(`Imported ${result.loreEntryIds.length} lore entries.\n`);
@@ -241,6 +242,7 @@ export function registerWorldCommands(program: Command): void {
     .option('--out <file>', 'write to this file instead of stdout')
     .action(async (storyId: string, options: { out?: string }) =>
       withRuntime(async (runtime) => {
+        const { exportLorebook } = await import('../../io/export-lorebook.js');
         const book = await exportLorebook(runtime.db, storyId);
         const json = `${JSON.stringify(book.document, null, 2)}\n`;
         if (options.out) fs.writeFileSync(options.out, json);
@@ -258,7 +260,7 @@ export function registerWorldCommands(program: Command): void {
     .action(async (storyId: string, file: string, options: { json?: boolean }) =>
       withRuntime(async (runtime) => {
         if (!fs.existsSync(file)) throw new AppError('not_found', `Cannot read ${file}: no such file.`);
-        const { embedder } = await loreDeps(runtime);
+        const [{ embedder }, { importCharacterCard }] = await Promise.all([loreDeps(runtime), import('../../io/index.js')]);
         const result = await importCharacterCard(runtime.db, storyId, fs.readFileSync(file), embedder);
         if (options.json) return printJson(result);
         process.stdout.write(`Imported character ${result.characterId} with ${result.loreEntryIds.length} lore entries.\n`);
@@ -278,6 +280,7 @@ export function registerWorldCommands(program: Command): void {
         if (options.format !== 'json' && options.format !== 'png' && options.format !== 'charx') throw new AppError('validation', 'Card format must be json, png or charx.');
         if (options.cardVersion !== '2' && options.cardVersion !== '3') throw new AppError('validation', '--card-version must be 2 or 3.');
         if (options.format !== 'json' && !options.out) throw new AppError('validation', `A ${options.format.toUpperCase()} card needs --out FILE.`);
+        const { exportCharacterCard } = await import('../../io/index.js');
         const exported = await exportCharacterCard(runtime.db, storyId, characterId, { format: options.format, version: Number(options.cardVersion) as 2 | 3 });
         if (options.out) fs.writeFileSync(options.out, exported.content);
         else process.stdout.write(`${exported.content as string}\n`);

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { createStory, newStorySchema } from '../../story/create-story.js';
-import { checkPlayerName, createStoryFromCard } from '../../io/create-story-from-card.js';
+import { createStoryFromCard } from '../../io/create-story-from-card.js';
+import { checkPlayerName } from '../../io/check-player-name.js';
 import { setPlayerName, setStoryLoreSettings } from '../../story/story-repo.js';
 import { loreSettingsInput, storedLoreSettings } from '../../story/story-lore-settings.js';
 import { getStory, listStories } from '../../story/story-repo.js';
