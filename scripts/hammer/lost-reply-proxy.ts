@@ -59,7 +59,7 @@ export async function startLostReplyProxy(targetUrl: string): Promise<LostReplyP
     upstream.on('error', cut).on('close', cut);
 
     let started = false;
-    let pending = Buffer.alloc(0);
+    let pending: Buffer = Buffer.alloc(0);
     // A large message (a 10 MB import) arrives in many chunks: they wait here until it is whole,
     // so that it is copied once rather than once per chunk.
     let waiting: Buffer[] = [];
