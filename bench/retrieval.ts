@@ -19,7 +19,10 @@
  * exceeds BENCH_HNSW_BUILD_BUDGET_S (300 s) that size is skipped and the report says so.
  *
  *   npx tsx bench/retrieval.ts   (BENCH_RETRIEVAL_SETS=offline-text,remote-stand-in,random;
- *                                 BENCH_RETRIEVAL_REMOTE_MAX=10000: largest remote stand-in size)
+ *                                 remote-stand-in-768 and remote-stand-in-1536 run only when named;
+ *                                 BENCH_RETRIEVAL_REMOTE_MAX=10000: largest remote stand-in size;
+ *                                 BENCH_RETRIEVAL_BACKENDS=server or embedded: one backend only,
+ *                                 written to retrieval-<backend>.json, not the report's retrieval.json)
  */
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../src/db/index.js';
@@ -47,6 +50,8 @@ interface VectorSet {
   /** The first `count` corpus vectors (a prefix of the same sequence whatever the count). */
   vectors(count: number): Promise<number[][]>;
   queries: () => Promise<number[][]>;
+  /** Run only when BENCH_RETRIEVAL_SETS names it (the dimensions of real remote embedders). */
+  optIn?: boolean;
 }
 
 async function vectorSets(): Promise<VectorSet[]> {
@@ -54,8 +59,9 @@ async function vectorSets(): Promise<VectorSet[]> {
   const remote = createRemoteStandInEmbedder(offline);
   const largest = sized(100_000, 10_000);
   const texts = storyTexts(largest, 7);
-  const textSet = (name: string, describe: string, embedder: Embedder, max: number): VectorSet => ({
+  const textSet = (name: string, describe: string, embedder: Embedder, max: number, optIn = false): VectorSet => ({
     name,
+    optIn,
     describe,
     dimension: embedder.dimension,
     sizes: [1_000, 10_000, 100_000].filter((size) => size <= Math.min(max, largest)),
@@ -73,6 +79,9 @@ async function vectorSets(): Promise<VectorSet[]> {
   const sets: VectorSet[] = [
     textSet('offline-text', 'offline embedder over generated story text (100 dimensions)', offline, largest),
     textSet('remote-stand-in', 'remote-embedder stand-in over the same text (dense, 256 dimensions)', remote, remoteMax),
+    ...[768, 1536].map((dimension) =>
+      textSet(`remote-stand-in-${dimension}`, `remote-embedder stand-in over the same text (dense, ${dimension} dimensions)`, createRemoteStandInEmbedder(offline, dimension), remoteMax, true),
+    ),
     {
       name: 'random',
       describe: 'seeded random unit vectors (100 dimensions): no clusters, the hard case for HNSW',
@@ -86,7 +95,7 @@ async function vectorSets(): Promise<VectorSet[]> {
     },
   ];
   const only = (process.env['BENCH_RETRIEVAL_SETS'] ?? '').split(',').map((name) => name.trim()).filter(Boolean);
-  return only.length > 0 ? sets.filter((set) => only.includes(set.name)) : sets;
+  return only.length > 0 ? sets.filter((set) => only.includes(set.name)) : sets.filter((set) => !set.optIn);
 }
 
 /** Records the set's settings and lets ensureEmbeddingSettings build the indexes; never embeds. */
@@ -315,17 +324,20 @@ async function measureServer(set: VectorSet, queries: number[][]) {
   return results;
 }
 
+const backends = (process.env['BENCH_RETRIEVAL_BACKENDS'] ?? 'embedded,server').split(',').map((name) => name.trim());
+
 async function main(): Promise<void> {
   const sets = await vectorSets();
   console.log(`retrieval: top-10 over memories of one character, ${queryCount} queries; sets ${sets.map((set) => `${set.name} (${set.sizes.join(', ')})`).join('; ')}`);
   const out = [];
   for (const set of sets) {
     const queries = await set.queries();
-    const embedded = await measureEmbedded(set, queries);
-    const server = await measureServer(set, queries);
+    const embedded = backends.includes('embedded') ? await measureEmbedded(set, queries) : { results: [], skipped: [] };
+    const server = backends.includes('server') ? await measureServer(set, queries) : [];
     out.push({ set: set.name, vectors: set.describe, dimension: set.dimension, embedded: embedded.results, server, skipped: embedded.skipped });
   }
-  writeResult('retrieval', {
+  const partial = !(backends.includes('embedded') && backends.includes('server'));
+  writeResult(partial ? `retrieval-${backends.join('-')}` : 'retrieval', {
     benchmark: 'retrieval',
     queryCount,
     exactScanMaxRows,

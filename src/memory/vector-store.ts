@@ -168,15 +168,31 @@ const cubePartDimensions = 100;
 /**
  * With migrations/0014's `embedding_parts` (the embedding as cubes of 100 dimensions): for
  * unit vectors ‖a − b‖² = 2 − 2·a·b, so similarity = 1 − (Σ parts' squared distances) / 2,
- * computed in C per row. The query's parts are computed once (an uncorrelated sub-select).
+ * computed in C per row; NULL for a row of another dimension (the check reads the parts, not
+ * the real[] embedding, which is out of line from a few hundred dimensions). The row's array
+ * is read once, in a sub-select that copies it (`|| '{}'`): every subscript of the column
+ * itself detoasts the whole array again, n decompressions or TOAST fetches a row for n parts
+ * (migrations/0025). The query's parts are computed once (an uncorrelated sub-select).
  */
 function cubePartsSimilaritySql(column: string, param: string, dimension: number): string {
+  const parts = Math.ceil(dimension / cubePartDimensions);
+  const lastPartDimensions = dimension - (parts - 1) * cubePartDimensions;
   const queryParts = `(SELECT lw_embedding_parts(${param}::real[]))`;
-  const terms = Array.from({ length: Math.ceil(dimension / cubePartDimensions) }, (_, i) => `power(${column}_parts[${i + 1}] <-> (${queryParts})[${i + 1}], 2)`);
-  return `(1 - (${terms.join(' + ')}) / 2)`;
+  const terms = Array.from({ length: parts }, (_, i) => `power(row_parts.p[${i + 1}] <-> ${queryParts}[${i + 1}], 2)`);
+  return `(SELECT CASE WHEN cardinality(row_parts.p) = ${parts} AND cube_dim(row_parts.p[${parts}]) = ${lastPartDimensions} THEN 1 - (${terms.join(' + ')}) / 2 END
+      FROM (SELECT ${column}_parts || '{}'::cube[] AS p OFFSET 0) AS row_parts)`;
 }
 
-function exactStoreWith(similarity: (column: string, param: string, dimension: number) => string): VectorStore {
+interface ExactScoring {
+  similarity(column: string, param: string, dimension: number): string;
+  /**
+   * Whether similarity is NULL for rows of another dimension, so that the nearest query filters
+   * on it instead of on hasDimensionSql (which reads the real[] embedding of every row).
+   */
+  checksDimension: boolean;
+}
+
+function exactStoreWith(scoring: ExactScoring): VectorStore {
   const store: VectorStore = {
     backend: 'exact',
     toParam,
@@ -184,18 +200,32 @@ function exactStoreWith(similarity: (column: string, param: string, dimension: n
       return `(${column} IS NOT NULL AND array_length(${column}, 1) = ${checkDimension(dimension)})`;
     },
     similaritySql(column, param, dimension) {
-      return similarity(column, param, checkDimension(dimension));
+      return scoring.similarity(column, param, checkDimension(dimension));
     },
     nearestSql(query) {
       const d = checkDimension(query.dimension);
       const p = `$${query.params.length + 1}`;
-      // Every row of the scope is scored by one expression, then the top `limit` kept.
-      const sql = `
-        SELECT ${query.select}, ${similarity(query.column, p, d)} AS similarity
+      const limit = Math.max(1, Math.trunc(query.limit));
+      // Every row of the scope is scored by one expression, then the top `limit` kept. Where
+      // the score is NULL for other dimensions it is filtered outside a fence (OFFSET 0), or
+      // the planner would copy the expression into the filter and score each row twice.
+      const sql = scoring.checksDimension
+        ? `
+        SELECT * FROM (
+          SELECT ${query.select}, ${scoring.similarity(query.column, p, d)} AS similarity
+          FROM ${query.from}
+          WHERE ${query.where} AND ${query.column} IS NOT NULL
+          OFFSET 0
+        ) scored
+        WHERE similarity IS NOT NULL
+        ORDER BY similarity DESC
+        LIMIT ${limit}`
+        : `
+        SELECT ${query.select}, ${scoring.similarity(query.column, p, d)} AS similarity
         FROM ${query.from}
         WHERE ${query.where} AND ${store.hasDimensionSql(query.column, d)}
         ORDER BY similarity DESC
-        LIMIT ${Math.max(1, Math.trunc(query.limit))}`;
+        LIMIT ${limit}`;
       return { sql, params: [...query.params, toParam(query.queryEmbedding)] };
     },
     async ensureIndexes() {
@@ -205,8 +235,8 @@ function exactStoreWith(similarity: (column: string, param: string, dimension: n
   return store;
 }
 
-const exactStore = exactStoreWith((column, param) => exactSimilaritySql(column, param));
-const exactCubeStore = exactStoreWith(cubePartsSimilaritySql);
+const exactStore = exactStoreWith({ similarity: (column, param) => exactSimilaritySql(column, param), checksDimension: false });
+const exactCubeStore = exactStoreWith({ similarity: cubePartsSimilaritySql, checksDimension: true });
 
 /** How exact search scores rows: the per-row sub-select, or the cube parts of migrations/0014. */
 export type ExactSearch = 'unnest' | 'cube_parts';
