@@ -315,10 +315,19 @@ export interface NewScene {
 
 /** Inserts the scene, its choices, and marks the parent's choice as taken. */
 export async function insertSceneWithChoices(tx: Queryable, scene: NewScene): Promise<{ id: string; sceneNumber: number }> {
+  // One statement: the scene, its choices, and the parent's choice marked as taken (the
+  // choices' foreign key to the new scene is checked at the statement's end, when it exists).
   const { rows } = await tx.query<{ id: string; scene_number: number }>(
-    `INSERT INTO scenes (story_id, parent_scene_id, parent_scene_number, scene_number, turn_id, choice_number, instruction, content, raw_output, provider, model)
-     VALUES ($1, $2, $3::int, COALESCE($3::int, 0) + 1, $4, $5, $6, $7, $8, $9, $10)
-     RETURNING id, scene_number`,
+    `WITH scene AS (
+       INSERT INTO scenes (story_id, parent_scene_id, parent_scene_number, scene_number, turn_id, choice_number, instruction, content, raw_output, provider, model)
+       VALUES ($1, $2, $3::int, COALESCE($3::int, 0) + 1, $4, $5, $6, $7, $8, $9, $10)
+       RETURNING id, scene_number),
+     offered AS (
+       INSERT INTO choices (story_id, scene_id, choice_number, content)
+       SELECT $1, scene.id, ordinality, content FROM scene, unnest($11::text[]) WITH ORDINALITY AS t(content, ordinality)),
+     taken AS (
+       UPDATE choices SET selected = true WHERE story_id = $1 AND scene_id = $2 AND choice_number = $5)
+     SELECT id, scene_number FROM scene`,
     [
       scene.storyId,
       scene.parentSceneId,
@@ -330,15 +339,10 @@ export async function insertSceneWithChoices(tx: Queryable, scene: NewScene): Pr
       scene.rawOutput,
       scene.provider,
       scene.model,
+      scene.choices,
     ],
   );
   const inserted = rows[0]!;
-  await tx.query(
-    `INSERT INTO choices (story_id, scene_id, choice_number, content)
-     SELECT $1, $2, ordinality, content FROM unnest($3::text[]) WITH ORDINALITY AS t(content, ordinality)`,
-    [scene.storyId, inserted.id, scene.choices],
-  );
-  if (scene.parentSceneId !== null && scene.choiceNumber !== null) await markChoiceSelected(tx, scene.storyId, scene.parentSceneId, scene.choiceNumber);
   return { id: inserted.id, sceneNumber: inserted.scene_number };
 }
 

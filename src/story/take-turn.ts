@@ -13,8 +13,8 @@ import { eventsChannel } from './engine-deps.js';
 import { decideClaim, type ClaimDecision, type GenerationPlan } from './claim-turn.js';
 import { generateScene } from './generate-scene.js';
 import { awaitTurn } from './await-turn.js';
-import { getStory, insertSceneWithChoices, lockStoryForWrite, setStoryHead } from './story-repo.js';
-import { recordTurnModelCalls, findClaimedTurn, findTurn, lockTurn, markTurnFailed, markTurnSucceeded, renewLease } from './turn-repo.js';
+import { getStory, insertSceneWithChoices, lockStoryForWrite } from './story-repo.js';
+import { recordTurnModelCalls, findClaimedTurn, findTurn, lockTurn, markTurnFailed, markTurnSucceededAtHead, renewLease } from './turn-repo.js';
 import { validateTurnInput } from './validate-turn-input.js';
 import { insertScenePrompt } from './scene-prompt-repo.js';
 import { recordLoreActivations } from '../memory/timed-lore.js';
@@ -153,7 +153,12 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
       background?.summaries === 'model'
         ? undefined
         : await retryOnConnectionLoss(() =>
-            prepareSummaryUpdate(deps.db, deps.embedder, { storyId: story.id, newSceneNumber, parentSceneId: plan.parentSceneId }),
+            prepareSummaryUpdate(deps.db, deps.embedder, {
+              storyId: story.id,
+              newSceneNumber,
+              parentSceneId: plan.parentSceneId,
+              ...(generated.parentPath ? { parentPath: generated.parentPath } : {}),
+            }),
           );
     if (controller.signal.aborted) throw leaseLost ? new LeaseLostError() : stopped ? shuttingDown() : new AppError('cancelled', 'The turn was cancelled.');
     clearInterval(heartbeat);
@@ -202,13 +207,7 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
       }
       if (prepared.embeddingsDeferred || summary?.embedding === null) queued = (await enqueueJob(tx, { storyId: story.id, kind: 'embedding', sceneId: scene.id })) || queued;
       if (queued) await tx.query('SELECT pg_notify($1, $2)', [jobsChannel, story.id]);
-      const version = await setStoryHead(tx, story.id, scene.id);
-      await markTurnSucceeded(tx, story.id, turn.id, scene.id, modelCalls.count);
-      await notify(
-        tx,
-        { type: 'scene', storyId: story.id, sceneId: scene.id, turnId: turn.id, version },
-        { type: 'turn', storyId: story.id, turnId: turn.id, status: 'succeeded' },
-      );
+      await markTurnSucceededAtHead(tx, { storyId: story.id, turnId: turn.id, sceneId: scene.id, modelCalls: modelCalls.count, channel: eventsChannel });
       return scene.id;
     });
   } catch (error) {
