@@ -1,7 +1,8 @@
 import type { Queryable } from '../db/index.js';
 import { getLogger } from '../logger.js';
-import { insertCharacterMemories, insertStoryMemory, insertUserInstruction, setSceneEmbedding, type NewCharacterMemory } from '../memory/memory-repo.js';
+import { insertCharacterMemories, insertStoryMemories, insertUserInstruction, type NewCharacterMemory } from '../memory/memory-repo.js';
 import type { PreparedCharacter, PreparedSceneMemories } from '../memory/prepare-scene-memories.js';
+import { summaryMemory, type PreparedSummary } from '../memory/summarise.js';
 import { characterNameKey, cleanCharacterName } from './character-name.js';
 import { findCharactersByNames, getOrCreateCharacters } from './character-repo.js';
 import { adjustRelationshipsAt, branchWorldState, changeCharacterStates, meetCharacters, readCharactersAt, type CharacterStateChange, type RelationshipChangeAtScene } from '../world/index.js';
@@ -22,11 +23,13 @@ export interface WriteSceneMemoriesInput {
   sceneNumber: number;
   turnId?: string;
   prepared: PreparedSceneMemories;
+  /** The rolling summary made at this scene, when one is due (stored with the scene's digest). */
+  summary?: PreparedSummary;
 }
 
 /**
  * The memory side of a turn's commit, run inside the engine's transaction after the scene row
- * exists: characters, their links to the scene, memories (only for those present: knowledge
+ * exists (inserted with `prepared.sceneEmbedding`): characters, their links to the scene, memories (only for those present: knowledge
  * isolation), and the new scene's world — its parent's, plus everyone named here met, plus
  * the moods, emotional states and relationships the model reports, each recorded as an event
  * at this scene. Lock order: story (held by the caller, FOR NO KEY UPDATE) → characters (in name-key
@@ -36,16 +39,19 @@ export async function writeSceneMemories(tx: Queryable, input: WriteSceneMemorie
   const { storyId, sceneId, prepared } = input;
   const log = getLogger().child({ storyId, sceneId });
 
-  await setSceneEmbedding(tx, storyId, sceneId, prepared.sceneEmbedding);
-  await insertStoryMemory(tx, {
-    storyId,
-    kind: 'scene',
-    sceneId,
-    throughSceneNumber: input.sceneNumber,
-    content: prepared.digest.content,
-    importance: prepared.digest.importance,
-    embedding: prepared.digest.embedding,
-  });
+  // The scene's digest and, when one is due, the summary made at this scene: one statement.
+  await insertStoryMemories(tx, [
+    {
+      storyId,
+      kind: 'scene',
+      sceneId,
+      throughSceneNumber: input.sceneNumber,
+      content: prepared.digest.content,
+      importance: prepared.digest.importance,
+      embedding: prepared.digest.embedding,
+    },
+    ...(input.summary ? [summaryMemory({ storyId, sceneId, ...input.summary })] : []),
+  ]);
   if (prepared.instruction) {
     await insertUserInstruction(tx, {
       storyId,

@@ -79,6 +79,27 @@ export async function insertStoryMemory(tx: Queryable, memory: NewStoryMemory): 
   return rows[0]!.id;
 }
 
+/** Inserts several story memories in one statement (a turn's scene digest and its summary). */
+export async function insertStoryMemories(tx: Queryable, memories: NewStoryMemory[]): Promise<void> {
+  if (memories.length === 0) return;
+  const params: unknown[] = [];
+  const values = memories.map((memory) => {
+    const base = params.length;
+    params.push(
+      memory.storyId,
+      memory.kind,
+      memory.sceneId,
+      memory.throughSceneNumber,
+      memory.content.slice(0, 20000),
+      clamp(memory.importance, 0, 1),
+      memory.embedding,
+    );
+    const p = (i: number) => `$${base + i}`;
+    return `(${p(1)}::uuid, ${p(2)}, ${p(3)}::uuid, ${p(4)}::int, ${p(5)}, ${p(6)}::real, ${p(7)}::real[])`;
+  });
+  await tx.query(`INSERT INTO memories (story_id, kind, scene_id, through_scene_number, content, importance, embedding) VALUES ${values.join(', ')}`, params);
+}
+
 export async function setSceneEmbedding(tx: Queryable, storyId: string, sceneId: string, embedding: number[] | null): Promise<void> {
   await tx.query(`UPDATE scenes SET embedding = $3::real[] WHERE story_id = $1 AND id = $2`, [storyId, sceneId, embedding]);
 }

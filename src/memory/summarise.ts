@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/index.js';
 import { loadPath, onPathSql, type LoadedPath } from '../world/scene-path.js';
-import { insertStoryMemory } from './memory-repo.js';
+import { insertStoryMemory, type NewStoryMemory } from './memory-repo.js';
 import type { Embedder } from './embedder.js';
 import { embedOrDefer } from './embedding-backfill.js';
 import { getLogger } from '../logger.js';
@@ -103,7 +103,12 @@ export async function storeSummary(
   db: Queryable,
   input: { storyId: string; sceneId: string; content: string; throughSceneNumber: number; embedding: number[] | null },
 ): Promise<string> {
-  return insertStoryMemory(db, {
+  return insertStoryMemory(db, summaryMemory(input));
+}
+
+/** The memories row of a summary made at `sceneId` (see storeSummary). */
+export function summaryMemory(input: { storyId: string; sceneId: string; content: string; throughSceneNumber: number; embedding: number[] | null }): NewStoryMemory {
+  return {
     storyId: input.storyId,
     kind: 'summary',
     sceneId: input.sceneId,
@@ -111,7 +116,7 @@ export async function storeSummary(
     content: input.content.slice(0, 20000),
     importance: 1,
     embedding: input.embedding,
-  });
+  };
 }
 
 function sentencesOf(text: string): string[] {

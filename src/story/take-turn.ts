@@ -3,7 +3,7 @@ import { noteTurnForPlannerStatistics, retryOnConnectionLoss, withTransaction } 
 import { AppError, isAppError, toAppError, type ErrorCode, errorCodes } from '../errors.js';
 import { turnEvents } from '../metrics.js';
 import { writeSceneMemories, prepareSceneMemories } from '../characters/write-scene-characters.js';
-import { prepareSummaryUpdate, storeSummary } from '../memory/summarise.js';
+import { prepareSummaryUpdate } from '../memory/summarise.js';
 import { enqueueJob, jobsChannel } from '../jobs/index.js';
 import { insertSceneFacts } from '../world/index.js';
 import { isSummaryDue } from './summary-job.js';
@@ -186,6 +186,7 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
         provider: generated.writtenBy?.provider ?? deps.provider.name,
         model: generated.writtenBy?.model ?? deps.provider.model,
         choices: generated.output.choices,
+        embedding: prepared.sceneEmbedding,
       });
       if (generated.prompt) await insertScenePrompt(tx, story.id, scene.id, generated.prompt);
       await recordLoreActivations(tx, story.id, scene.id, generated.activatedLoreIds ?? []);
@@ -196,8 +197,8 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
         sceneNumber: scene.sceneNumber,
         turnId: turn.id,
         prepared,
+        ...(summary ? { summary } : {}),
       });
-      if (summary) await storeSummary(tx, { storyId: story.id, sceneId: scene.id, ...summary });
       await insertSceneFacts(tx, story.id, scene.id, generated.output.facts ?? []);
       let queued = false;
       if (modelSummaryDue) queued = (await enqueueJob(tx, { storyId: story.id, kind: 'summary', sceneId: scene.id })) || queued;
