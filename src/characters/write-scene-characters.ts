@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/index.js';
 import { getLogger } from '../logger.js';
-import { insertCharacterMemories, insertStoryMemories, insertUserInstruction, type NewCharacterMemory } from '../memory/memory-repo.js';
+import { characterMemoriesInsert, insertStoryMemories, insertUserInstruction, type NewCharacterMemory } from '../memory/memory-repo.js';
 import type { PreparedCharacter, PreparedSceneMemories } from '../memory/prepare-scene-memories.js';
 import { summaryMemory, type PreparedSummary } from '../memory/summarise.js';
 import { characterNameKey, cleanCharacterName } from './character-name.js';
@@ -84,14 +84,6 @@ export async function writeSceneMemories(tx: Queryable, input: WriteSceneMemorie
   if (characters.length === 0) return { charactersCreated };
 
   const ids = characters.map((c) => idByKey.get(characterNameKey(c.name))!);
-  await tx.query(
-    `INSERT INTO scene_characters (story_id, scene_id, character_id, role, importance)
-     SELECT $1, $2, u.character_id, u.role, u.importance
-     FROM unnest($3::uuid[], $4::text[], $5::real[]) AS u(character_id, role, importance)
-     ON CONFLICT (story_id, scene_id, character_id) DO NOTHING`,
-    [storyId, sceneId, ids, characters.map((c) => c.role), characters.map((c) => c.sceneImportance)],
-  );
-
   const present = characters.filter((c) => c.role === 'present');
   const memories: NewCharacterMemory[] = present.flatMap((character) =>
     character.memories.map((memory) => ({
@@ -105,7 +97,17 @@ export async function writeSceneMemories(tx: Queryable, input: WriteSceneMemorie
       embedding: memory.embedding,
     })),
   );
-  await insertCharacterMemories(tx, memories);
+  // The characters' links to the scene and the memories of those present: one statement.
+  const linkParams = [storyId, sceneId, ids, characters.map((c) => c.role), characters.map((c) => c.sceneImportance)];
+  const remembered = memories.length > 0 ? characterMemoriesInsert(memories, linkParams.length) : undefined;
+  await tx.query(
+    `${remembered ? `WITH remembered AS (${remembered.sql}) ` : ''}
+     INSERT INTO scene_characters (story_id, scene_id, character_id, role, importance)
+     SELECT $1, $2, u.character_id, u.role, u.importance
+     FROM unnest($3::uuid[], $4::text[], $5::real[]) AS u(character_id, role, importance)
+     ON CONFLICT (story_id, scene_id, character_id) DO NOTHING`,
+    [...linkParams, ...(remembered?.params ?? [])],
+  );
   await meetCharacters(tx, { storyId, sceneId, source: 'scene', characterIds: [...new Set(ids)] });
   await updateMoods(tx, storyId, sceneId, present, idByKey);
 

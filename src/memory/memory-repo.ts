@@ -28,9 +28,18 @@ const clamp = (value: number, min: number, max: number) => (Number.isFinite(valu
 /** Inserts several character memories in one statement. */
 export async function insertCharacterMemories(tx: Queryable, memories: NewCharacterMemory[]): Promise<void> {
   if (memories.length === 0) return;
+  const insert = characterMemoriesInsert(memories, 0);
+  await tx.query(insert.sql, insert.params);
+}
+
+/**
+ * The INSERT of insertCharacterMemories with its parameters numbered from `offset` + 1, for a
+ * caller that sends it as part of a larger statement (a data-modifying CTE).
+ */
+export function characterMemoriesInsert(memories: NewCharacterMemory[], offset: number): { sql: string; params: unknown[] } {
   const params: unknown[] = [];
   const values = memories.map((memory) => {
-    const base = params.length;
+    const base = offset + params.length;
     params.push(
       memory.storyId,
       memory.characterId,
@@ -45,11 +54,11 @@ export async function insertCharacterMemories(tx: Queryable, memories: NewCharac
     const p = (i: number) => `$${base + i}`;
     return `(${p(1)}::uuid, ${p(2)}::uuid, ${p(3)}::uuid, ${p(4)}, ${p(5)}, ${p(6)}::real, ${p(7)}::real, ${p(8)}::real[], ${p(9)}::uuid[])`;
   });
-  await tx.query(
-    `INSERT INTO character_memories (story_id, character_id, scene_id, kind, content, emotional_valence, importance, embedding, evidence_memory_ids)
+  return {
+    sql: `INSERT INTO character_memories (story_id, character_id, scene_id, kind, content, emotional_valence, importance, embedding, evidence_memory_ids)
      VALUES ${values.join(', ')}`,
     params,
-  );
+  };
 }
 
 export interface NewStoryMemory {
