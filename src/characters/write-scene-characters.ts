@@ -97,11 +97,15 @@ export async function writeSceneMemories(tx: Queryable, input: WriteSceneMemorie
       embedding: memory.embedding,
     })),
   );
-  // The characters' links to the scene and the memories of those present: one statement.
-  const linkParams = [storyId, sceneId, ids, characters.map((c) => c.role), characters.map((c) => c.sceneImportance)];
+  // One statement: the characters' links to the scene, the memories of those present, and the
+  // version of each present character raised (their mood and state change at this scene, so an
+  // edit based on what was shown before it is refused by If-Match instead of silently replaced).
+  const presentIds = present.map((c) => idByKey.get(characterNameKey(c.name))!);
+  const linkParams = [storyId, sceneId, ids, characters.map((c) => c.role), characters.map((c) => c.sceneImportance), presentIds];
   const remembered = memories.length > 0 ? characterMemoriesInsert(memories, linkParams.length) : undefined;
   await tx.query(
-    `${remembered ? `WITH remembered AS (${remembered.sql}) ` : ''}
+    `WITH ${remembered ? `remembered AS (${remembered.sql}), ` : ''}
+     bumped AS (UPDATE characters SET version = version + 1, updated_at = now() WHERE story_id = $1 AND id = ANY($6::uuid[]))
      INSERT INTO scene_characters (story_id, scene_id, character_id, role, importance)
      SELECT $1, $2, u.character_id, u.role, u.importance
      FROM unnest($3::uuid[], $4::text[], $5::real[]) AS u(character_id, role, importance)
@@ -172,9 +176,8 @@ async function resolveTargets(tx: Queryable, storyId: string, sceneId: string, n
 /**
  * Mood text and the smoothed emotional state of every present character at the new scene:
  * new = old + α·(reading − old), clamped to [-1, 1]; a missing reading keeps the old value.
- * Empty profile fields are filled from the model's description, never overwritten. The
- * version of each changed character rises, so an edit based on what was shown before this
- * scene is refused (If-Match) instead of silently replaced.
+ * Empty profile fields are filled from the model's description, never overwritten. (The
+ * version of each of them was raised with their links to the scene.)
  */
 async function updateMoods(tx: Queryable, storyId: string, sceneId: string, present: PreparedCharacter[], idByKey: Map<string, string>): Promise<void> {
   if (present.length === 0) return;
@@ -191,8 +194,4 @@ async function updateMoods(tx: Queryable, storyId: string, sceneId: string, pres
     };
   });
   await changeCharacterStates(tx, { storyId, sceneId, source: 'scene', changes });
-  await tx.query(`UPDATE characters SET version = version + 1, updated_at = now() WHERE story_id = $1 AND id = ANY($2::uuid[])`, [
-    storyId,
-    changes.map((c) => c.characterId),
-  ]);
 }
