@@ -120,7 +120,12 @@ export async function getOrCreateCharacter(
 
   const existing = await findByNameKey(tx, input.storyId, name);
   if (existing) return { character: existing, created: false, createdConcurrently: false };
+  return createUnderNameLock(tx, { ...input, name });
+}
 
+/** The part of get-or-create after a first look found no such character: lock the name, look again, insert. */
+async function createUnderNameLock(tx: Queryable, input: { storyId: string; name: string } & NewCharacterFields): Promise<GetOrCreateResult> {
+  const name = input.name;
   await lockCharacterName(tx, input.storyId, name);
   // READ COMMITTED: this statement sees whatever the lock holder before us committed.
   const createdMeanwhile = await findByNameKey(tx, input.storyId, name);
@@ -166,7 +171,14 @@ export async function getOrCreateCharacters(
   const results: GetOrCreateResult[] = [];
   for (const input of inputs) {
     const found = existing.get(input.name);
-    results.push(found ? { character: found, created: false, createdConcurrently: false } : await getOrCreateCharacter(tx, { storyId, ...input }));
+    if (found) {
+      results.push({ character: found, created: false, createdConcurrently: false });
+      continue;
+    }
+    // The batch read above was the first look: a name not found there goes straight to its lock.
+    const verdict = cleanCharacterName(input.name);
+    if (!('name' in verdict)) throw new AppError('validation', `Not a usable character name: ${verdict.reason}.`);
+    results.push(await createUnderNameLock(tx, { storyId, ...input, name: verdict.name }));
   }
   return results;
 }

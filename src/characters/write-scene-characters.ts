@@ -1,7 +1,8 @@
 import type { Queryable } from '../db/index.js';
 import { getLogger } from '../logger.js';
-import { insertCharacterMemories, insertStoryMemory, insertUserInstruction, setSceneEmbedding, type NewCharacterMemory } from '../memory/memory-repo.js';
+import { characterMemoriesInsert, insertStoryMemories, insertUserInstruction, type NewCharacterMemory } from '../memory/memory-repo.js';
 import type { PreparedCharacter, PreparedSceneMemories } from '../memory/prepare-scene-memories.js';
+import { summaryMemory, type PreparedSummary } from '../memory/summarise.js';
 import { characterNameKey, cleanCharacterName } from './character-name.js';
 import { findCharactersByNames, getOrCreateCharacters } from './character-repo.js';
 import { adjustRelationshipsAt, branchWorldState, changeCharacterStates, meetCharacters, readCharactersAt, type CharacterStateChange, type RelationshipChangeAtScene } from '../world/index.js';
@@ -22,11 +23,13 @@ export interface WriteSceneMemoriesInput {
   sceneNumber: number;
   turnId?: string;
   prepared: PreparedSceneMemories;
+  /** The rolling summary made at this scene, when one is due (stored with the scene's digest). */
+  summary?: PreparedSummary;
 }
 
 /**
  * The memory side of a turn's commit, run inside the engine's transaction after the scene row
- * exists: characters, their links to the scene, memories (only for those present: knowledge
+ * exists (inserted with `prepared.sceneEmbedding`): characters, their links to the scene, memories (only for those present: knowledge
  * isolation), and the new scene's world — its parent's, plus everyone named here met, plus
  * the moods, emotional states and relationships the model reports, each recorded as an event
  * at this scene. Lock order: story (held by the caller, FOR NO KEY UPDATE) → characters (in name-key
@@ -36,16 +39,19 @@ export async function writeSceneMemories(tx: Queryable, input: WriteSceneMemorie
   const { storyId, sceneId, prepared } = input;
   const log = getLogger().child({ storyId, sceneId });
 
-  await setSceneEmbedding(tx, storyId, sceneId, prepared.sceneEmbedding);
-  await insertStoryMemory(tx, {
-    storyId,
-    kind: 'scene',
-    sceneId,
-    throughSceneNumber: input.sceneNumber,
-    content: prepared.digest.content,
-    importance: prepared.digest.importance,
-    embedding: prepared.digest.embedding,
-  });
+  // The scene's digest and, when one is due, the summary made at this scene: one statement.
+  await insertStoryMemories(tx, [
+    {
+      storyId,
+      kind: 'scene',
+      sceneId,
+      throughSceneNumber: input.sceneNumber,
+      content: prepared.digest.content,
+      importance: prepared.digest.importance,
+      embedding: prepared.digest.embedding,
+    },
+    ...(input.summary ? [summaryMemory({ storyId, sceneId, ...input.summary })] : []),
+  ]);
   if (prepared.instruction) {
     await insertUserInstruction(tx, {
       storyId,
@@ -78,14 +84,6 @@ export async function writeSceneMemories(tx: Queryable, input: WriteSceneMemorie
   if (characters.length === 0) return { charactersCreated };
 
   const ids = characters.map((c) => idByKey.get(characterNameKey(c.name))!);
-  await tx.query(
-    `INSERT INTO scene_characters (story_id, scene_id, character_id, role, importance)
-     SELECT $1, $2, u.character_id, u.role, u.importance
-     FROM unnest($3::uuid[], $4::text[], $5::real[]) AS u(character_id, role, importance)
-     ON CONFLICT (story_id, scene_id, character_id) DO NOTHING`,
-    [storyId, sceneId, ids, characters.map((c) => c.role), characters.map((c) => c.sceneImportance)],
-  );
-
   const present = characters.filter((c) => c.role === 'present');
   const memories: NewCharacterMemory[] = present.flatMap((character) =>
     character.memories.map((memory) => ({
@@ -99,7 +97,21 @@ export async function writeSceneMemories(tx: Queryable, input: WriteSceneMemorie
       embedding: memory.embedding,
     })),
   );
-  await insertCharacterMemories(tx, memories);
+  // One statement: the characters' links to the scene, the memories of those present, and the
+  // version of each present character raised (their mood and state change at this scene, so an
+  // edit based on what was shown before it is refused by If-Match instead of silently replaced).
+  const presentIds = present.map((c) => idByKey.get(characterNameKey(c.name))!);
+  const linkParams = [storyId, sceneId, ids, characters.map((c) => c.role), characters.map((c) => c.sceneImportance), presentIds];
+  const remembered = memories.length > 0 ? characterMemoriesInsert(memories, linkParams.length) : undefined;
+  await tx.query(
+    `WITH ${remembered ? `remembered AS (${remembered.sql}), ` : ''}
+     bumped AS (UPDATE characters SET version = version + 1, updated_at = now() WHERE story_id = $1 AND id = ANY($6::uuid[]))
+     INSERT INTO scene_characters (story_id, scene_id, character_id, role, importance)
+     SELECT $1, $2, u.character_id, u.role, u.importance
+     FROM unnest($3::uuid[], $4::text[], $5::real[]) AS u(character_id, role, importance)
+     ON CONFLICT (story_id, scene_id, character_id) DO NOTHING`,
+    [...linkParams, ...(remembered?.params ?? [])],
+  );
   await meetCharacters(tx, { storyId, sceneId, source: 'scene', characterIds: [...new Set(ids)] });
   await updateMoods(tx, storyId, sceneId, present, idByKey);
 
@@ -164,9 +176,8 @@ async function resolveTargets(tx: Queryable, storyId: string, sceneId: string, n
 /**
  * Mood text and the smoothed emotional state of every present character at the new scene:
  * new = old + α·(reading − old), clamped to [-1, 1]; a missing reading keeps the old value.
- * Empty profile fields are filled from the model's description, never overwritten. The
- * version of each changed character rises, so an edit based on what was shown before this
- * scene is refused (If-Match) instead of silently replaced.
+ * Empty profile fields are filled from the model's description, never overwritten. (The
+ * version of each of them was raised with their links to the scene.)
  */
 async function updateMoods(tx: Queryable, storyId: string, sceneId: string, present: PreparedCharacter[], idByKey: Map<string, string>): Promise<void> {
   if (present.length === 0) return;
@@ -183,8 +194,4 @@ async function updateMoods(tx: Queryable, storyId: string, sceneId: string, pres
     };
   });
   await changeCharacterStates(tx, { storyId, sceneId, source: 'scene', changes });
-  await tx.query(`UPDATE characters SET version = version + 1, updated_at = now() WHERE story_id = $1 AND id = ANY($2::uuid[])`, [
-    storyId,
-    changes.map((c) => c.characterId),
-  ]);
 }

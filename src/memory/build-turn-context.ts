@@ -6,7 +6,7 @@ import type { Embedder } from './embedder.js';
 import { ensureEmbeddingSettings } from './embedding-settings.js';
 import { embedOrDefer } from './embedding-backfill.js';
 import { getLogger } from '../logger.js';
-import { loadPath } from '../world/scene-path.js';
+import { loadPath, type LoadedPath } from '../world/scene-path.js';
 import { readCharactersAt, readRelationshipsAt } from '../world/world-state-repo.js';
 import { defaultLoreScanDepth, defaultLoreTokenBudget, selectLore, type PlacedLore, type SelectedLore } from './select-lore.js';
 import type { LoreRole } from './lore-options.js';
@@ -57,6 +57,8 @@ export interface BuildTurnContextInput {
   /** Characters included at most, most relevant first (named by the player, then present lately). */
   maxCharacters?: number;
   memoriesPerCharacter?: number;
+  /** The head's path when the caller has walked it already, with at least `recentWindow` recent scenes. */
+  path?: LoadedPath;
   /** The turn's seed, so that lore probabilities roll the same for the same turn. */
   loreSeed?: number;
   /** Recent scenes searched for lore keywords (entries may override it). */
@@ -165,8 +167,8 @@ export async function buildTurnContext(db: Database, embedder: Embedder, input: 
   const headSceneId = input.headSceneId;
 
   // The tree is walked once per turn; every path-scoped read below gets the ids.
-  const path = await loadPath(db, input.storyId, headSceneId, Math.max(1, recentWindow));
-  const recent = path.recent;
+  const path = input.path ?? (await loadPath(db, input.storyId, headSceneId, Math.max(1, recentWindow)));
+  const recent = path.recent.slice(-Math.max(1, recentWindow));
   const head = recent.at(-1);
   if (!head) throw new AppError('not_found', `No scene ${headSceneId} in story ${input.storyId}.`);
   const windowStart = recent[0]!.sceneNumber;

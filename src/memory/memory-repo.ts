@@ -28,9 +28,18 @@ const clamp = (value: number, min: number, max: number) => (Number.isFinite(valu
 /** Inserts several character memories in one statement. */
 export async function insertCharacterMemories(tx: Queryable, memories: NewCharacterMemory[]): Promise<void> {
   if (memories.length === 0) return;
+  const insert = characterMemoriesInsert(memories, 0);
+  await tx.query(insert.sql, insert.params);
+}
+
+/**
+ * The INSERT of insertCharacterMemories with its parameters numbered from `offset` + 1, for a
+ * caller that sends it as part of a larger statement (a data-modifying CTE).
+ */
+export function characterMemoriesInsert(memories: NewCharacterMemory[], offset: number): { sql: string; params: unknown[] } {
   const params: unknown[] = [];
   const values = memories.map((memory) => {
-    const base = params.length;
+    const base = offset + params.length;
     params.push(
       memory.storyId,
       memory.characterId,
@@ -45,11 +54,11 @@ export async function insertCharacterMemories(tx: Queryable, memories: NewCharac
     const p = (i: number) => `$${base + i}`;
     return `(${p(1)}::uuid, ${p(2)}::uuid, ${p(3)}::uuid, ${p(4)}, ${p(5)}, ${p(6)}::real, ${p(7)}::real, ${p(8)}::real[], ${p(9)}::uuid[])`;
   });
-  await tx.query(
-    `INSERT INTO character_memories (story_id, character_id, scene_id, kind, content, emotional_valence, importance, embedding, evidence_memory_ids)
+  return {
+    sql: `INSERT INTO character_memories (story_id, character_id, scene_id, kind, content, emotional_valence, importance, embedding, evidence_memory_ids)
      VALUES ${values.join(', ')}`,
     params,
-  );
+  };
 }
 
 export interface NewStoryMemory {
@@ -77,6 +86,27 @@ export async function insertStoryMemory(tx: Queryable, memory: NewStoryMemory): 
     ],
   );
   return rows[0]!.id;
+}
+
+/** Inserts several story memories in one statement (a turn's scene digest and its summary). */
+export async function insertStoryMemories(tx: Queryable, memories: NewStoryMemory[]): Promise<void> {
+  if (memories.length === 0) return;
+  const params: unknown[] = [];
+  const values = memories.map((memory) => {
+    const base = params.length;
+    params.push(
+      memory.storyId,
+      memory.kind,
+      memory.sceneId,
+      memory.throughSceneNumber,
+      memory.content.slice(0, 20000),
+      clamp(memory.importance, 0, 1),
+      memory.embedding,
+    );
+    const p = (i: number) => `$${base + i}`;
+    return `(${p(1)}::uuid, ${p(2)}, ${p(3)}::uuid, ${p(4)}::int, ${p(5)}, ${p(6)}::real, ${p(7)}::real[])`;
+  });
+  await tx.query(`INSERT INTO memories (story_id, kind, scene_id, through_scene_number, content, importance, embedding) VALUES ${values.join(', ')}`, params);
 }
 
 export async function setSceneEmbedding(tx: Queryable, storyId: string, sceneId: string, embedding: number[] | null): Promise<void> {

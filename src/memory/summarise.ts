@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/index.js';
-import { loadPath, onPathSql } from '../world/scene-path.js';
-import { insertStoryMemory } from './memory-repo.js';
+import { loadPath, onPathSql, type LoadedPath } from '../world/scene-path.js';
+import { insertStoryMemory, type NewStoryMemory } from './memory-repo.js';
 import type { Embedder } from './embedder.js';
 import { embedOrDefer } from './embedding-backfill.js';
 import { getLogger } from '../logger.js';
@@ -60,11 +60,13 @@ export async function planSummaryUpdate(
   db: Queryable,
   storyId: string,
   headSceneNumber: number,
-  options: SummaryOptions & { pathSceneId: string },
+  options: SummaryOptions & { pathSceneId: string; path?: LoadedPath },
 ): Promise<SummaryPlan> {
   const window = options.recentWindow ?? 4;
   const windowStart = headSceneNumber - window + 1;
-  const pathIds = (await loadPath(db, storyId, options.pathSceneId, 0)).ids;
+  // The turn has walked this path already for its context: its ids and newest scenes serve here too.
+  const path = options.path ?? (await loadPath(db, storyId, options.pathSceneId, 0));
+  const pathIds = path.ids;
   const latest = await loadLatestSummary(db, storyId, { headSceneId: options.pathSceneId, atMostThrough: windowStart - 1, pathSceneIds: pathIds });
   const coveredThrough = latest?.throughSceneNumber ?? 0;
   const uncovered = windowStart - 1 - coveredThrough;
@@ -75,10 +77,16 @@ export async function planSummaryUpdate(
   const through = Math.min(windowStart - 1, coveredThrough + (options.maxScenesPerUpdate ?? 20));
   // scene_number is the depth (a CHECK of migrations/0001), so scenes coveredThrough+1..through
   // of the path are these ids; only their text is read.
-  const { rows } = await db.query<{ scene_number: number; content: string }>(
-    `SELECT scene_number, content FROM scenes WHERE story_id = $1 AND id = ANY($2::uuid[]) ORDER BY scene_number`,
-    [storyId, pathIds.slice(coveredThrough, through)],
-  );
+  const wanted = pathIds.slice(coveredThrough, through);
+  const known = new Map(path.recent.map((scene) => [scene.id, scene]));
+  const rows = wanted.every((id) => known.has(id))
+    ? wanted.map((id) => ({ scene_number: known.get(id)!.sceneNumber, content: known.get(id)!.content }))
+    : (
+        await db.query<{ scene_number: number; content: string }>(
+          `SELECT scene_number, content FROM scenes WHERE story_id = $1 AND id = ANY($2::uuid[]) ORDER BY scene_number`,
+          [storyId, wanted],
+        )
+      ).rows;
   return {
     needed: rows.length > 0,
     ...base,
@@ -95,7 +103,12 @@ export async function storeSummary(
   db: Queryable,
   input: { storyId: string; sceneId: string; content: string; throughSceneNumber: number; embedding: number[] | null },
 ): Promise<string> {
-  return insertStoryMemory(db, {
+  return insertStoryMemory(db, summaryMemory(input));
+}
+
+/** The memories row of a summary made at `sceneId` (see storeSummary). */
+export function summaryMemory(input: { storyId: string; sceneId: string; content: string; throughSceneNumber: number; embedding: number[] | null }): NewStoryMemory {
+  return {
     storyId: input.storyId,
     kind: 'summary',
     sceneId: input.sceneId,
@@ -103,7 +116,7 @@ export async function storeSummary(
     content: input.content.slice(0, 20000),
     importance: 1,
     embedding: input.embedding,
-  });
+  };
 }
 
 function sentencesOf(text: string): string[] {
@@ -155,10 +168,13 @@ export interface PreparedSummary {
 export async function prepareSummaryUpdate(
   db: Queryable,
   embedder: Embedder,
-  input: { storyId: string; newSceneNumber: number; parentSceneId: string | null },
+  input: { storyId: string; newSceneNumber: number; parentSceneId: string | null; parentPath?: LoadedPath },
 ): Promise<PreparedSummary | undefined> {
   if (input.parentSceneId === null) return undefined;
-  const plan = await planSummaryUpdate(db, input.storyId, input.newSceneNumber, { pathSceneId: input.parentSceneId });
+  const plan = await planSummaryUpdate(db, input.storyId, input.newSceneNumber, {
+    pathSceneId: input.parentSceneId,
+    ...(input.parentPath ? { path: input.parentPath } : {}),
+  });
   if (!plan.needed) return undefined;
   const content = summariseScenesLocally(plan.previousSummary, plan.scenesToAdd);
   const [embedding] = (await embedOrDefer(embedder, [content], getLogger().child({ storyId: input.storyId }), 'turn')) ?? [];

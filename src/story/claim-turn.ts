@@ -1,6 +1,6 @@
 import type { Transaction } from '../db/index.js';
 import { AppError } from '../errors.js';
-import { countSiblings, getScene, lockStoryForWrite, touchStory, type StoryRow } from './story-repo.js';
+import { countSiblings, getScene, getSceneWithChildCount, lockAndTouchStory, type StoryRow } from './story-repo.js';
 import { claimTurn, findGeneratingTurn, findSucceededTwin, findTurnByIdempotencyKey, insertTurn, markTurnFailed, recordIdempotencyKey, type TurnRow } from './turn-repo.js';
 import { turnRequestHash } from './request-hash.js';
 import { followAuthoredScene } from './follow-authored-scene.js';
@@ -60,8 +60,8 @@ async function planFor(tx: Transaction, story: StoryRow, turn: TurnRow): Promise
       siblingIndex: await countSiblings(tx, story.id, null),
     };
   }
-  const from = await getScene(tx, story.id, turn.fromSceneId!);
   if (turn.kind === 'advance') {
+    const { scene: from, children } = await getSceneWithChildCount(tx, story.id, turn.fromSceneId!);
     const choice = from.choices.find((c) => c.number === turn.choiceNumber);
     if (!choice) {
       throw new AppError('validation', `Choice ${turn.choiceNumber} does not exist; this scene offers choices 1–${from.choices.length}.`, {
@@ -77,10 +77,11 @@ async function planFor(tx: Transaction, story: StoryRow, turn: TurnRow): Promise
       choiceNumber: choice.number,
       chosenAction: choice.content,
       instruction: turn.instruction,
-      siblingIndex: await countSiblings(tx, story.id, from.id),
+      siblingIndex: children,
     };
   }
   // Regenerate: a new sibling of the replaced scene, answering the same choice and instruction.
+  const from = await getScene(tx, story.id, turn.fromSceneId!);
   const parent = from.parentSceneId === null ? undefined : await getScene(tx, story.id, from.parentSceneId);
   return {
     story,
@@ -113,11 +114,10 @@ export async function decideClaim(
   input: TurnInput,
   lease: ClaimLease,
 ): Promise<ClaimDecision> {
-  const story = await lockStoryForWrite(tx, storyId);
-  // Touching the locked row makes a SERIALIZABLE claim that waited for this lock fail with
-  // 40001 (and be retried on a fresh snapshot) instead of deciding on a snapshot that cannot
+  // Touching the row as it is locked makes a SERIALIZABLE claim that waited for this lock fail
+  // with 40001 (and be retried on a fresh snapshot) instead of deciding on a snapshot that cannot
   // see the turn this claim inserts. Under READ COMMITTED it is a cheap no-op.
-  await touchStory(tx, storyId);
+  const story = await lockAndTouchStory(tx, storyId);
   if (story.status === 'archived') {
     throw new AppError('story_archived', `Story ${storyId} is archived; unarchive it to continue playing.`, { details: { storyId } });
   }

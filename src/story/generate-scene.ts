@@ -15,6 +15,7 @@ import { describeScenePrompt, type ScenePromptRecord } from './scene-prompt.js';
 import { defaultPlayerName, replaceMacrosInRequest } from './macros.js';
 import { cardOpeningScene, loadStoryCard } from './story-card.js';
 import { storyLoreSettings } from './story-lore-settings.js';
+import { loadPath, type LoadedPath } from '../world/scene-path.js';
 
 export interface GeneratedScene {
   output: SceneOutput;
@@ -26,7 +27,12 @@ export interface GeneratedScene {
   prompt?: ScenePromptRecord;
   /** The lore entries the scene's prompt was given (recorded with the scene for timed effects). */
   activatedLoreIds?: string[];
+  /** The parent's path as the context walked it (for the summary update after the scene). */
+  parentPath?: LoadedPath;
 }
+
+/** Scenes of the path given in full to the storyteller. */
+const recentWindow = 4;
 
 export interface ModelCallHooks {
   /** Receives the answer's text (never its thinking) as it is written; set only when someone watches. */
@@ -156,9 +162,13 @@ export async function generateScene(
   const window = provider.contextWindow ? await provider.contextWindow(options.signal) : undefined;
   const counter = provider.tokenCounter ? await provider.tokenCounter() : estimatingCounter;
   const lore = storyLoreSettings(story);
+  // Walked once here: the context reads along it, and the summary update after the scene too.
+  const parentPath = plan.parentSceneId === null ? undefined : await loadPath(deps.db, story.id, plan.parentSceneId, recentWindow);
   const whole = await buildTurnContext(deps.db, deps.embedder, {
     storyId: story.id,
     headSceneId: plan.parentSceneId,
+    recentWindow,
+    ...(parentPath ? { path: parentPath } : {}),
     queryText: [plan.chosenAction, plan.instruction].filter(Boolean).join('. ') || story.setting,
     loreSeed: seed,
     loreScanDepth: lore.scanDepth,
@@ -253,6 +263,7 @@ export async function generateScene(
         rawOutput: completion.rawText ?? completion.text,
         prompt: describeScenePrompt(provider, request, completion, { window, counter }),
         activatedLoreIds: whole.activatedLoreIds ?? [],
+        ...(parentPath ? { parentPath } : {}),
       };
     } catch (error) {
       if (!isAppError(error, 'llm_bad_output')) throw error;

@@ -17,17 +17,23 @@ const sharedTextMinLength = 200;
 
 export async function insertScenePrompt(tx: Queryable, storyId: string, sceneId: string, record: ScenePromptRecord): Promise<void> {
   const stored: StoredMessage[] = [];
+  const shared = new Map<string, string>();
   for (const message of record.messages) {
     if (message.role !== 'system' || message.content.length < sharedTextMinLength) {
       stored.push({ role: message.role, content: message.content });
       continue;
     }
     const textHash = createHash('sha256').update(message.content).digest('hex');
-    await tx.query(`INSERT INTO prompt_texts (story_id, hash, content) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [storyId, textHash, message.content]);
+    shared.set(textHash, message.content);
     stored.push({ role: message.role, textHash });
   }
+  // One statement: the shared texts (kept once per story) and the scene's prompt naming them.
   await tx.query(
-    `INSERT INTO scene_prompts (story_id, scene_id, provider, model, context_window, context_source, num_ctx, max_tokens,
+    `WITH texts AS (
+       INSERT INTO prompt_texts (story_id, hash, content)
+       SELECT $1, t.hash, t.content FROM unnest($14::text[], $15::text[]) AS t(hash, content)
+       ON CONFLICT DO NOTHING)
+     INSERT INTO scene_prompts (story_id, scene_id, provider, model, context_window, context_source, num_ctx, max_tokens,
                                 structured_output, prompt_tokens, tokenizer, sections, messages)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
     [
@@ -44,6 +50,8 @@ export async function insertScenePrompt(tx: Queryable, storyId: string, sceneId:
       record.tokenizer,
       JSON.stringify(record.sections),
       JSON.stringify(stored),
+      [...shared.keys()],
+      [...shared.values()],
     ],
   );
 }

@@ -51,6 +51,7 @@ export function toSceneView(scene: SceneRow, characters: SceneView['characters']
 }
 
 export async function getSceneView(db: Queryable, storyId: string, sceneId: string): Promise<SceneView> {
-  const scene = await getScene(db, storyId, sceneId);
-  return toSceneView(scene, await sceneCharacters(db, storyId, sceneId));
+  // Independent reads: side by side on a server pool.
+  const [scene, characters] = await Promise.all([getScene(db, storyId, sceneId), sceneCharacters(db, storyId, sceneId)]);
+  return toSceneView(scene, characters);
 }

@@ -164,9 +164,18 @@ export async function lockStoryForWrite(tx: Queryable, storyId: string, strength
   return toStory(rows[0]);
 }
 
-/** A write to the locked story row that changes nothing (see decideClaim for why). */
-export async function touchStory(tx: Queryable, storyId: string): Promise<void> {
-  await tx.query('UPDATE stories SET updated_at = updated_at WHERE id = $1', [storyId]);
+/**
+ * lockStoryForWrite's FOR NO KEY UPDATE taken by a write to the row that changes nothing (see
+ * decideClaim for why): an UPDATE of non-key columns takes exactly that lock, waits for it the
+ * same way and returns the newest row, in one statement instead of a lock and a touch.
+ */
+export async function lockAndTouchStory(tx: Queryable, storyId: string): Promise<StoryRow> {
+  if (!isUuid(storyId)) throw storyNotFound(storyId);
+  const { rows } = await measureLockWait('story', () =>
+    tx.query<StoryRecord>(`UPDATE stories SET updated_at = updated_at WHERE id = $1 RETURNING ${storyColumns}`, [storyId]),
+  );
+  if (!rows[0]) throw storyNotFound(storyId);
+  return toStory(rows[0]);
 }
 
 export async function listStories(db: Queryable, options: { limit?: number; storyIds?: string[] } = {}): Promise<(StoryRow & { sceneCount: number; headSceneNumber: number | null })[]> {
@@ -291,6 +300,19 @@ export async function getSceneTree(db: Queryable, storyId: string): Promise<Scen
   return rows.map(toScene);
 }
 
+/** A scene and how many scenes hang under it (the next child's sibling index), in one statement. */
+export async function getSceneWithChildCount(db: Queryable, storyId: string, sceneId: string): Promise<{ scene: SceneRow; children: number }> {
+  const { rows } = isUuid(sceneId)
+    ? await db.query<SceneRecord & { children: number }>(
+        `SELECT x.*, (SELECT count(*)::int FROM scenes k WHERE k.story_id = $1 AND k.parent_scene_id = $2) AS children
+           FROM (${sceneSelect} WHERE s.story_id = $1 AND s.id = $2) x`,
+        [storyId, sceneId],
+      )
+    : { rows: [] };
+  if (!rows[0]) throw new AppError('not_found', `No scene ${sceneId} in story ${storyId}.`, { details: { storyId, sceneId } });
+  return { scene: toScene(rows[0]), children: rows[0].children };
+}
+
 export async function countSiblings(db: Queryable, storyId: string, parentSceneId: string | null): Promise<number> {
   const { rows } = await db.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM scenes WHERE story_id = $1 AND parent_scene_id IS NOT DISTINCT FROM $2::uuid`,
@@ -311,14 +333,26 @@ export interface NewScene {
   provider: string;
   model: string;
   choices: string[];
+  /** The scene's embedding, computed before the transaction (null when the embedder is down: back-filled later). */
+  embedding: number[] | null;
 }
 
 /** Inserts the scene, its choices, and marks the parent's choice as taken. */
 export async function insertSceneWithChoices(tx: Queryable, scene: NewScene): Promise<{ id: string; sceneNumber: number }> {
+  // One statement: the scene with its embedding (inserted with it, not updated after: an update
+  // writes every index entry again), its choices, and the parent's choice marked as taken (the
+  // choices' foreign key to the new scene is checked at the statement's end, when it exists).
   const { rows } = await tx.query<{ id: string; scene_number: number }>(
-    `INSERT INTO scenes (story_id, parent_scene_id, parent_scene_number, scene_number, turn_id, choice_number, instruction, content, raw_output, provider, model)
-     VALUES ($1, $2, $3::int, COALESCE($3::int, 0) + 1, $4, $5, $6, $7, $8, $9, $10)
-     RETURNING id, scene_number`,
+    `WITH scene AS (
+       INSERT INTO scenes (story_id, parent_scene_id, parent_scene_number, scene_number, turn_id, choice_number, instruction, content, raw_output, provider, model, embedding)
+       VALUES ($1, $2, $3::int, COALESCE($3::int, 0) + 1, $4, $5, $6, $7, $8, $9, $10, $12::real[])
+       RETURNING id, scene_number),
+     offered AS (
+       INSERT INTO choices (story_id, scene_id, choice_number, content)
+       SELECT $1, scene.id, ordinality, content FROM scene, unnest($11::text[]) WITH ORDINALITY AS t(content, ordinality)),
+     taken AS (
+       UPDATE choices SET selected = true WHERE story_id = $1 AND scene_id = $2 AND choice_number = $5)
+     SELECT id, scene_number FROM scene`,
     [
       scene.storyId,
       scene.parentSceneId,
@@ -330,15 +364,11 @@ export async function insertSceneWithChoices(tx: Queryable, scene: NewScene): Pr
       scene.rawOutput,
       scene.provider,
       scene.model,
+      scene.choices,
+      scene.embedding,
     ],
   );
   const inserted = rows[0]!;
-  await tx.query(
-    `INSERT INTO choices (story_id, scene_id, choice_number, content)
-     SELECT $1, $2, ordinality, content FROM unnest($3::text[]) WITH ORDINALITY AS t(content, ordinality)`,
-    [scene.storyId, inserted.id, scene.choices],
-  );
-  if (scene.parentSceneId !== null && scene.choiceNumber !== null) await markChoiceSelected(tx, scene.storyId, scene.parentSceneId, scene.choiceNumber);
   return { id: inserted.id, sceneNumber: inserted.scene_number };
 }
 

@@ -3,7 +3,7 @@ import { noteTurnForPlannerStatistics, retryOnConnectionLoss, withTransaction } 
 import { AppError, isAppError, toAppError, type ErrorCode, errorCodes } from '../errors.js';
 import { turnEvents } from '../metrics.js';
 import { writeSceneMemories, prepareSceneMemories } from '../characters/write-scene-characters.js';
-import { prepareSummaryUpdate, storeSummary } from '../memory/summarise.js';
+import { prepareSummaryUpdate } from '../memory/summarise.js';
 import { enqueueJob, jobsChannel } from '../jobs/index.js';
 import { insertSceneFacts } from '../world/index.js';
 import { isSummaryDue } from './summary-job.js';
@@ -13,8 +13,8 @@ import { eventsChannel } from './engine-deps.js';
 import { decideClaim, type ClaimDecision, type GenerationPlan } from './claim-turn.js';
 import { generateScene } from './generate-scene.js';
 import { awaitTurn } from './await-turn.js';
-import { getStory, insertSceneWithChoices, lockStoryForWrite, setStoryHead } from './story-repo.js';
-import { recordTurnModelCalls, findClaimedTurn, findTurn, lockTurn, markTurnFailed, markTurnSucceeded, renewLease } from './turn-repo.js';
+import { getStory, insertSceneWithChoices, lockStoryForWrite } from './story-repo.js';
+import { recordTurnModelCalls, findClaimedTurn, findTurn, lockTurn, markTurnFailed, markTurnSucceededAtHead, renewLease } from './turn-repo.js';
 import { validateTurnInput } from './validate-turn-input.js';
 import { insertScenePrompt } from './scene-prompt-repo.js';
 import { recordLoreActivations } from '../memory/timed-lore.js';
@@ -153,7 +153,12 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
       background?.summaries === 'model'
         ? undefined
         : await retryOnConnectionLoss(() =>
-            prepareSummaryUpdate(deps.db, deps.embedder, { storyId: story.id, newSceneNumber, parentSceneId: plan.parentSceneId }),
+            prepareSummaryUpdate(deps.db, deps.embedder, {
+              storyId: story.id,
+              newSceneNumber,
+              parentSceneId: plan.parentSceneId,
+              ...(generated.parentPath ? { parentPath: generated.parentPath } : {}),
+            }),
           );
     if (controller.signal.aborted) throw leaseLost ? new LeaseLostError() : stopped ? shuttingDown() : new AppError('cancelled', 'The turn was cancelled.');
     clearInterval(heartbeat);
@@ -181,6 +186,7 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
         provider: generated.writtenBy?.provider ?? deps.provider.name,
         model: generated.writtenBy?.model ?? deps.provider.model,
         choices: generated.output.choices,
+        embedding: prepared.sceneEmbedding,
       });
       if (generated.prompt) await insertScenePrompt(tx, story.id, scene.id, generated.prompt);
       await recordLoreActivations(tx, story.id, scene.id, generated.activatedLoreIds ?? []);
@@ -191,8 +197,8 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
         sceneNumber: scene.sceneNumber,
         turnId: turn.id,
         prepared,
+        ...(summary ? { summary } : {}),
       });
-      if (summary) await storeSummary(tx, { storyId: story.id, sceneId: scene.id, ...summary });
       await insertSceneFacts(tx, story.id, scene.id, generated.output.facts ?? []);
       let queued = false;
       if (modelSummaryDue) queued = (await enqueueJob(tx, { storyId: story.id, kind: 'summary', sceneId: scene.id })) || queued;
@@ -202,13 +208,7 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
       }
       if (prepared.embeddingsDeferred || summary?.embedding === null) queued = (await enqueueJob(tx, { storyId: story.id, kind: 'embedding', sceneId: scene.id })) || queued;
       if (queued) await tx.query('SELECT pg_notify($1, $2)', [jobsChannel, story.id]);
-      const version = await setStoryHead(tx, story.id, scene.id);
-      await markTurnSucceeded(tx, story.id, turn.id, scene.id, modelCalls.count);
-      await notify(
-        tx,
-        { type: 'scene', storyId: story.id, sceneId: scene.id, turnId: turn.id, version },
-        { type: 'turn', storyId: story.id, turnId: turn.id, status: 'succeeded' },
-      );
+      await markTurnSucceededAtHead(tx, { storyId: story.id, turnId: turn.id, sceneId: scene.id, modelCalls: modelCalls.count, channel: eventsChannel });
       return scene.id;
     });
   } catch (error) {

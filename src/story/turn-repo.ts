@@ -170,15 +170,33 @@ export async function renewLease(db: Queryable, storyId: string, turnId: string,
   return rowCount > 0;
 }
 
-export async function markTurnSucceeded(tx: Queryable, storyId: string, turnId: string, sceneId: string, modelCalls: number): Promise<void> {
-  // A finished turn has no one left to wait for it (rows of waiters on dead processes go too).
-  await tx.query(`DELETE FROM turn_waiters WHERE story_id = $1 AND turn_id = $2`, [storyId, turnId]);
-  await tx.query(
-    `UPDATE turns SET status = 'succeeded', scene_id = $3, lease_owner = NULL, lease_expires_at = NULL,
-            model_calls = GREATEST(model_calls, $4), finished_at = now(), updated_at = now()
-      WHERE story_id = $1 AND id = $2`,
-    [storyId, turnId, sceneId, modelCalls],
+/**
+ * The end of a successful commit, in one statement: the story's head moves to the new scene
+ * (its version rises), the turn is marked succeeded (a finished turn has no one left to wait
+ * for it: rows of waiters on dead processes go too), and the scene and turn events are sent,
+ * in that order, when the transaction commits. Returns the story's new version.
+ */
+export async function markTurnSucceededAtHead(
+  tx: Queryable,
+  input: { storyId: string; turnId: string; sceneId: string; modelCalls: number; channel: string },
+): Promise<number> {
+  const { rows } = await tx.query<{ version: number | string }>(
+    `WITH head AS (
+       UPDATE stories SET head_scene_id = $3, version = version + 1, updated_at = now() WHERE id = $1 RETURNING version),
+     gone AS (DELETE FROM turn_waiters WHERE story_id = $1 AND turn_id = $2),
+     done AS (
+       UPDATE turns SET status = 'succeeded', scene_id = $3, lease_owner = NULL, lease_expires_at = NULL,
+              model_calls = GREATEST(model_calls, $4), finished_at = now(), updated_at = now()
+        WHERE story_id = $1 AND id = $2),
+     events AS (
+       SELECT 1 AS n, json_build_object('type', 'scene', 'storyId', $1::text, 'sceneId', $3::text, 'turnId', $2::text, 'version', head.version)::text AS event FROM head
+       UNION ALL
+       SELECT 2, json_build_object('type', 'turn', 'storyId', $1::text, 'turnId', $2::text, 'status', 'succeeded')::text)
+     -- pg_notify is volatile: it runs after the sort, so the events go out in order.
+     SELECT head.version, pg_notify($5, events.event) FROM head CROSS JOIN events ORDER BY events.n`,
+    [input.storyId, input.turnId, input.sceneId, input.modelCalls, input.channel],
   );
+  return Number(rows[0]!.version);
 }
 
 /**

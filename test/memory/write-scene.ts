@@ -1,6 +1,7 @@
 import { withTransaction, type Database } from '../../src/db/index.js';
 import { prepareSceneMemories, writeSceneMemories } from '../../src/characters/write-scene-characters.js';
 import type { Embedder } from '../../src/memory/embedder.js';
+import { setSceneEmbedding } from '../../src/memory/memory-repo.js';
 import type { SceneCharacter } from '../../src/story/scene-output.js';
 import { insertScene } from '../helpers/fixtures.js';
 
@@ -31,6 +32,8 @@ export async function writeScene(
   });
   return withTransaction(db, {}, async (tx) => {
     const sceneId = await insertScene(tx, input.storyId, input.parentId, input.content);
+    // The engine inserts the scene with its embedding; the fixture's insert has none.
+    await setSceneEmbedding(tx, input.storyId, sceneId, prepared.sceneEmbedding);
     await tx.query('UPDATE stories SET head_scene_id = $2 WHERE id = $1', [input.storyId, sceneId]);
     const { charactersCreated } = await writeSceneMemories(tx, { storyId: input.storyId, sceneId, parentSceneId: input.parentId, sceneNumber: input.sceneNumber, prepared });
     return { sceneId, charactersCreated };
