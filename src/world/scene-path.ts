@@ -113,7 +113,8 @@ export async function loadPath(db: Queryable, storyId: string, sceneId: string, 
  * The parameter onPathSql reads: the path's ids as one comma-separated text. PostgreSQL
  * parses a uuid[] literal element by element, which at some 1,450 ids (a 2,000-scene story)
  * cost about 1 ms per read on the server and 2 ms on PGlite, and a turn makes seven such
- * reads; splitting one text is about 40 % cheaper on both (bench/profile-world-turn.ts).
+ * reads; splitting one text was about 40 % cheaper on both (1,454 ids against 2,054 rows,
+ * p50 of 300 alternating runs on this machine).
  * Lower-cased, as PostgreSQL prints a uuid, because the match is by text.
  */
 export function pathParam(ids: readonly string[]): string {
