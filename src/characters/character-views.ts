@@ -1,6 +1,5 @@
 import type { Queryable } from '../db/index.js';
-import { readCharactersAt, resolveSceneInStory, type CharacterAtScene } from '../world/index.js';
-import { playerRelationships } from './relationship-repo.js';
+import { readCharactersWithPlayerStandingAt, resolveSceneInStory, type CharacterAtScene } from '../world/index.js';
 
 export interface CharacterSummary extends CharacterAtScene {
   /** Trust toward the player, or null before they have met. */
@@ -18,13 +17,7 @@ export async function listStoryCharacters(db: Queryable, storyId: string, option
 
 /** listStoryCharacters at a scene already resolved (resolveSceneInStory), so it is not checked twice. */
 export async function listCharactersAtScene(db: Queryable, storyId: string, sceneId: string | null): Promise<CharacterSummary[]> {
-  const characters = await readCharactersAt(db, storyId, sceneId);
-  const relations = await playerRelationships(db, storyId, characters.map((c) => c.id), sceneId);
-  return characters.map((c) => ({
-    ...c,
-    playerTrust: relations.get(c.id)?.trust ?? null,
-    playerSentiment: relations.get(c.id)?.sentiment ?? null,
-  }));
+  return readCharactersWithPlayerStandingAt(db, storyId, sceneId);
 }
 
 /** Private thoughts the characters present had in a scene (shown only when the player asks). */

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/index.js';
-import { loadPathSceneIds, onPathSql } from '../world/scene-path.js';
+import { loadPathSceneIds, onPathSql, pathParam } from '../world/scene-path.js';
 import { toCharacterMemory, type CharacterMemory, type CharacterMemoryKind, type CharacterMemoryRow } from './memory-repo.js';
 import { loadVectorStore } from './vector-store.js';
 
@@ -98,10 +98,10 @@ const memoryColumns = `m.id, m.character_id, m.scene_id, m.kind, m.content, m.em
 
 type CandidateRow = CharacterMemoryRow & { hours_since_access: number | string; similarity: number | string | null };
 
-/** The path filter's ids: the caller's, or one walk of the tree; null when not scoped to a path. */
-async function pathIdsFor(db: Queryable, storyId: string, input: { headSceneId?: string; pathSceneIds?: readonly string[] }): Promise<readonly string[] | null> {
-  if (input.pathSceneIds) return input.pathSceneIds;
-  return input.headSceneId === undefined ? null : loadPathSceneIds(db, storyId, input.headSceneId);
+/** The path filter's parameter (pathParam): the caller's ids, or one walk of the tree; null when not scoped to a path. */
+async function pathFilterFor(db: Queryable, storyId: string, input: { headSceneId?: string; pathSceneIds?: readonly string[] }): Promise<string | null> {
+  if (input.pathSceneIds) return pathParam(input.pathSceneIds);
+  return input.headSceneId === undefined ? null : pathParam(await loadPathSceneIds(db, storyId, input.headSceneId));
 }
 
 /**
@@ -126,10 +126,10 @@ export async function retrieveMemoriesOfCharacters(
   const characterIds = [...new Set(input.characterIds)];
   if (characterIds.length === 0) return result;
   const store = await loadVectorStore(db);
-  const pathIds = await pathIdsFor(db, input.storyId, input);
-  const params: unknown[] = [input.storyId, [...characterIds], input.kinds ?? null, pathIds];
+  const pathFilter = await pathFilterFor(db, input.storyId, input);
+  const params: unknown[] = [input.storyId, [...characterIds], input.kinds ?? null, pathFilter];
   const scope = `m.story_id = $1 AND m.character_id = who.character_id AND ($3::text[] IS NULL OR m.kind = ANY($3::text[]))
-    AND ($4::uuid[] IS NULL OR m.scene_id IS NULL OR ${onPathSql('m.scene_id', '$4')})`;
+    AND ($4::text IS NULL OR m.scene_id IS NULL OR ${onPathSql('m.scene_id', '$4')})`;
   const recentOnes = (similarity: string) => `
     SELECT ${memoryColumns}, ${similarity} AS similarity
     FROM character_memories m
@@ -156,14 +156,19 @@ export async function retrieveMemoriesOfCharacters(
       limit: input.candidates?.nearest ?? defaultCandidateCounts.nearest,
     });
     const queryParam = `$${params.length + 1}`;
+    // A memory both near and recent is sent once (the same row, scored by the same
+    // expression): a character with fewer memories than the nearest count has every recent
+    // one among its nearest, and at 2,000 scenes that was some 300 rows of 680 sent twice.
     ({ rows } = await db.query<CandidateRow>(
-      `SELECT candidate.* FROM unnest($2::uuid[]) AS who(character_id)
-         CROSS JOIN LATERAL (${nearest.sql}) AS candidate
-       UNION ALL
-       SELECT candidate.* FROM unnest($2::uuid[]) AS who(character_id)
-         CROSS JOIN LATERAL (${recentOnes(
-           `CASE WHEN NOT ${store.hasDimensionSql('m.embedding', dimension)} THEN NULL ELSE ${store.similaritySql('m.embedding', queryParam, dimension)} END`,
-         )}) AS candidate`,
+      `SELECT DISTINCT ON (candidate.character_id, candidate.id) candidate.* FROM (
+         SELECT candidate.* FROM unnest($2::uuid[]) AS who(character_id)
+           CROSS JOIN LATERAL (${nearest.sql}) AS candidate
+         UNION ALL
+         SELECT candidate.* FROM unnest($2::uuid[]) AS who(character_id)
+           CROSS JOIN LATERAL (${recentOnes(
+             `CASE WHEN NOT ${store.hasDimensionSql('m.embedding', dimension)} THEN NULL ELSE ${store.similaritySql('m.embedding', queryParam, dimension)} END`,
+           )}) AS candidate
+       ) AS candidate`,
       nearest.params,
     ));
   }
@@ -218,7 +223,7 @@ export async function findSimilarScenes(
     column: 's.embedding',
     select: 's.id, s.scene_number, s.content',
     where: `s.story_id = $1 AND s.scene_number < $3 AND ${onPathSql('s.id', '$2')}`,
-    params: [input.storyId, await pathIdsFor(db, input.storyId, input), input.beforeSceneNumber],
+    params: [input.storyId, await pathFilterFor(db, input.storyId, input), input.beforeSceneNumber],
     queryEmbedding: input.queryEmbedding,
     dimension: input.queryEmbedding.length,
     limit: input.limit ?? 3,
@@ -247,7 +252,7 @@ export async function findRelevantInstructions(
     column: 'i.embedding',
     select: 'i.id, i.content, p.scene_number',
     where: `i.story_id = $1 AND ${onPathSql('i.scene_id', '$2')}`,
-    params: [input.storyId, await pathIdsFor(db, input.storyId, input)],
+    params: [input.storyId, await pathFilterFor(db, input.storyId, input)],
     queryEmbedding: input.queryEmbedding,
     dimension: input.queryEmbedding.length,
     limit: input.limit ?? 3,
@@ -270,7 +275,7 @@ export async function findRelevantStoryMemories(
     select: 'm.id, m.content, m.through_scene_number AS scene_number',
     where: `m.story_id = $1 AND m.kind IN ('scene', 'fact')
       AND (m.scene_id IS NULL OR (${onPathSql('m.scene_id', '$2')} AND m.through_scene_number < $3))`,
-    params: [input.storyId, await pathIdsFor(db, input.storyId, input), input.beforeSceneNumber],
+    params: [input.storyId, await pathFilterFor(db, input.storyId, input), input.beforeSceneNumber],
     queryEmbedding: input.queryEmbedding,
     dimension: input.queryEmbedding.length,
     limit: input.limit ?? 5,

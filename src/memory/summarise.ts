@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/index.js';
-import { loadPath, onPathSql, type LoadedPath } from '../world/scene-path.js';
+import { loadPath, onPathSql, pathParam, type LoadedPath } from '../world/scene-path.js';
 import { insertStoryMemory, type NewStoryMemory } from './memory-repo.js';
 import type { Embedder } from './embedder.js';
 import { embedOrDefer } from './embedding-backfill.js';
@@ -47,7 +47,7 @@ export async function loadLatestSummary(
       WHERE m.story_id = $1 AND m.kind = 'summary' AND ${onPathSql('m.scene_id', '$2')}
         AND ($3::int IS NULL OR m.through_scene_number <= $3)
       ORDER BY m.through_scene_number DESC, s.scene_number DESC LIMIT 1`,
-    [storyId, ids, options.atMostThrough ?? null],
+    [storyId, pathParam(ids), options.atMostThrough ?? null],
   );
   return rows[0] ? { content: rows[0].content, throughSceneNumber: rows[0].through_scene_number, sceneId: rows[0].scene_id } : undefined;
 }

@@ -1,6 +1,8 @@
-export { headPathCte, loadPath, onPathSql, loadRecentScenes, loadPathSceneIds, pathInTree, type LoadedPath, type PathScene } from './scene-path.js';
+export { headPathCte, loadPath, onPathSql, pathParam, loadRecentScenes, loadPathSceneIds, pathInTree, type LoadedPath, type PathScene } from './scene-path.js';
 export {
   readCharactersAt,
+  readCharactersWithPlayerStandingAt,
+  type PlayerStanding,
   readRelationshipsAt,
   lockHeadForWorldWrite,
   branchWorldState,

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/index.js';
-import { loadPath, onPathSql } from './scene-path.js';
+import { loadPath, onPathSql, pathParam } from './scene-path.js';
 
 /**
  * Story facts: what the storyteller reports as now true (a possession, an injury, a promise,
@@ -96,7 +96,7 @@ export async function loadFactsAt(db: Queryable, storyId: string, sceneId: strin
        FROM story_facts f JOIN scenes s ON s.story_id = f.story_id AND s.id = f.scene_id
       WHERE f.story_id = $1 AND ${onPathSql('f.scene_id', '$2')}
       ORDER BY s.scene_number, f.seq`,
-    [storyId, ids],
+    [storyId, pathParam(ids)],
   );
   return [...foldFacts(rows.map((row) => ({ op: row.op, type: row.fact_type, key: row.fact_key, text: row.content }))).values()];
 }

@@ -60,16 +60,42 @@ export async function readCharactersAt(
   sceneId: string | null,
   options: { characterIds?: string[] } = {},
 ): Promise<CharacterAtScene[]> {
-  const { rows } = await db.query(
-    `SELECT ${stateColumns('st')}, st.character_id IS NOT NULL AS met
+  const { rows } = await db.query(charactersAtSql(''), [storyId, sceneId, options.characterIds ?? null]);
+  return rows.map((row) => toCharacterAtScene(row, sceneId));
+}
+
+/** How a character stands with the player at a scene; null before they have met there. */
+export interface PlayerStanding {
+  playerTrust: number | null;
+  playerSentiment: number | null;
+}
+
+/**
+ * readCharactersAt with each character's relationship to the player at the same scene, in
+ * the same statement (what the characters route shows): one round trip, not two.
+ */
+export async function readCharactersWithPlayerStandingAt(db: Queryable, storyId: string, sceneId: string | null): Promise<(CharacterAtScene & PlayerStanding)[]> {
+  const { rows } = await db.query<Record<string, unknown> & { player_trust: number | null; player_sentiment: number | null }>(
+    charactersAtSql(`LEFT JOIN relationship_states pr
+        ON pr.story_id = c.story_id AND pr.scene_id = $2 AND pr.character_id = c.id AND pr.target_character_id IS NULL`),
+    [storyId, sceneId, null],
+  );
+  return rows.map((row) => ({ ...toCharacterAtScene(row, sceneId), playerTrust: row.player_trust ?? null, playerSentiment: row.player_sentiment ?? null }));
+}
+
+/** The characters at scene $2 of story $1 (of ids $3 when not null), with `join`'s columns `pr.trust` and `pr.sentiment` when given. */
+function charactersAtSql(join: string): string {
+  return `SELECT ${stateColumns('st')}, st.character_id IS NOT NULL AS met${join ? ', pr.trust AS player_trust, pr.sentiment AS player_sentiment' : ''}
        FROM characters c
        LEFT JOIN character_states st ON st.story_id = c.story_id AND st.scene_id = $2 AND st.character_id = c.id
+       ${join}
       WHERE c.story_id = $1 AND (st.character_id IS NOT NULL OR c.first_scene_id IS NULL)
         AND ($3::uuid[] IS NULL OR c.id = ANY($3::uuid[]))
-      ORDER BY c.created_at, c.name_key`,
-    [storyId, sceneId, options.characterIds ?? null],
-  );
-  return rows.map((row) => ({ ...toCharacter(row as unknown as Parameters<typeof toCharacter>[0]), met: Boolean((row as { met: boolean }).met), atSceneId: sceneId }));
+      ORDER BY c.created_at, c.name_key`;
+}
+
+function toCharacterAtScene(row: unknown, sceneId: string | null): CharacterAtScene {
+  return { ...toCharacter(row as Parameters<typeof toCharacter>[0]), met: Boolean((row as { met: boolean }).met), atSceneId: sceneId };
 }
 
 export interface RelationshipAtScene {
