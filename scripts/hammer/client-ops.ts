@@ -234,7 +234,8 @@ export async function editCharacter(ctx: ClientContext, client: ClientState): Pr
     headers: { 'if-match': `"${stale ? version - 1 : version}"` },
     timeoutMs: ctx.timeouts.otherMs,
   });
-  judge(ctx, stale ? 'edit-stale' : 'edit-character', result, stale ? ['412:version_conflict', '409:story_archived'] : ['200', '412:version_conflict', '400:validation', '409:story_archived']);
+  // 404 again when a rewind took the head, between the read and the edit, to where they were never met.
+  judge(ctx, stale ? 'edit-stale' : 'edit-character', result, stale ? ['412:version_conflict', '409:story_archived', '404:not_found'] : ['200', '412:version_conflict', '400:validation', '409:story_archived', '404:not_found']);
   if (stale && result.status === 200) ctx.violations.add('stale If-Match accepted', `character ${characterId} version ${version - 1}`);
 }
 

@@ -19,7 +19,7 @@ export async function updateCharacter(
   idempotency?: IdempotencyClaim,
 ): Promise<CharacterAtScene> {
   const patch = validatePatch(input.patch);
-  const { storyId } = await getCharacter(db, input.characterId);
+  const { storyId, name: nameBefore } = await getCharacter(db, input.characterId);
   return withTransaction(db, {}, async (tx) => {
     const { headSceneId } = await lockHeadForWorldWrite(tx, storyId);
     let updated: number;
@@ -60,7 +60,11 @@ export async function updateCharacter(
       }
     }
     const [character] = await readCharactersAt(tx, storyId, headSceneId, { characterIds: [input.characterId] });
-    if (!character) throw new AppError('internal', 'An edited character is missing at the head.');
+    // A rename alone does not meet anyone: someone the head's branch has not met is not there
+    // to be edited (as GET answers), and the rename is rolled back with the transaction.
+    if (!character) {
+      throw new AppError('not_found', `${nameBefore} has not been met at the head of the story (only on another branch); edit them there.`);
+    }
     await recordIdempotentAnswer(tx, idempotency, character);
     return character;
   });

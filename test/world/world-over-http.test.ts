@@ -79,6 +79,14 @@ describe('the world over HTTP follows the head', () => {
     // The abandoned branch is still there to read.
     const detail = await call(server.url, 'GET', `/api/characters/${atHead.mara.id}?at=${scene2.id}`);
     expect(detail.body.character.mood).toBe('calm');
+    // Osric was met only on the abandoned branch: a rename at this head is refused like a read, and changes nothing.
+    const osric = atHead.list.find((c) => c.name === 'Osric Fenn');
+    const { rows: [osricRow] } = await db.query<{ version: number }>('SELECT version FROM characters WHERE id = $1', [osric.id]);
+    const renamed = await call(server.url, 'PATCH', `/api/characters/${osric.id}`, { name: 'Osric the Quiet' }, { 'if-match': `"${osricRow!.version}"` });
+    expect(renamed.status).toBe(404);
+    expect(renamed.body.error.message).toMatch(/Osric Fenn has not been met at the head/);
+    const { rows: [osricAfter] } = await db.query<{ name: string; version: number }>('SELECT name, version FROM characters WHERE id = $1', [osric.id]);
+    expect(osricAfter).toEqual({ name: 'Osric Fenn', version: osricRow!.version });
     const relationships = await call(server.url, 'GET', `/api/stories/${storyId}/relationships`);
     expect(relationships.body.edges).toEqual([expect.objectContaining({ from: atHead.mara.id, to: null, trust: expect.closeTo(0.2, 5) })]);
 
