@@ -76,8 +76,12 @@ export interface PlayerStanding {
  */
 export async function readCharactersWithPlayerStandingAt(db: Queryable, storyId: string, sceneId: string | null): Promise<(CharacterAtScene & PlayerStanding)[]> {
   const { rows } = await db.query<Record<string, unknown> & { player_trust: number | null; player_sentiment: number | null }>(
-    charactersAtSql(`LEFT JOIN relationship_states pr
-        ON pr.story_id = c.story_id AND pr.scene_id = $2 AND pr.character_id = c.id AND pr.target_character_id IS NULL`),
+    // LATERAL with LIMIT (at most one row anyway: the pair is unique), so that it stays one
+    // index probe per character whatever the statistics say: as a plain join it was planned,
+    // without statistics, as a rescan of every player relationship at the scene per character.
+    charactersAtSql(`LEFT JOIN LATERAL (
+        SELECT trust, sentiment FROM relationship_states
+         WHERE story_id = $1 AND scene_id = $2 AND character_id = c.id AND target_character_id IS NULL LIMIT 1) pr ON true`),
     [storyId, sceneId, null],
   );
   return rows.map((row) => ({ ...toCharacterAtScene(row, sceneId), playerTrust: row.player_trust ?? null, playerSentiment: row.player_sentiment ?? null }));
