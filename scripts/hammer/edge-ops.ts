@@ -137,8 +137,17 @@ export async function leaveMidTurn(ctx: ClientContext, client: ClientState): Pro
  * archived a moment, and makes it playable again. No scene may be written while it is archived.
  */
 export async function archiveDuringTurn(ctx: ClientContext, client: ClientState): Promise<void> {
-  const story = pickStory(ctx, client, (s) => !s.hot && !s.imported && s.headSceneId !== null);
+  const story = pickStory(ctx, client, (s) => !s.hot && !s.imported && s.headSceneId !== null && !s.archiving);
   if (!story) return;
+  story.archiving = true;
+  try {
+    await archiveAndRestore(ctx, client, story);
+  } finally {
+    story.archiving = false;
+  }
+}
+
+async function archiveAndRestore(ctx: ClientContext, client: ClientState, story: KnownStory): Promise<void> {
   const target = ctx.pickTarget(client.random);
   const archived = await callApi(target, { method: 'PATCH', path: `/api/stories/${story.id}`, json: { status: 'archived' }, timeoutMs: ctx.timeouts.otherMs });
   const verdict = judge(ctx, 'archive', archived, ['200', '409:turn_conflict']);

@@ -15,6 +15,11 @@ export interface KnownStory {
   rewindsAcknowledged: number;
   /** Rewinds and status changes whose outcome the client never heard (connection lost, timeout, 5xx). */
   rewindsUnknown: number;
+  /**
+   * A client is archiving it and will make it active again. One at a time: a second archive of
+   * an archived story is answered 200 without a change, which the version count cannot tell.
+   */
+  archiving?: boolean;
 }
 
 export interface AcknowledgedScene {
