@@ -64,6 +64,9 @@ export function renderScene(scene: SceneView, options: { includeProse?: boolean 
 export function formatCharacterLine(character: CharacterSummary, playerName: string): string {
   const standing = character.playerTrust === null ? '' : ` · trust ${character.playerTrust.toFixed(2)} · feeling ${(character.playerSentiment ?? 0).toFixed(2)}`;
   // A card's text keeps {{char}} and {{user}} when stored; the reader sees the names.
-  const description = character.description ? ` — ${replaceMacros(character.description, { char: character.name, user: playerName })}` : '';
-  return `${style.bold(character.name)} ${style.dim(`(${character.mood}${standing}${character.met ? '' : ' · not met yet'})`)}${description}`;
+  const heading = `${style.bold(character.name)} ${style.dim(`(${character.mood}${standing}${character.met ? '' : ' · not met yet'})`)}`;
+  if (!character.description) return heading;
+  const description = replaceMacros(character.description, { char: character.name, user: playerName });
+  // At a terminal the description wraps beside the name; piped, the line stays whole for programs.
+  return process.stdout.isTTY ? wrapBeside(`${heading} — `, description) : `${heading} — ${description}`;
 }

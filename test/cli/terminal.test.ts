@@ -54,6 +54,9 @@ describe('playing in a real pseudo-terminal', () => {
       await cli.waitForScreen(/Scene 3 ·[\s\S]*\n> $/, { from: mark });
       mark = cli.type('3');
       await cli.waitForScreen(/Scene 4 ·[\s\S]*\n> $/, { from: mark });
+      // Characters' descriptions wrap beside their names too (checked with the rest below).
+      mark = cli.type('characters');
+      await cli.waitForScreen(/trust [\s\S]*\n> $/, { from: mark });
 
       const scenes = await storedScenes(storyId);
       expect(scenes).toHaveLength(4);
