@@ -75,17 +75,14 @@ export async function insertStoryMemory(tx: Queryable, memory: NewStoryMemory): 
   const { rows } = await tx.query<{ id: string }>(
     `INSERT INTO memories (story_id, kind, scene_id, through_scene_number, content, importance, embedding)
      VALUES ($1, $2, $3, $4, $5, $6, $7::real[]) RETURNING id`,
-    [
-      memory.storyId,
-      memory.kind,
-      memory.sceneId,
-      memory.throughSceneNumber,
-      memory.content.slice(0, 20000),
-      clamp(memory.importance, 0, 1),
-      memory.embedding,
-    ],
+    storyMemoryValues(memory),
   );
   return rows[0]!.id;
+}
+
+/** A story memory's column values, in the order both inserts name the columns. */
+function storyMemoryValues(memory: NewStoryMemory): unknown[] {
+  return [memory.storyId, memory.kind, memory.sceneId, memory.throughSceneNumber, memory.content.slice(0, 20000), clamp(memory.importance, 0, 1), memory.embedding];
 }
 
 /** Inserts several story memories in one statement (a turn's scene digest and its summary). */
@@ -94,15 +91,7 @@ export async function insertStoryMemories(tx: Queryable, memories: NewStoryMemor
   const params: unknown[] = [];
   const values = memories.map((memory) => {
     const base = params.length;
-    params.push(
-      memory.storyId,
-      memory.kind,
-      memory.sceneId,
-      memory.throughSceneNumber,
-      memory.content.slice(0, 20000),
-      clamp(memory.importance, 0, 1),
-      memory.embedding,
-    );
+    params.push(...storyMemoryValues(memory));
     const p = (i: number) => `$${base + i}`;
     return `(${p(1)}::uuid, ${p(2)}, ${p(3)}::uuid, ${p(4)}::int, ${p(5)}, ${p(6)}::real, ${p(7)}::real[])`;
   });
