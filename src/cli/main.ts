@@ -102,6 +102,13 @@ function reportError(error: unknown): number {
   return 1;
 }
 
+// `livingworld show ID | head -1`: once the reader has gone, the rest of the output has nowhere
+// to go and the command ends quietly, as command-line tools do, instead of crashing on EPIPE.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(0);
+});
+
 const program = buildProgram();
 try {
   await program.parseAsync(process.argv);
