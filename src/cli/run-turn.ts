@@ -4,8 +4,7 @@ import type { SceneView } from '../story/scene-view.js';
 import { takeTurn, type TurnRequest } from '../story/take-turn.js';
 import type { LineReader } from './line-reader.js';
 import { lineWidth, renderScene, renderSceneHeader, style, wrap } from './format.js';
-import { getSceneView } from '../story/scene-view.js';
-import { getStory } from '../story/story-repo.js';
+import { getScene, getStory } from '../story/story-repo.js';
 import { WordWrapper } from './word-wrapper.js';
 
 const spinnerFrames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
@@ -16,7 +15,7 @@ async function headerOfSceneToWrite(runtime: EngineRuntime, request: Pick<TurnRe
   let sceneNumber = 1;
   if (request.kind !== 'open') {
     const story = await getStory(runtime.db, request.storyId);
-    const head = story.headSceneId ? await getSceneView(runtime.db, story.id, story.headSceneId) : undefined;
+    const head = story.headSceneId ? await getScene(runtime.db, story.id, story.headSceneId) : undefined;
     sceneNumber = head ? head.sceneNumber + (request.kind === 'regenerate' ? 0 : 1) : 1;
   }
   return renderSceneHeader({ sceneNumber, offline: provider.offline, provider: provider.name, model: provider.model });
