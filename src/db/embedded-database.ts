@@ -4,6 +4,7 @@ import { vector } from '@electric-sql/pglite-pgvector';
 import type { Database, DbConnection, QueryResult, TransactionDefaults } from './database.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { copyTemplateInto, findUsableTemplate } from './embedded-template.js';
+import { createEmbeddedStatements, rowCountOf } from './embedded-statements.js';
 
 /**
  * PGlite is a single connection. Callers take turns on it through a queue: a transaction holds
@@ -81,9 +82,11 @@ export async function openEmbeddedDatabase(options: EmbeddedDatabaseOptions): Pr
   const queue = new ConnectionQueue();
   let inUse = false;
 
+  const runStatement = createEmbeddedStatements(pglite);
   const run = async <R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> => {
-    const result = await pglite.query<R>(sql, params as unknown[] | undefined);
-    return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+    if (params !== undefined) return runStatement<R>(sql, params);
+    const result = await pglite.query<R>(sql);
+    return { rows: result.rows, rowCount: rowCountOf(result) };
   };
 
   const database: Database = {

@@ -16,6 +16,7 @@ export const sqlState = {
   tooManyConnections: '53300',
   invalidTextRepresentation: '22P02',
   undefinedTable: '42P01',
+  featureNotSupported: '0A000',
 } as const;
 
 /** Failures after which the whole transaction can safely be run again. */

@@ -1,8 +1,9 @@
 import pg from 'pg';
-import type { Database, DbConnection, TransactionDefaults } from './database.js';
+import type { Database, DbConnection, QueryResult, TransactionDefaults } from './database.js';
 import { getLogger } from '../logger.js';
 import { isConnectionError } from './pg-errors.js';
 import { describeDatabaseUrl } from './describe-database-url.js';
+import { StatementNames, isStalePreparedStatement } from './prepared-statements.js';
 
 export interface ServerDatabaseOptions {
   url: string;
@@ -123,6 +124,7 @@ export async function openServerDatabase(options: ServerDatabaseOptions): Promis
   // moment (checked out, being released, being ended) must never be an unhandled 'error'.
   pool.on('connect', (client) => client.on('error', () => {}));
   const listener = new NotificationListener(clientConfig);
+  const statementNames = new StatementNames();
 
   // Fail fast with a clear cause if the server cannot be reached.
   const probe = await pool.connect();
@@ -143,7 +145,14 @@ export async function openServerDatabase(options: ServerDatabaseOptions): Promis
     async query<R>(sql: string, params?: readonly unknown[]) {
       const connection = await database.acquire();
       try {
-        const result = await connection.query<R>(sql, params);
+        let result: QueryResult<R>;
+        try {
+          result = await connection.query<R>(sql, params);
+        } catch (error) {
+          // Outside a transaction a statement whose table changed shape is simply sent again.
+          if (!isStalePreparedStatement(error)) throw error;
+          result = await connection.query<R>(sql, params);
+        }
         connection.release();
         return result;
       } catch (error) {
@@ -164,8 +173,14 @@ export async function openServerDatabase(options: ServerDatabaseOptions): Promis
       client.on('error', onError);
       return {
         async query(sql, params) {
-          const result = await client.query(sql, params as unknown[] | undefined);
-          return { rows: result.rows, rowCount: result.rowCount ?? result.rows.length };
+          const name = params === undefined ? undefined : statementNames.nameOf(sql);
+          try {
+            const result = name === undefined ? await client.query(sql, params as unknown[] | undefined) : await client.query({ name, text: sql, values: params as unknown[] });
+            return { rows: result.rows, rowCount: result.rowCount ?? result.rows.length };
+          } catch (error) {
+            if (name !== undefined && isStalePreparedStatement(error)) statementNames.forget(sql);
+            throw error;
+          }
         },
         async exec(sql) {
           await client.query(sql);

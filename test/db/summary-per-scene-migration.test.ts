@@ -24,6 +24,9 @@ describe('summaries written before 0013 are keyed by the scene they were made at
       parent = await insertScene(db, storyId, parent, `Scene ${n}.`);
       scenes.push(parent);
     }
+    // Old turns were transactions of their own, far apart; PGlite's clock ticks in milliseconds,
+    // and inserts this quick can share one, which would make the match ambiguous.
+    await db.query(`UPDATE scenes SET created_at = '2026-01-01'::timestamptz + scene_number * interval '1 minute' WHERE story_id = $1`, [storyId]);
     // As the old turns did: the summary through scene 3 stored with scene 7, through 4 with scene 8.
     const at = async (sceneId: string) => (await db.query<{ created_at: string }>(`SELECT created_at::text FROM scenes WHERE id = $1`, [sceneId])).rows[0]!.created_at;
     await db.query(`INSERT INTO memories (story_id, kind, through_scene_number, content, created_at) VALUES ($1, 'summary', 3, 'through three', $2::timestamptz)`, [storyId, await at(scenes[6]!)]);
