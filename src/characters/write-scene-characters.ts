@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/index.js';
 import { getLogger } from '../logger.js';
-import { characterMemoriesInsert, insertStoryMemories, insertUserInstruction, type NewCharacterMemory } from '../memory/memory-repo.js';
+import { characterMemoriesInsert, insertStoryMemories, insertUserInstruction, touchCharacterMemoriesSql, type NewCharacterMemory } from '../memory/memory-repo.js';
 import type { PreparedCharacter, PreparedSceneMemories } from '../memory/prepare-scene-memories.js';
 import { summaryMemory, type PreparedSummary } from '../memory/summarise.js';
 import { characterNameKey, cleanCharacterName } from './character-name.js';
@@ -25,6 +25,8 @@ export interface WriteSceneMemoriesInput {
   prepared: PreparedSceneMemories;
   /** The rolling summary made at this scene, when one is due (stored with the scene's digest). */
   summary?: PreparedSummary;
+  /** Character memories the scene's context recalled: marked recalled with this scene's writes. */
+  recalledMemoryIds?: readonly string[];
 }
 
 /**
@@ -81,7 +83,11 @@ export async function writeSceneMemories(tx: Queryable, input: WriteSceneMemorie
     if (result.created) charactersCreated++;
     idByKey.set(characterNameKey(characters[i]!.name), result.character.id);
   });
-  if (characters.length === 0) return { charactersCreated };
+  const recalled = [...(input.recalledMemoryIds ?? [])];
+  if (characters.length === 0) {
+    if (recalled.length > 0) await tx.query(touchCharacterMemoriesSql('$1', '$2'), [storyId, recalled]);
+    return { charactersCreated };
+  }
 
   const ids = characters.map((c) => idByKey.get(characterNameKey(c.name))!);
   const present = characters.filter((c) => c.role === 'present');
@@ -97,14 +103,15 @@ export async function writeSceneMemories(tx: Queryable, input: WriteSceneMemorie
       embedding: memory.embedding,
     })),
   );
-  // One statement: the characters' links to the scene, the memories of those present, and the
-  // version of each present character raised (their mood and state change at this scene, so an
+  // One statement: the characters' links to the scene, the memories of those present, the
+  // recalled memories marked, and the version of each present character raised (their mood and state change at this scene, so an
   // edit based on what was shown before it is refused by If-Match instead of silently replaced).
   const presentIds = present.map((c) => idByKey.get(characterNameKey(c.name))!);
-  const linkParams = [storyId, sceneId, ids, characters.map((c) => c.role), characters.map((c) => c.sceneImportance), presentIds];
+  const linkParams = [storyId, sceneId, ids, characters.map((c) => c.role), characters.map((c) => c.sceneImportance), presentIds, recalled];
   const remembered = memories.length > 0 ? characterMemoriesInsert(memories, linkParams.length) : undefined;
   await tx.query(
     `WITH ${remembered ? `remembered AS (${remembered.sql}), ` : ''}
+     touched AS (${touchCharacterMemoriesSql('$1', '$7')}),
      bumped AS (UPDATE characters SET version = version + 1, updated_at = now() WHERE story_id = $1 AND id = ANY($6::uuid[]))
      INSERT INTO scene_characters (story_id, scene_id, character_id, role, importance)
      SELECT $1, $2, u.character_id, u.role, u.importance

@@ -43,6 +43,8 @@ export interface TurnContext {
   instructions: string[];
   /** Characters the action, the instruction or the recent scenes name, or present lately; each with only its own memories. */
   characters: TaskCharacter[];
+  /** The character memories recalled for the characters (the turn's commit marks them recalled). */
+  recalledMemoryIds?: string[];
   estimatedTokens: number;
 }
 
@@ -211,7 +213,8 @@ export async function buildTurnContext(db: Database, embedder: Embedder, input: 
     ...placeLore(lore),
     similarScenes: similar.map((scene) => `Scene ${scene.sceneNumber}: ${digestScene(scene.content, 600)}`),
     instructions: instructions.map((instruction) => instruction.content),
-    characters,
+    characters: characters.characters,
+    recalledMemoryIds: characters.recalledMemoryIds,
   };
   return fitToBudget(context, tokenBudget);
 }
@@ -295,7 +298,7 @@ async function loadContextCharacters(
     maxCharacters: number;
     memoriesPerCharacter: number;
   },
-): Promise<TaskCharacter[]> {
+): Promise<{ characters: TaskCharacter[]; recalledMemoryIds: string[] }> {
   const [known, presence, relations] = await Promise.all([
     readCharactersAt(db, input.storyId, input.headSceneId),
     db.query<{ character_id: string; last_seen: number; importance: number }>(
@@ -331,8 +334,10 @@ async function loadContextCharacters(
     headSceneId: input.headSceneId,
     pathSceneIds: input.pathSceneIds,
     limit: input.memoriesPerCharacter,
+    touch: false,
   });
-  return ranked.map(({ character: row }) => {
+  const recalledMemoryIds = [...memoriesOf.values()].flatMap((memories) => memories.map((memory) => memory.id));
+  const characters = ranked.map(({ character: row }) => {
     const memories = memoriesOf.get(row.id) ?? [];
     const character: TaskCharacter = { name: row.name, mood: row.mood, memories: memories.map((memory) => memory.content) };
     if (row.description) character.description = row.description;
@@ -346,6 +351,7 @@ async function loadContextCharacters(
     }
     return character;
   });
+  return { characters, recalledMemoryIds };
 }
 
 /** Lower-case words separated by single spaces, padded, so ` alias ` finds whole words only. */

@@ -136,6 +136,18 @@ export interface CharacterMemoryRow {
   created_at: Date | string;
 }
 
+/**
+ * Marks memories as just recalled (the recency of the retrieval score). Recency decays per
+ * hour (0.995), so a memory recalled again within minutes keeps its time: rewriting it would
+ * move its score by less than a ranking can tell apart, and each rewrite is a new row version
+ * with its embedding and every index entry (HNSW included) written again. `$story` and `$ids`
+ * are the parameter names of the story id and the memory ids (uuid[]).
+ */
+export function touchCharacterMemoriesSql(storyParam: string, idsParam: string): string {
+  return `UPDATE character_memories SET last_accessed_at = now()
+    WHERE story_id = ${storyParam} AND id = ANY(${idsParam}::uuid[]) AND last_accessed_at < now() - interval '10 minutes'`;
+}
+
 export function toCharacterMemory(row: CharacterMemoryRow): CharacterMemory {
   return {
     id: row.id,

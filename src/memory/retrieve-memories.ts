@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/index.js';
 import { loadPathSceneIds, onPathSql, pathParam } from '../world/scene-path.js';
-import { toCharacterMemory, type CharacterMemory, type CharacterMemoryKind, type CharacterMemoryRow } from './memory-repo.js';
+import { toCharacterMemory, touchCharacterMemoriesSql, type CharacterMemory, type CharacterMemoryKind, type CharacterMemoryRow } from './memory-repo.js';
 import { loadVectorStore } from './vector-store.js';
 
 /**
@@ -87,7 +87,10 @@ export interface RetrieveMemoriesInput {
   /** That path's scene ids when the caller has loaded it already (loadPath), so it is not walked again. */
   pathSceneIds?: readonly string[];
   kinds?: CharacterMemoryKind[];
-  /** Set last_accessed_at of the returned memories (default true, as in the paper). */
+  /**
+   * Set last_accessed_at of the returned memories (default true, as in the paper). A turn
+   * passes false and has its commit touch them (recalledMemoryIds), in a statement it sends anyway.
+   */
   touch?: boolean;
 }
 
@@ -190,7 +193,7 @@ export async function retrieveMemoriesOfCharacters(
     result.set(characterId, ranked.map(({ hoursSinceAccess: _hours, ...memory }) => memory));
   }
   if ((input.touch ?? true) && touched.length > 0) {
-    await db.query(`UPDATE character_memories SET last_accessed_at = now() WHERE story_id = $1 AND id = ANY($2::uuid[])`, [input.storyId, touched]);
+    await db.query(touchCharacterMemoriesSql('$1', '$2'), [input.storyId, touched]);
   }
   return result;
 }

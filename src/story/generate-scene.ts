@@ -29,6 +29,8 @@ export interface GeneratedScene {
   activatedLoreIds?: string[];
   /** The parent's path as the context walked it (for the summary update after the scene). */
   parentPath?: LoadedPath;
+  /** The character memories the context recalled, for the commit to mark recalled. */
+  recalledMemoryIds?: string[];
 }
 
 /** Scenes of the path given in full to the storyteller. */
@@ -263,6 +265,7 @@ export async function generateScene(
         rawOutput: completion.rawText ?? completion.text,
         prompt: describeScenePrompt(provider, request, completion, { window, counter }),
         activatedLoreIds: whole.activatedLoreIds ?? [],
+        recalledMemoryIds: whole.recalledMemoryIds ?? [],
         ...(parentPath ? { parentPath } : {}),
       };
     } catch (error) {

@@ -197,6 +197,7 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
         sceneNumber: scene.sceneNumber,
         turnId: turn.id,
         prepared,
+        recalledMemoryIds: generated.recalledMemoryIds ?? [],
         ...(summary ? { summary } : {}),
       });
       await insertSceneFacts(tx, story.id, scene.id, generated.output.facts ?? []);
@@ -351,6 +352,7 @@ export async function takeTurn(deps: EngineDeps, request: TurnRequest): Promise<
       const waiter = holdTurnWaiter(deps, request.storyId, decision.plan.turn.id, waiterId);
       try {
         const sceneId = await runGeneration(deps, decision.plan, request, waiter);
+        waiter.committed();
         turnEvents.inc({ event: 'succeeded' });
         await noteTurnForPlannerStatistics(deps.db);
         return { scene: await getSceneView(deps.db, request.storyId, sceneId), turnId: decision.plan.turn.id, how: 'generated' };
