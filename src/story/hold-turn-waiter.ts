@@ -17,6 +17,8 @@ export const waiterExpiryMs = 10_000;
 export interface TurnWaiter {
   /** The request is answered (or the turn is over): the row goes, nothing is cancelled. */
   done(): Promise<void>;
+  /** The turn's commit removed every waiter row of the turn (markTurnSucceededAtHead): renewing stops. */
+  committed(): void;
   /**
    * The request's client went away: the row goes and, if no live waiter is left on any
    * process, the turn is cancelled in the same transaction. True when it was cancelled.
@@ -37,9 +39,11 @@ export function holdTurnWaiter(deps: EngineDeps, storyId: string, turnId: string
   };
   return {
     async done() {
+      if (stopped) return;
       stop();
       await deleteTurnWaiter(deps.db, storyId, turnId, waiterId).catch(() => {});
     },
+    committed: stop,
     async leave() {
       stop();
       return leaveTurn(deps, storyId, turnId, waiterId);

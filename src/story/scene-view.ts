@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/index.js';
-import { getScene, type ChoiceRow, type SceneRow } from './story-repo.js';
+import { getSceneWithCharacters, type ChoiceRow, type SceneCharacterLink, type SceneRow } from './story-repo.js';
 
 /** How every interface and export names a scene written by the offline storyteller. */
 export const OFFLINE_SCENE_LABEL = 'offline storyteller';
@@ -17,19 +17,8 @@ export interface SceneView {
   provider: string | null;
   model: string | null;
   offline: boolean;
-  characters: { id: string; name: string; role: string; importance: number }[];
+  characters: SceneCharacterLink[];
   createdAt: string;
-}
-
-export async function sceneCharacters(db: Queryable, storyId: string, sceneId: string): Promise<SceneView['characters']> {
-  const { rows } = await db.query<{ id: string; name: string; role: string; importance: number }>(
-    `SELECT c.id, c.name, sc.role, sc.importance
-       FROM scene_characters sc JOIN characters c ON c.story_id = sc.story_id AND c.id = sc.character_id
-      WHERE sc.story_id = $1 AND sc.scene_id = $2
-      ORDER BY sc.importance DESC, c.name`,
-    [storyId, sceneId],
-  );
-  return rows;
 }
 
 export function toSceneView(scene: SceneRow, characters: SceneView['characters']): SceneView {
@@ -51,7 +40,6 @@ export function toSceneView(scene: SceneRow, characters: SceneView['characters']
 }
 
 export async function getSceneView(db: Queryable, storyId: string, sceneId: string): Promise<SceneView> {
-  // Independent reads: side by side on a server pool.
-  const [scene, characters] = await Promise.all([getScene(db, storyId, sceneId), sceneCharacters(db, storyId, sceneId)]);
+  const { scene, characters } = await getSceneWithCharacters(db, storyId, sceneId);
   return toSceneView(scene, characters);
 }

@@ -278,6 +278,30 @@ export async function findScene(db: Queryable, storyId: string, sceneId: string)
   return rows[0] ? toScene(rows[0]) : undefined;
 }
 
+export interface SceneCharacterLink {
+  id: string;
+  name: string;
+  role: string;
+  importance: number;
+}
+
+/** A scene with its choices and the characters linked to it (most important first), in one statement. */
+export async function getSceneWithCharacters(db: Queryable, storyId: string, sceneId: string): Promise<{ scene: SceneRow; characters: SceneCharacterLink[] }> {
+  const { rows } = isUuid(sceneId)
+    ? await db.query<SceneRecord & { scene_characters: SceneCharacterLink[] | null }>(
+        `SELECT x.*,
+                (SELECT json_agg(json_build_object('id', c.id, 'name', c.name, 'role', sc.role, 'importance', sc.importance) ORDER BY sc.importance DESC, c.name)
+                   FROM scene_characters sc JOIN characters c ON c.story_id = sc.story_id AND c.id = sc.character_id
+                  WHERE sc.story_id = $1 AND sc.scene_id = $2) AS scene_characters
+           FROM (${sceneSelect} WHERE s.story_id = $1 AND s.id = $2) x`,
+        [storyId, sceneId],
+      )
+    : { rows: [] };
+  const row = rows[0];
+  if (!row) throw new AppError('not_found', `No scene ${sceneId} in story ${storyId}.`, { details: { storyId, sceneId } });
+  return { scene: toScene(row), characters: row.scene_characters ?? [] };
+}
+
 export async function getScene(db: Queryable, storyId: string, sceneId: string): Promise<SceneRow> {
   const scene = await findScene(db, storyId, sceneId);
   if (!scene) throw new AppError('not_found', `No scene ${sceneId} in story ${storyId}.`, { details: { storyId, sceneId } });
