@@ -198,6 +198,7 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
         turnId: turn.id,
         prepared,
         ...(summary ? { summary } : {}),
+        ...(generated.parentPath ? { parentPathSceneIds: generated.parentPath.ids } : {}),
       });
       await insertSceneFacts(tx, story.id, scene.id, generated.output.facts ?? []);
       let queued = false;
