@@ -5,7 +5,17 @@ import type { PreparedCharacter, PreparedSceneMemories } from '../memory/prepare
 import { summaryMemory, type PreparedSummary } from '../memory/summarise.js';
 import { characterNameKey, cleanCharacterName } from './character-name.js';
 import { findCharactersByNames, getOrCreateCharacters } from './character-repo.js';
-import { adjustRelationshipsAt, branchWorldState, changeCharacterStates, meetCharacters, readCharactersAt, type CharacterStateChange, type RelationshipChangeAtScene } from '../world/index.js';
+import {
+  adjustRelationshipsAt,
+  branchWorldState,
+  changeCharacterStates,
+  findCharactersOnlyHeardOf,
+  loadPath,
+  meetCharacters,
+  readCharactersAt,
+  type CharacterStateChange,
+  type RelationshipChangeAtScene,
+} from '../world/index.js';
 
 export { prepareSceneMemories, type PreparedSceneMemories, type PrepareSceneMemoriesInput } from '../memory/prepare-scene-memories.js';
 
@@ -27,6 +37,8 @@ export interface WriteSceneMemoriesInput {
   summary?: PreparedSummary;
   /** Character memories the scene's context recalled: marked recalled with this scene's writes. */
   recalledMemoryIds?: readonly string[];
+  /** The parent's path, root first, when the caller has walked it already (else it is walked here). */
+  parentPathSceneIds?: readonly string[];
 }
 
 /**
@@ -79,8 +91,12 @@ export async function writeSceneMemories(tx: Queryable, input: WriteSceneMemorie
       ...(character.goals === undefined ? {} : { goals: character.goals }),
     })),
   );
+  const createdIds = new Set<string>();
   results.forEach((result, i) => {
-    if (result.created) charactersCreated++;
+    if (result.created) {
+      charactersCreated++;
+      createdIds.add(result.character.id);
+    }
     idByKey.set(characterNameKey(characters[i]!.name), result.character.id);
   });
   const recalled = [...(input.recalledMemoryIds ?? [])];
@@ -120,7 +136,19 @@ export async function writeSceneMemories(tx: Queryable, input: WriteSceneMemorie
     [...linkParams, ...(remembered?.params ?? [])],
   );
   await meetCharacters(tx, { storyId, sceneId, source: 'scene', characterIds: [...new Set(ids)] });
-  await updateMoods(tx, storyId, sceneId, present, idByKey);
+  // Someone only heard of until now is described afresh by this first meeting in person (one
+  // created here already has this scene's description).
+  const describedHere = presentIds.filter((id, i) => !createdIds.has(id) && present[i]!.description);
+  const heardOfOnly =
+    describedHere.length === 0
+      ? new Set<string>()
+      : await findCharactersOnlyHeardOf(tx, {
+          storyId,
+          sceneId,
+          pathSceneIds: input.parentSceneId === null ? [] : (input.parentPathSceneIds ?? (await loadPath(tx, storyId, input.parentSceneId, 0)).ids),
+          characterIds: describedHere,
+        });
+  await updateMoods(tx, storyId, sceneId, present, idByKey, heardOfOnly);
 
   const others = present.flatMap((character) => character.relationships.map((change) => change.targetName)).filter((name): name is string => name !== null);
   const targets = await resolveTargets(tx, storyId, sceneId, others, idByKey);
@@ -183,19 +211,31 @@ async function resolveTargets(tx: Queryable, storyId: string, sceneId: string, n
 /**
  * Mood text and the smoothed emotional state of every present character at the new scene:
  * new = old + α·(reading − old), clamped to [-1, 1]; a missing reading keeps the old value.
- * Empty profile fields are filled from the model's description, never overwritten. (The
- * version of each of them was raised with their links to the scene.)
+ * Empty profile fields are filled from the model's description, never overwritten, except the
+ * description of someone only heard of until this scene (`heardOfOnly`), which this first
+ * meeting in person replaces. (The version of each of them was raised with their links to the
+ * scene.)
  */
-async function updateMoods(tx: Queryable, storyId: string, sceneId: string, present: PreparedCharacter[], idByKey: Map<string, string>): Promise<void> {
+async function updateMoods(
+  tx: Queryable,
+  storyId: string,
+  sceneId: string,
+  present: PreparedCharacter[],
+  idByKey: Map<string, string>,
+  heardOfOnly: Set<string>,
+): Promise<void> {
   if (present.length === 0) return;
   const changes: CharacterStateChange[] = present.map((c) => {
+    const characterId = idByKey.get(characterNameKey(c.name))!;
+    const set: NonNullable<CharacterStateChange['set']> = {};
     const fill: NonNullable<CharacterStateChange['fill']> = {};
-    if (c.description) fill.description = c.description.slice(0, 4000);
+    if (c.mood) set.mood = c.mood.slice(0, 100);
+    if (c.description) (heardOfOnly.has(characterId) ? set : fill).description = c.description.slice(0, 4000);
     if (c.personality) fill.personality = c.personality.slice(0, 4000);
     if (c.goals) fill.goals = c.goals.slice(0, 4000);
     return {
-      characterId: idByKey.get(characterNameKey(c.name))!,
-      ...(c.mood ? { set: { mood: c.mood.slice(0, 100) } } : {}),
+      characterId,
+      ...(Object.keys(set).length > 0 ? { set } : {}),
       fill,
       emotion: { ...c.emotion, alpha: emotionSmoothing },
     };

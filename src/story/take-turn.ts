@@ -199,6 +199,7 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
         prepared,
         recalledMemoryIds: generated.recalledMemoryIds ?? [],
         ...(summary ? { summary } : {}),
+        ...(generated.parentPath ? { parentPathSceneIds: generated.parentPath.ids } : {}),
       });
       await insertSceneFacts(tx, story.id, scene.id, generated.output.facts ?? []);
       let queued = false;

@@ -20,6 +20,7 @@ export {
 } from './world-state-repo.js';
 export { foldWorldEvents, loadPathEvents, relationshipKey, type WorldEvent, type FoldedWorld, type FoldedCharacter, type FoldedRelationship } from './fold-world-events.js';
 export { resolveSceneInStory } from './resolve-scene.js';
+export { findCharactersOnlyHeardOf } from './characters-only-heard-of.js';
 export {
   sanitizeFacts,
   insertSceneFacts,

@@ -80,6 +80,47 @@ describe('offline storyteller: the player\'s instruction', () => {
   });
 });
 
+describe('offline storyteller: what an instruction is about', () => {
+  /** Everything the scene writes: prose, choices, and each character's description, thought and reaction. */
+  const allText = (output: SceneOutput) =>
+    [output.scene, ...output.choices, ...output.characters.flatMap((c) => [c.description, c.thought, c.reaction])].filter(Boolean).join('\n');
+
+  it('takes the thing asked, told or searched about as the topic, never a run of the instruction', async () => {
+    const cases: [string, string, RegExp][] = [
+      ['(ask the wreckers about the lamp)', 'Ask Ysolde what they know about the lamp', /(about|of|with|makes|for) the wreckers about/],
+      ['(ask the villagers what they know about the keeper)', 'Ask Ysolde what they know about the keeper', /(about|of|with|makes|for) the villagers what/],
+      ['(ask what they know about the wreckers)', 'Ask Ysolde what they know about the wreckers', /about what they know/],
+      ['(ask where the keeper went)', 'Ask Ysolde what they know about the keeper', /(about|of|with|makes) the keeper went/],
+      ['(tell Ysolde about the wreckers)', 'Ask Ysolde what they know about the wreckers', /(about|of|with|makes|for) Ysolde about/],
+      ['(find out what the keeper knows)', 'Search', /(about|of|with|makes) the keeper knows/],
+      ['(search the cliffs for the keeper)', 'for the keeper', /for the cliffs\b/],
+    ];
+    for (const [instruction, lead, glued] of cases) {
+      for (const seed of [3, 7, 11]) {
+        const output = await scene({ sceneNumber: 2, recentScenes: ['You arrive at the lighthouse.'], playerInstruction: instruction, characters: [{ name: 'Ysolde' }] }, seed);
+        expect(output.choices[0], `${instruction}, seed ${seed}`).toContain(lead);
+        expect(allText(output), `${instruction}, seed ${seed}`).not.toMatch(glued);
+        // One topic per phrase: "about X" never runs into a second "about".
+        expect(allText(output)).not.toMatch(/\babout (the|a|an) [^.,;:!?"\n]*\babout\b/);
+      }
+    }
+  });
+
+  it('writes an indirect question as what the player asks, and keeps a noun that looks like a pronoun', async () => {
+    const cases: [string, RegExp][] = [
+      ['(what they know about the wreckers)', /you ask what they know about the wreckers\./i],
+      ['who paid the wreckers', /you ask who paid the wreckers\./i],
+      ['(show Ysolde the map of the mine)', /you show Ysolde the map of the mine\./i],
+      ['(tell Ysolde the lamp is mine)', /you tell Ysolde the lamp is yours\./i],
+    ];
+    for (const [instruction, expected] of cases) {
+      const output = await scene({ sceneNumber: 2, recentScenes: ['You arrive at the lighthouse.'], playerInstruction: instruction, characters: [{ name: 'Ysolde' }] });
+      expect(firstParagraph(output.scene), instruction).toMatch(expected);
+      expect(output.scene).not.toMatch(/"What they know|of the yours/);
+    }
+  });
+});
+
 describe('offline storyteller: the setting', () => {
   it('starts a lighthouse story at the lighthouse, in its period, with its people and without pasting the setting', async () => {
     const output = await scene({});

@@ -26,6 +26,8 @@ interface ModelCharacter {
   mood: string;
   description: string;
   valence: number;
+  /** Present at a scene of this path: until then the description is hearsay, which the first appearance replaces. */
+  seen: boolean;
 }
 interface ModelRelationship {
   sentiment: number;
@@ -98,10 +100,12 @@ function scriptScene(random: () => number, call: number): ScriptedCharacter[] {
 function applyScene(world: ModelWorld, scripted: ScriptedCharacter[], firstDescription: Map<string, string>): void {
   for (const c of scripted) {
     if (!firstDescription.has(c.name)) firstDescription.set(c.name, c.description);
-    if (!world.characters.has(c.name)) world.characters.set(c.name, { mood: 'neutral', description: firstDescription.get(c.name)!, valence: 0 });
+    if (!world.characters.has(c.name)) world.characters.set(c.name, { mood: 'neutral', description: firstDescription.get(c.name)!, valence: 0, seen: false });
   }
   for (const c of scripted.filter((s) => s.role === 'present')) {
     const state = world.characters.get(c.name)!;
+    if (!state.seen) state.description = c.description;
+    state.seen = true;
     if (c.mood) state.mood = c.mood;
     if (c.emotion) state.valence = clamp(state.valence + emotionSmoothing * (c.emotion.valence - state.valence), -1, 1);
   }
@@ -188,7 +192,7 @@ async function runSequence(db: Database, seed: number, ops: Op[]): Promise<void>
       const actual = byName.get(name)!;
       expect(actual.met).toBe(true);
       expect(actual.mood, `${name}'s mood at ${sceneId}`).toBe(state.mood);
-      expect(actual.description).toBe(state.description);
+      expect(actual.description, `${name}'s description at ${sceneId}`).toBe(state.description);
       expect(actual.emotion.valence).toBeCloseTo(state.valence, 4);
     }
     const nameOf = new Map(characters.map((c) => [c.id, c.name]));
@@ -208,6 +212,7 @@ async function runSequence(db: Database, seed: number, ops: Op[]): Promise<void>
     expect(folded.characters.size).toBe(characters.length);
     for (const c of characters) {
       expect(folded.characters.get(c.id)?.mood).toBe(c.mood);
+      expect(folded.characters.get(c.id)?.description).toBe(c.description);
       expect(folded.characters.get(c.id)?.valence).toBeCloseTo(c.emotion.valence, 4);
     }
     expect(folded.relationships.size).toBe(relationships.length);

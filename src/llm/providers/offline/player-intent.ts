@@ -51,21 +51,68 @@ function toSecondPerson(text: string): string {
     .replace(/\bI'm\b/g, "you're")
     .replace(/\bI\b/g, 'you')
     .replace(/\bmy\b/gi, 'your')
-    .replace(/\bmine\b/gi, 'yours')
+    // "the mine" is a place, "mine" alone is the player's.
+    .replace(/(?<!\b(?:the|a|an|this|that|old|your|their|his|her)\s)\bmine\b/gi, 'yours')
     .replace(/\bmyself\b/gi, 'yourself')
     .replace(/\bme\b/gi, 'you');
 }
 
-function findTarget(clause: string): string | undefined {
-  const match = /\b(the|a|an|your|his|their)\s+([^,.;:!?]+)$/i.exec(clause);
-  if (!match) return undefined;
-  const words = match[2]!.trim().split(/\s+/).slice(0, 5);
-  // "about the ships before dawn" → keep the noun phrase, not the trailing adverbial.
-  const stop = words.findIndex(
-    (word, index) => /^(before|after|while|when|until|because|and|or|but|to|for|with|at|in|on|is|are|was|were|has|have|had|can|will|would|twice|again|now)$/i.test(word) || (index > 0 && commonVerbs.has(word.toLowerCase())),
-  );
-  const kept = stop > 0 ? words.slice(0, stop) : words;
-  return kept.length > 0 ? `${match[1]!.toLowerCase()} ${kept.join(' ')}` : undefined;
+const determiner = /^(the|a|an|your|his|her|their|its|this|that|these|those|some)$/i;
+
+/** Words a noun phrase never runs into: prepositions, conjunctions, question words, pronouns, auxiliaries. */
+const phraseEnds = new Set(
+  ('about of for from with without at in on into onto over under near by through toward towards behind beside around ' +
+    'across along past before after while when until because and or but nor to if whether that than as so then what who ' +
+    'whom whose where why how which i you he she it we they me him us them is are was were be been being am has have had ' +
+    'do does did can could will would shall should may might must twice again now here there today tonight').split(' '),
+);
+
+/**
+ * Verbs that follow a subject ("the foreman knows", "where the foreman went"), in the forms a
+ * noun would not take; the storyteller's own verbs stop a phrase in their base form too.
+ */
+const subjectVerbs = new Set(
+  ('know knows knew known think thinks thought say says said tell tells told want wants wanted mean means meant need needs ' +
+    'see sees saw seen go goes went gone come comes came leave leaves left find finds found hear hears heard happen happens ' +
+    'happened work works worked live lives lived keep keeps kept hide hides hid hidden take takes took taken give gives gave ' +
+    'given get gets got make makes made run runs ran fall falls fell steal steals stole stolen break breaks broke broken ' +
+    'bring brings brought buy buys bought begin begins began write writes wrote speak speaks spoke lie lies lied lay ' +
+    'sleep sleeps slept stand stands stood sit sits sat owe owes owed pay pays paid').split(' '),
+);
+
+/** The noun phrase that starts at `words[start]` (a determiner), up to four words after it; undefined if none follows. */
+function nounPhraseAt(words: string[], start: number): string | undefined {
+  const kept: string[] = [];
+  for (const word of words.slice(start + 1, start + 5)) {
+    const lower = word.toLowerCase();
+    if (phraseEnds.has(lower) || determiner.test(word)) break;
+    // A verb after the first word ends the phrase: "where the foreman went", and "the rope walk"
+    // is read as "the rope" ("watch what happens at the rope walk").
+    if (kept.length > 0 && (subjectVerbs.has(lower) || commonVerbs.has(lower) || (/(ed|ing)$/.test(lower) && baseVerb(lower)))) break;
+    kept.push(word);
+  }
+  return kept.length > 0 ? `${words[start]!.toLowerCase()} ${kept.join(' ')}` : undefined;
+}
+
+/**
+ * The thing or person a clause is about, as a noun phrase of its own: what is asked or told
+ * about ("ask the foreman about the tremors" → "the tremors"), what is searched for ("search
+ * the shaft for the foreman" → "the foreman"), else the first noun phrase ("ask where the
+ * foreman went" → "the foreman"). Never a run of the clause ("the foreman about the tremors").
+ */
+function findTarget(clause: string, kind: IntentKind): string | undefined {
+  const words = clause.replace(/[,.;:!?]+/g, ' ').split(/\s+/).filter(Boolean);
+  const phrases: { after: string; phrase: string }[] = [];
+  words.forEach((word, index) => {
+    if (!determiner.test(word)) return;
+    const phrase = nounPhraseAt(words, index);
+    if (phrase) phrases.push({ after: (words[index - 1] ?? '').toLowerCase(), phrase });
+  });
+  for (const after of kind === 'search' ? ['for', 'about'] : ['about']) {
+    const found = phrases.find((candidate) => candidate.after === after);
+    if (found) return found.phrase;
+  }
+  return phrases[0]?.phrase;
 }
 
 /** Whether a word reads as a verb the storyteller knows, in any form. */
@@ -104,6 +151,17 @@ function strip(text: string): string {
 
 const questionStart = /^(who|what|where|when|why|how|which|whose|is|are|was|were|do|does|did|can|could|will|would|should|have|has)\b/i;
 
+/**
+ * "what they know about the foreman", "where the keeper went": a question word followed by a
+ * subject, not by an auxiliary ("what do they know"), and no question mark: what the player
+ * asks, not the question itself.
+ */
+function isIndirectQuestion(text: string): boolean {
+  if (/\?\s*$/.test(text)) return false;
+  const match = /^(?:who|what|where|when|why|which|whose|how(?:\s+(?:long|much|many|far|often))?)\s+(\S+)/i.exec(text);
+  return match !== null && !/^(is|are|was|were|do|does|did|can|could|will|would|shall|should|may|might|must|have|has|had)$/i.test(match[1]!);
+}
+
 /** `knownNames` keeps "Mara, tell me…" from being lower-cased into "mara". */
 export function readPlayerIntent(text: string, knownNames: readonly string[] = []): PlayerIntent {
   const original = strip(text);
@@ -131,9 +189,10 @@ export function readPlayerIntent(text: string, knownNames: readonly string[] = [
   let deed: string;
   if (verbFirst) deed = `you ${clause}`;
   else if (addressed) deed = `you turn to ${addressed[1]}: "${capitaliseFirst(addressed[2]!)}${/[.!?]$/.test(addressed[2]!) ? '' : asked ? '?' : '.'}"`;
+  else if (asked && isIndirectQuestion(original)) deed = `you ask ${clause}`;
   else if (asked) deed = `you ask, "${capitaliseFirst(original.replace(/\?*$/, '?'))}"`;
   else if (/^(the|a|an|your|some)\s/i.test(clause) || clause.split(' ').length <= 3) deed = `you turn your attention to ${clause}`;
   else deed = `you say, "${capitaliseFirst(original)}${/[.!?]$/.test(original) ? '' : '.'}"`;
-  const target = findTarget(clause);
+  const target = findTarget(clause, kind);
   return target === undefined ? { clause, verbFirst, kind, deed } : { clause, verbFirst, kind, target, deed };
 }
