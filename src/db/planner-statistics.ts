@@ -28,14 +28,17 @@ const turnsSinceRefresh = new WeakMap<Database, number>();
 /** As autovacuum would after enough new rows: one ANALYZE per this many turns (a turn writes ~10 rows). */
 export const turnsPerStatisticsRefresh = 200;
 
-/** After a turn commits: refresh the statistics every `turnsPerStatisticsRefresh` turns. */
-export async function noteTurnForPlannerStatistics(db: Database): Promise<void> {
-  if (db.kind !== 'embedded') return;
+/**
+ * After a turn commits: refresh the statistics every `turnsPerStatisticsRefresh` turns. True
+ * on those turns (on both backends), when other upkeep that follows the data's growth is due too.
+ */
+export async function noteTurnForPlannerStatistics(db: Database): Promise<boolean> {
   const turns = (turnsSinceRefresh.get(db) ?? 0) + 1;
   if (turns < turnsPerStatisticsRefresh) {
     turnsSinceRefresh.set(db, turns);
-    return;
+    return false;
   }
   turnsSinceRefresh.set(db, 0);
   await refreshPlannerStatistics(db);
+  return true;
 }

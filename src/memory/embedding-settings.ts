@@ -70,6 +70,15 @@ export async function ensureEmbeddingSettings(db: Database, embedder: Embedder):
 }
 
 /**
+ * Builds the vector indexes that the data has grown to need (a search scope past
+ * indexScopeRows); checked when a process first embeds, and as turns add rows.
+ */
+export async function refreshVectorIndexes(db: Database, embedder: Embedder): Promise<void> {
+  const store = await ensureEmbeddingSettings(db, embedder);
+  await store.ensureIndexes(db, embeddingSettingsOf(embedder).dimension);
+}
+
+/**
  * Sets the embeddings of rows of one table in one statement. `onlyMissing`: a row that has
  * one by now (written again meanwhile) keeps its own.
  */

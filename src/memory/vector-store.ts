@@ -43,7 +43,10 @@ export interface VectorStore {
    * `similarity` column. On pgvector it has the shape the HNSW expression index serves.
    */
   nearestSql(query: NearestQuery): { sql: string; params: unknown[] };
-  /** Creates the indexes nearest-neighbour queries of this dimension use (no-op for exact search). */
+  /**
+   * Creates the indexes nearest-neighbour queries of this dimension will use, for the tables
+   * where a search scope has grown large enough to need one (no-op for exact search).
+   */
   ensureIndexes(db: Database, dimension: number): Promise<void>;
 }
 
@@ -71,6 +74,22 @@ export function hnswIndexName(table: EmbeddingTable, dimension: number): string 
  * HNSW index (bench/results, "Memory retrieval": exact at this size stays within a few ms).
  */
 export const exactScanMaxRows = 5_000;
+
+/**
+ * The rows one nearest query ranks: a story's (its path is part of it), or one character's.
+ * An HNSW index only serves scopes larger than exactScanMaxRows; below that every search is
+ * exact and the index is only paid for: each row written enters the graph, which on PGlite
+ * was about a quarter of a turn's own time (bench/turn-overhead.ts). So a table gets its index
+ * once one of its scopes reaches indexScopeRows, a margin before searches turn to the index.
+ */
+const searchScope: Record<EmbeddingTable, string> = {
+  scenes: 'story_id',
+  memories: 'story_id',
+  character_memories: 'story_id, character_id',
+  user_instructions: 'story_id',
+  lore_entries: 'story_id',
+};
+export const indexScopeRows = Math.floor(exactScanMaxRows * 0.8);
 
 /**
  * The output names of a select list (`m.id, m.content, x / 3600 AS hours`: id, content,
@@ -163,9 +182,12 @@ const pgvectorStore: VectorStore = {
         for (const row of rows) {
           if (row.indexname !== name) await tx.query(`DROP INDEX IF EXISTS "${row.indexname}"`);
         }
-        if (!rows.some((row) => row.indexname === name)) {
-          await tx.query(`CREATE INDEX "${name}" ON ${table} USING hnsw ((embedding::vector(${d})) vector_cosine_ops)`);
-        }
+        if (rows.some((row) => row.indexname === name)) continue;
+        const { rows: large } = await tx.query(
+          `SELECT 1 FROM ${table} WHERE embedding IS NOT NULL GROUP BY ${searchScope[table]} HAVING count(*) >= $1 LIMIT 1`,
+          [indexScopeRows],
+        );
+        if (large.length > 0) await tx.query(`CREATE INDEX "${name}" ON ${table} USING hnsw ((embedding::vector(${d})) vector_cosine_ops)`);
       }
     });
     // Scoped queries (one story, one character) filter after the index scan; iterative scans

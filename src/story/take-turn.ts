@@ -4,6 +4,7 @@ import { AppError, isAppError, toAppError, type ErrorCode, errorCodes } from '..
 import { turnEvents } from '../metrics.js';
 import { writeSceneMemories, prepareSceneMemories } from '../characters/write-scene-characters.js';
 import { prepareSummaryUpdate } from '../memory/summarise.js';
+import { refreshVectorIndexes } from '../memory/embedding-settings.js';
 import { enqueueJob, jobsChannel } from '../jobs/index.js';
 import { insertSceneFacts } from '../world/index.js';
 import { isSummaryDue } from './summary-job.js';
@@ -355,7 +356,10 @@ export async function takeTurn(deps: EngineDeps, request: TurnRequest): Promise<
         const sceneId = await runGeneration(deps, decision.plan, request, waiter);
         waiter.committed();
         turnEvents.inc({ event: 'succeeded' });
-        await noteTurnForPlannerStatistics(deps.db);
+        // Index upkeep reads whole tables: the player has the scene meanwhile.
+        if (await noteTurnForPlannerStatistics(deps.db)) {
+          void refreshVectorIndexes(deps.db, deps.embedder).catch((error: unknown) => log.warn({ err: error }, 'could not check the vector indexes'));
+        }
         return { scene: await getSceneView(deps.db, request.storyId, sceneId), turnId: decision.plan.turn.id, how: 'generated' };
       } catch (error) {
         if (!(error instanceof LeaseLostError)) throw error;

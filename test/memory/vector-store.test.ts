@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/index.js';
 import { ensureEmbeddingSettings } from '../../src/memory/embedding-settings.js';
 import { findSimilarScenes } from '../../src/memory/retrieve-memories.js';
-import { embeddingTables, hnswIndexName, loadVectorStore } from '../../src/memory/vector-store.js';
+import { embeddingTables, hnswIndexName, indexScopeRows, loadVectorStore } from '../../src/memory/vector-store.js';
 import { createTestDatabase } from '../helpers/db.js';
 import { insertStory } from '../helpers/fixtures.js';
 import { createTestEmbedder, embedText } from '../helpers/test-embedder.js';
@@ -43,12 +43,38 @@ describe('vector search on both backends', () => {
     expect((await loadVectorStore(backends.server.db)).backend).toBe('exact');
   });
 
-  it('creates an HNSW expression index per embedding table on PGlite, for the embedder dimension', async () => {
-    const { rows } = await backends.embedded.db.query<{ indexname: string; indexdef: string }>(
-      `SELECT indexname, indexdef FROM pg_indexes WHERE indexname LIKE '%_embedding_hnsw_%' ORDER BY indexname`,
-    );
-    expect(rows.map((r) => r.indexname).sort()).toEqual(embeddingTables.map((t) => hnswIndexName(t, 64)).sort());
-    expect(rows.every((r) => /USING hnsw \(\(\(?embedding\)?::vector\(64\)\) vector_cosine_ops\)/.test(r.indexdef))).toBe(true);
+  it('builds no HNSW index on PGlite while every search scope is small, and one for a table once a scope outgrows it', async () => {
+    const db = backends.embedded.db;
+    const hnswIndexes = async () =>
+      (await db.query<{ indexname: string; indexdef: string }>(`SELECT indexname, indexdef FROM pg_indexes WHERE indexname LIKE '%_embedding_hnsw_%' ORDER BY indexname`)).rows;
+    await storyWithScenes(db);
+    expect(await hnswIndexes()).toEqual([]);
+    // Many small stories are still small scopes; one story at indexScopeRows scenes is not.
+    const store = await loadVectorStore(db);
+    const randomScenes = async (storyId: string, count: number) =>
+      db.query(
+        `WITH inserted AS (
+           INSERT INTO scenes (story_id, scene_number, content, embedding)
+           SELECT $1, 1, 'scene ' || n, (SELECT array_agg(random() - 0.5) FROM generate_series(1, 64) AS d WHERE d > n * 0)::real[]
+           FROM generate_series(1, $2::int) AS n
+           RETURNING id
+         )
+         INSERT INTO choices (story_id, scene_id, choice_number, content) SELECT $1, id, 1, 'Go on' FROM inserted`,
+        [storyId, count],
+      );
+    for (let i = 0; i < 3; i++) await randomScenes(await insertStory(db), indexScopeRows / 2);
+    await store.ensureIndexes(db, 64);
+    expect(await hnswIndexes()).toEqual([]);
+    const large = await insertStory(db);
+    await randomScenes(large, indexScopeRows - 1);
+    await store.ensureIndexes(db, 64);
+    expect(await hnswIndexes()).toEqual([]);
+    await randomScenes(large, 1);
+    await store.ensureIndexes(db, 64);
+    const built = await hnswIndexes();
+    expect(built.map((r) => r.indexname)).toEqual([hnswIndexName('scenes', 64)]);
+    expect(built[0]!.indexdef).toMatch(/USING hnsw \(\(\(?embedding\)?::vector\(64\)\) vector_cosine_ops\)/);
+    expect(embeddingTables).toContain('scenes');
   });
 
   it('serves the nearest-scene query of a long story from the HNSW index on PGlite', async () => {
