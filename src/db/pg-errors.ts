@@ -17,6 +17,7 @@ export const sqlState = {
   invalidTextRepresentation: '22P02',
   undefinedTable: '42P01',
   featureNotSupported: '0A000',
+  invalidStatementName: '26000',
 } as const;
 
 /** Failures after which the whole transaction can safely be run again. */

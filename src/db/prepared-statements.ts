@@ -13,11 +13,13 @@ import { sqlState, sqlStateOf } from './pg-errors.js';
 export class StatementNames {
   private readonly names = new Map<string, string>();
   private generation = 0;
+  private disabled = false;
 
   constructor(private readonly limit = 400) {}
 
   /** The name to prepare `sql` under, or undefined to send it unnamed. */
   nameOf(sql: string): string | undefined {
+    if (this.disabled) return undefined;
     const known = this.names.get(sql);
     if (known !== undefined || this.names.size >= this.limit) return known;
     const name = `lw_${this.generation}_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`;
@@ -29,10 +31,25 @@ export class StatementNames {
    * A table a prepared statement reads changed shape under it (a migration): PostgreSQL
    * refuses to run it again. The text gets a new name, so every connection prepares it afresh.
    */
+  /**
+   * A connection pooler between us and the server that hands each transaction to another
+   * server connection (PgBouncer in transaction mode, before 1.21) loses prepared statements:
+   * from then on every statement is sent unnamed.
+   */
+  disable(): void {
+    this.disabled = true;
+    this.names.clear();
+  }
+
   forget(sql: string): void {
     if (!this.names.delete(sql)) return;
     this.generation++;
   }
+}
+
+/** "prepared statement … does not exist": the server connection is not the one that prepared it. */
+export function isMissingPreparedStatement(error: unknown): boolean {
+  return sqlStateOf(error) === sqlState.invalidStatementName;
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Database, DbConnection, QueryResult, TransactionDefaults } from '.
 import { getLogger } from '../logger.js';
 import { isConnectionError } from './pg-errors.js';
 import { describeDatabaseUrl } from './describe-database-url.js';
-import { StatementNames, isStalePreparedStatement } from './prepared-statements.js';
+import { StatementNames, isMissingPreparedStatement, isStalePreparedStatement } from './prepared-statements.js';
 
 export interface ServerDatabaseOptions {
   url: string;
@@ -149,8 +149,8 @@ export async function openServerDatabase(options: ServerDatabaseOptions): Promis
         try {
           result = await connection.query<R>(sql, params);
         } catch (error) {
-          // Outside a transaction a statement whose table changed shape is simply sent again.
-          if (!isStalePreparedStatement(error)) throw error;
+          // Outside a transaction a statement whose table changed shape, or that a pooler lost, is simply sent again.
+          if (!isStalePreparedStatement(error) && !isMissingPreparedStatement(error)) throw error;
           result = await connection.query<R>(sql, params);
         }
         connection.release();
@@ -179,6 +179,7 @@ export async function openServerDatabase(options: ServerDatabaseOptions): Promis
             return { rows: result.rows, rowCount: result.rowCount ?? result.rows.length };
           } catch (error) {
             if (name !== undefined && isStalePreparedStatement(error)) statementNames.forget(sql);
+            if (name !== undefined && isMissingPreparedStatement(error)) statementNames.disable();
             throw error;
           }
         },

@@ -81,6 +81,25 @@ describe.each(backends)('statements with parameters are prepared once per connec
   });
 });
 
+describe('statements through a pooler that loses them (server)', () => {
+  let server: TestServerDatabase;
+  beforeAll(async () => {
+    server = await createServerTestDatabase({ poolSize: 1 });
+  });
+  afterAll(async () => server.drop());
+
+  it('sends every statement unnamed from the first one that the server does not know', async () => {
+    const select = `SELECT $1::int + 1 AS n`;
+    expect((await server.db.query<{ n: number }>(select, [1])).rows[0]!.n).toBe(2);
+    expect(await preparedTexts(server.db)).toContain(select);
+    // As PgBouncer in transaction mode does: the next statement lands on a connection without it.
+    await server.db.query('DEALLOCATE ALL');
+    expect((await server.db.query<{ n: number }>(select, [2])).rows[0]!.n).toBe(3);
+    expect((await server.db.query<{ n: number }>(`SELECT $1::int * 2 AS n`, [4])).rows[0]!.n).toBe(8);
+    expect(await preparedTexts(server.db)).toEqual([]);
+  });
+});
+
 describe('statement names', () => {
   it('are bounded: texts past the limit run unnamed, known ones keep their name', () => {
     const names = new StatementNames(2);
