@@ -91,30 +91,6 @@ const searchScope: Record<EmbeddingTable, string> = {
 };
 export const indexScopeRows = Math.floor(exactScanMaxRows * 0.8);
 
-/**
- * The output names of a select list (`m.id, m.content, x / 3600 AS hours`: id, content,
- * hours), so that a query can re-select them from a CTE; each item must end in its name.
- */
-function outputColumns(select: string): string[] {
-  const items: string[] = [];
-  let depth = 0;
-  let start = 0;
-  for (let i = 0; i <= select.length; i++) {
-    const ch = select[i];
-    if (ch === '(') depth++;
-    else if (ch === ')') depth--;
-    else if ((ch === ',' && depth === 0) || i === select.length) {
-      items.push(select.slice(start, i).trim());
-      start = i + 1;
-    }
-  }
-  return items.map((item) => {
-    const name = /(?:\s+AS\s+|\.|^)([a-z_][a-z0-9_]*)$/i.exec(item)?.[1];
-    if (!name) throw new AppError('internal', `A nearest-neighbour select item has no plain output name: ${item}`);
-    return name;
-  });
-}
-
 const pgvectorStore: VectorStore = {
   backend: 'pgvector',
   toParam,
@@ -131,37 +107,36 @@ const pgvectorStore: VectorStore = {
     const limit = Math.max(1, Math.trunc(query.limit));
     // Two plans, one chosen per query by the size of its scope: a small scope (one character's
     // memories, a story's path of a few thousand scenes) is scored exactly, which is always
-    // right; a large one is served by the HNSW index. The scope is read once: its rows (at
-    // most one more than the exact limit) are kept with their embeddings in a materialised
-    // CTE that is both counted and, when small, scored. Counting in a pass of its own read
-    // the scope twice, 40 % of a search on PGlite at ~1,450 rows (a 2,000-scene story's path,
-    // bench/profile-world-turn.ts); scoring inside the CTE scored a large scope in vain before
-    // the index was asked (bench/retrieval.ts at 10,000 rows). The exact plan orders by its
-    // output column `similarity`, so each row's distance is computed once. The index plan's
-    // ORDER BY must be the indexed expression itself (embedding::vector(N)); the outer ORDER
-    // BY restores exact order, which the iterative index scan ("relaxed_order") does not
+    // right; a large one is served by the HNSW index. The scope is counted first, up to one
+    // more row than the exact limit, by a pass that never reads an embedding; the exact plan
+    // then reads the (small) scope again from pages the count has just brought in. Keeping
+    // the scope's rows with their embeddings in a materialised CTE instead, to be counted and
+    // scored from there, copied up to 5,001 embeddings per query: at 100,000 memories that
+    // copy was a third of a search that went to the index anyway (bench/retrieval.ts), and
+    // at 1,500 rows it was slower than the second read. The exact plan orders by its output
+    // column `similarity`, so each row's distance is computed once. The index plan's ORDER BY
+    // must be the indexed expression itself (embedding::vector(N)); the outer ORDER BY
+    // restores exact order, which the iterative index scan ("relaxed_order") does not
     // guarantee. The index plan has no dimension filter: the planner misjudges its
     // selectivity and skips the index, and the index itself admits only rows of its
     // dimension (reembedAll drops it while dimensions are mixed).
     const distance = `${query.column}::vector(${d}) <=> ${p}::real[]::vector(${d})`;
+    const inScope = `${query.where} AND ${query.column} IS NOT NULL`;
+    const ofDimension = `vector_dims(${query.column}) = ${d}`;
     const sql = `
-      WITH scoped AS MATERIALIZED (
-        SELECT ${query.select}, ${query.column} AS nearest_embedding
-          FROM ${query.from}
-         WHERE ${query.where} AND ${query.column} IS NOT NULL AND vector_dims(${query.column}) = ${d}
-         LIMIT ${exactScanMaxRows + 1}
-      ), scope_size AS MATERIALIZED (
-        SELECT count(*) AS n FROM scoped
+      WITH scope_size AS MATERIALIZED (
+        SELECT count(*) AS n FROM (SELECT 1 FROM ${query.from} WHERE ${inScope} AND ${ofDimension} LIMIT ${exactScanMaxRows + 1}) AS scope
       )
       SELECT * FROM (
-        (SELECT ${outputColumns(query.select).join(', ')}, 1 - (nearest_embedding::vector(${d}) <=> ${p}::real[]::vector(${d})) AS similarity
-           FROM scoped WHERE (SELECT n FROM scope_size) <= ${exactScanMaxRows}
+        (SELECT ${query.select}, 1 - (${distance}) AS similarity
+           FROM ${query.from}
+          WHERE ${inScope} AND ${ofDimension} AND (SELECT n FROM scope_size) <= ${exactScanMaxRows}
           ORDER BY similarity DESC
           LIMIT ${limit})
         UNION ALL
         (SELECT ${query.select}, 1 - (${distance}) AS similarity
            FROM ${query.from}
-          WHERE ${query.where} AND ${query.column} IS NOT NULL AND (SELECT n FROM scope_size) > ${exactScanMaxRows}
+          WHERE ${inScope} AND (SELECT n FROM scope_size) > ${exactScanMaxRows}
           ORDER BY ${distance}
           LIMIT ${limit})
       ) nearest
