@@ -17,7 +17,7 @@ import path from 'node:path';
 import { writeResult } from './lib.js';
 import { median, quick, runsArgument } from './support/bench-options.js';
 
-const cli = path.resolve('dist/cli/main.js');
+const cli = path.resolve('dist/bin/livingworld.js');
 const usagePreload = path.resolve('bench/support/report-peak-rss.mjs');
 const pgliteAlone = path.resolve('bench/support/open-with-pglite.mjs');
 

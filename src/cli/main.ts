@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import fs from 'node:fs';
 import v8 from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { AppError, errorCodes, isAppError } from '../errors.js';
@@ -9,9 +8,8 @@ import { registerWorldCommands } from './commands/world-commands.js';
 import { registerServerCommands } from './commands/server-commands.js';
 import { registerModelCommands } from './commands/model-commands.js';
 import { LineReader } from './line-reader.js';
+import { packageVersion } from '../package-root.js';
 
-// src/cli and dist/cli are both two levels below the package root.
-const packageVersion = (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** The commands that stay up (the menu, `play`, `serve`); every other one answers and exits. */
 const longRunningCommands = new Set(['livingworld', 'play', 'serve']);

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readMigrations, type Migration } from './migrate.js';
+import { packagePath } from '../package-root.js';
 
 /**
  * A new embedded database costs a PGlite initdb plus every migration: seconds of CPU and about
@@ -12,8 +13,7 @@ import { readMigrations, type Migration } from './migrate.js';
  * system (measured: about 2.5 s of CPU more than a reopen).
  */
 
-// src/db and dist/db are both two levels below the package root.
-export const embeddedTemplateDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/embedded-template');
+export const embeddedTemplateDir = packagePath('dist', 'embedded-template');
 
 interface TemplateManifest {
   /** Names of the migrations applied to the template, in order. */

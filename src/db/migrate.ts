@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Database } from './database.js';
 import { AppError } from '../errors.js';
 import { getLogger } from '../logger.js';
+import { packagePath } from '../package-root.js';
 
 // src/db and dist/db are both two levels below the package root.
-export const migrationsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
+export const migrationsDir = packagePath('migrations');
 
 // A fixed key: every LivingWorld process migrating this database serialises on it.
 const migrationLockKey = 7_418_230_001;

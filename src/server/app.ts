@@ -1,6 +1,4 @@
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
@@ -20,9 +18,10 @@ import { registerOperationRoutes } from './routes/operations.js';
 import { registerLoreRoutes } from './routes/lore.js';
 import { registerCardRoutes } from './routes/cards.js';
 import { installApiDocs } from './api-docs/install-api-docs.js';
+import { packagePath } from '../package-root.js';
 
 // src/server and dist/server are both two levels below the package root, where web/ lives.
-export const webDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web');
+export const webDir = packagePath('web');
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,64}$/;
 

@@ -1,12 +1,11 @@
 import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { AppError } from '../errors.js';
 import type { ChatMessage, CompletionRequest, TaskCharacter } from '../llm/provider.js';
 import { sceneJsonSchema } from './scene-output.js';
+import { packagePath } from '../package-root.js';
 
 // src/story and dist/story are both two levels below the package root.
-export const defaultSystemPromptPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../prompts/system.md');
+export const defaultSystemPromptPath = packagePath('prompts', 'system.md');
 
 /** The storyteller's system prompt: the shipped prompts/system.md, or a file the user points to. */
 export function loadSystemPrompt(filePath: string = defaultSystemPromptPath): string {

@@ -2,6 +2,13 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 
 export const cliEntry = path.resolve('src/cli/main.ts');
+/** The command as installed: the bundle `npm run build` writes (package.json "bin"). */
+export const builtCliEntry = path.resolve('dist/bin/livingworld.js');
+
+/** How to start the CLI: the current source through tsx, or the built command as users run it. */
+export function cliCommand(entry: 'source' | 'built'): string[] {
+  return entry === 'built' ? [builtCliEntry] : ['--import', 'tsx', cliEntry];
+}
 
 export interface CliResult {
   code: number | null;
@@ -9,10 +16,10 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the real CLI in a child process (through tsx, so it is always the current source). */
-export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+/** Runs the real CLI in a child process (through tsx by default, so it is always the current source). */
+export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; entry?: 'source' | 'built' } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', cliEntry, ...args], {
+    const child = spawn(process.execPath, [...cliCommand(options.entry ?? 'source'), ...args], {
       env: { ...process.env, LOG_LEVEL: '', NO_COLOR: '1', ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
+import { cliCommand } from '../helpers/cli.js';
 
 export interface ServeProcess {
   url: string;
@@ -14,11 +14,9 @@ export interface ServeProcess {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
 }
 
-const mainPath = path.resolve('src/cli/main.ts');
-
 /** Runs `livingworld serve --port 0` as a child process and waits for the line naming its port. */
-export async function startServeProcess(options: { env: Record<string, string>; args?: string[]; startTimeoutMs?: number }): Promise<ServeProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', mainPath, 'serve', '--port', '0', ...(options.args ?? [])], {
+export async function startServeProcess(options: { env: Record<string, string>; args?: string[]; startTimeoutMs?: number; entry?: 'source' | 'built' }): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [...cliCommand(options.entry ?? 'source'), 'serve', '--port', '0', ...(options.args ?? [])], {
     env: { ...process.env, LLM_PROVIDER: 'offline', LOG_LEVEL: 'warn', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../../package-root.js';
 
 /** "LWE1", written by scripts/build-offline-vocabulary.ts. */
 const VECTOR_FILE_MAGIC = 0x3145574c;
@@ -19,13 +19,7 @@ export interface OfflineVocabulary {
   addScaledVector(rank: number, weight: number, target: Float64Array): void;
 }
 
-/**
- * src/memory/embedders/offline.ts and dist/memory/embedders/offline.js both sit three
- * levels below the package root, so the same relative URL works from either.
- */
-export const DEFAULT_OFFLINE_DATA_DIR = fileURLToPath(
-  new URL('../../../data/offline-embeddings/', import.meta.url),
-);
+export const DEFAULT_OFFLINE_DATA_DIR = packagePath('data', 'offline-embeddings');
 
 const loadsByDir = new Map<string, Promise<OfflineVocabulary>>();
 

@@ -1,11 +1,9 @@
-import fs from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import { z } from 'zod';
+import { packageVersion } from '../../package-root.js';
 import { describeRoute, errorBodySchemaId, errorBodyShape, jsonSchemaOf } from './describe-route.js';
 
-// src/server/api-docs and dist/server/api-docs are both three levels below the package root.
-const packageVersion = (JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export const openApiPath = '/api/openapi.json';
 

@@ -1,0 +1,33 @@
+// Part of `npm run build`: writes dist/bin/livingworld.js, the `livingworld` command, as one
+// ES module of LivingWorld's own code with zod and commander inside it. Node's loader pays
+// for every module it resolves, reads and links: `livingworld list` loaded some 170 of them,
+// 94 for zod alone, about 0.1 s of a reopen (bench/results §1a). The other dependencies stay
+// outside, loaded from node_modules as they are: PGlite finds its WebAssembly beside its own
+// module, pino starts workers from its files, node-pty is native, and the tokenizers, the
+// web server and the metrics library load only when a command uses them. Commands load
+// lazily what only they need (import() in src/cli), so each becomes a chunk beside it.
+import fs from 'node:fs';
+import { build } from 'esbuild';
+
+const bundled = new Set(['zod', 'commander']);
+const manifest = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+const external = Object.keys(manifest.dependencies ?? {})
+  .filter((name) => !bundled.has(name))
+  .flatMap((name) => [name, `${name}/*`]);
+
+fs.rmSync(new URL('../dist/bin', import.meta.url), { recursive: true, force: true });
+await build({
+  entryPoints: { livingworld: 'src/cli/main.ts' },
+  outdir: 'dist/bin',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  external,
+  sourcemap: true,
+  // commander is CommonJS and requires Node's own modules; an ES bundle has no `require`.
+  banner: { js: "import { createRequire as createRequireForBundle } from 'node:module'; const require = createRequireForBundle(import.meta.url);" },
+  logLevel: 'warning',
+});
+fs.chmodSync(new URL('../dist/bin/livingworld.js', import.meta.url), 0o755);
