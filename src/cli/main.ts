@@ -10,7 +10,6 @@ import { registerModelCommands } from './commands/model-commands.js';
 import { LineReader } from './line-reader.js';
 import { packageVersion } from '../package-root.js';
 
-
 /** The commands that stay up (the menu, `play`, `serve`); every other one answers and exits. */
 const longRunningCommands = new Set(['livingworld', 'play', 'serve']);
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readMigrations, type Migration } from './migrate.js';
-import { packagePath } from '../package-root.js';
+import { findPackageManifest, packagePath } from '../package-root.js';
 
 /**
  * A new embedded database costs a PGlite initdb plus every migration: seconds of CPU and about
@@ -32,17 +32,7 @@ export function writeTemplateManifest(templateDir: string, migrations: Migration
 
 /** The package does not export its package.json, so walk up from its entry point to it. */
 export function installedPgliteVersion(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.resolve('@electric-sql/pglite')));
-  for (;;) {
-    const candidate = path.join(dir, 'package.json');
-    if (fs.existsSync(candidate)) {
-      const manifest = JSON.parse(fs.readFileSync(candidate, 'utf8')) as { name?: string; version: string };
-      if (manifest.name === '@electric-sql/pglite') return manifest.version;
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) return 'unknown';
-    dir = parent;
-  }
+  return findPackageManifest(path.dirname(fileURLToPath(import.meta.resolve('@electric-sql/pglite'))), '@electric-sql/pglite')?.version ?? 'unknown';
 }
 
 /**

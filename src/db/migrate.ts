@@ -5,7 +5,6 @@ import { AppError } from '../errors.js';
 import { getLogger } from '../logger.js';
 import { packagePath } from '../package-root.js';
 
-// src/db and dist/db are both two levels below the package root.
 export const migrationsDir = packagePath('migrations');
 
 // A fixed key: every LivingWorld process migrating this database serialises on it.

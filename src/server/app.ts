@@ -20,7 +20,6 @@ import { registerCardRoutes } from './routes/cards.js';
 import { installApiDocs } from './api-docs/install-api-docs.js';
 import { packagePath } from '../package-root.js';
 
-// src/server and dist/server are both two levels below the package root, where web/ lives.
 export const webDir = packagePath('web');
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,64}$/;

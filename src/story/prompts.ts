@@ -4,7 +4,6 @@ import type { ChatMessage, CompletionRequest, TaskCharacter } from '../llm/provi
 import { sceneJsonSchema } from './scene-output.js';
 import { packagePath } from '../package-root.js';
 
-// src/story and dist/story are both two levels below the package root.
 export const defaultSystemPromptPath = packagePath('prompts', 'system.md');
 
 /** The storyteller's system prompt: the shipped prompts/system.md, or a file the user points to. */

@@ -4,7 +4,6 @@ import { z } from 'zod';
 import { packageVersion } from '../../package-root.js';
 import { describeRoute, errorBodySchemaId, errorBodyShape, jsonSchemaOf } from './describe-route.js';
 
-
 export const openApiPath = '/api/openapi.json';
 
 /**
