@@ -94,6 +94,8 @@ describe('offline storyteller: what an instruction is about', () => {
       ['(tell Ysolde about the wreckers)', 'Ask Ysolde what they know about the wreckers', /(about|of|with|makes|for) Ysolde about/],
       ['(find out what the keeper knows)', 'Search', /(about|of|with|makes) the keeper knows/],
       ['(search the cliffs for the keeper)', 'for the keeper', /for the cliffs\b/],
+      ['(follow the novice quietly)', 'about the novice', /(about|of|with|makes|for|leave|it's) the novice quietly/],
+      ['(ask about the keeper\'s family)', 'about the keeper\'s family', /(about|of|with|makes|for|leave|it's) the keeper's\b(?! family)/],
     ];
     for (const [instruction, lead, glued] of cases) {
       for (const seed of [3, 7, 11]) {

@@ -80,6 +80,13 @@ const subjectVerbs = new Set(
     'sleep sleeps slept stand stands stood sit sits sat owe owes owed pay pays paid').split(' '),
 );
 
+/** Nouns that end like a manner adverb; any other word in -ly after a phrase's first word is one ("follow the novice quietly"). */
+const nounsEndingInLy = new Set('family assembly anomaly butterfly dragonfly firefly gadfly homily monopoly supply ally belly bully gully holly jelly folly lily rally fly'.split(' '));
+
+function isMannerAdverb(lower: string): boolean {
+  return lower.endsWith('ly') && !nounsEndingInLy.has(lower);
+}
+
 /** The noun phrase that starts at `words[start]` (a determiner), up to four words after it; undefined if none follows. */
 function nounPhraseAt(words: string[], start: number): string | undefined {
   const kept: string[] = [];
@@ -88,7 +95,7 @@ function nounPhraseAt(words: string[], start: number): string | undefined {
     if (phraseEnds.has(lower) || determiner.test(word)) break;
     // A verb after the first word ends the phrase: "where the foreman went", and "the rope walk"
     // is read as "the rope" ("watch what happens at the rope walk").
-    if (kept.length > 0 && (subjectVerbs.has(lower) || commonVerbs.has(lower) || (/(ed|ing)$/.test(lower) && baseVerb(lower)))) break;
+    if (kept.length > 0 && (subjectVerbs.has(lower) || commonVerbs.has(lower) || (/(ed|ing)$/.test(lower) && baseVerb(lower)) || isMannerAdverb(lower))) break;
     kept.push(word);
   }
   return kept.length > 0 ? `${words[start]!.toLowerCase()} ${kept.join(' ')}` : undefined;
