@@ -23,6 +23,8 @@ export function lineWidth(): number {
   return columns ? Math.max(1, Math.min(columns - 1, 100)) : 88;
 }
 
+const belowIndent = '  ';
+
 /** Wraps prose to the terminal width without breaking words. */
 export function wrap(text: string, width = lineWidth()): string {
   let wrapped = '';
@@ -32,9 +34,18 @@ export function wrap(text: string, width = lineWidth()): string {
   return wrapped;
 }
 
-/** `prefix` then the text wrapped beside it, its later lines indented to line up under the first. */
+/**
+ * `prefix` then the text wrapped beside it, its later lines indented to line up under the first.
+ * A prefix that leaves less than half the line (a long name with its mood and standing in a
+ * narrow terminal) would squeeze the text into a column a few letters wide, one letter a line
+ * once the prefix is wider than the terminal: the text then goes below it, indented.
+ */
 export function wrapBeside(prefix: string, text: string, width = lineWidth()): string {
   const indent = stripVTControlCharacters(prefix).length;
+  if (width - indent < Math.max(20, Math.floor(width / 2))) {
+    const below = wrap(text, Math.max(1, width - belowIndent.length)).split('\n');
+    return [prefix.trimEnd(), ...below.map((line) => belowIndent + line)].join('\n');
+  }
   const lines = wrap(text, Math.max(1, width - indent)).split('\n');
   return lines.map((line, i) => (i === 0 ? prefix : ' '.repeat(indent)) + line).join('\n');
 }

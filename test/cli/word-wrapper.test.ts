@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { WordWrapper } from '../../src/cli/word-wrapper.js';
+import { wrapBeside } from '../../src/cli/format.js';
 
 function feed(chunks: string[], widths: number[]): string {
   let out = '';
@@ -26,5 +27,25 @@ describe('WordWrapper', () => {
 
   it('breaks only a word longer than a whole line', () => {
     expect(feed(['ab abcdefghij'], [4])).toBe('ab\nabcd\nefgh\nij');
+  });
+});
+
+describe('wrapBeside', () => {
+  const description = 'A dockhand with a tattooed forearm and a jacket two sizes too small.';
+
+  it('lines the text up beside a short prefix', () => {
+    expect(wrapBeside('  1. ', 'Head for the lighthouse before the tide turns', 30)).toBe('  1. Head for the lighthouse\n     before the tide turns');
+  });
+
+  it('puts the text below a prefix that leaves less than half the line, never one letter a line', () => {
+    const prefix = 'Matthias Fairweather (watchful · trust 0.02 · feeling 0.00) — ';
+    const lines = wrapBeside(prefix, description, 60).split('\n');
+    expect(lines[0]).toBe(prefix.trimEnd());
+    expect(lines.slice(1).join(' ').replace(/\s+/g, ' ').trim()).toBe(description);
+    for (const line of lines.slice(1)) {
+      expect(line.length).toBeLessThanOrEqual(60);
+      expect(line.startsWith('  ')).toBe(true);
+    }
+    expect(lines.length).toBeLessThanOrEqual(3);
   });
 });
