@@ -16,6 +16,19 @@ const external = Object.keys(manifest.dependencies ?? {})
   .filter((name) => !bundled.has(name))
   .flatMap((name) => [name, `${name}/*`]);
 
+// zod's classic API re-exports all its 60-odd locales as `z.locales`, and esbuild keeps a
+// namespace that is used as a value whole: they were over half the main chunk, compiled by
+// every command. Nothing here calls z.locales; English, the default, is imported on its own.
+const withoutZodLocales = {
+  name: 'without-zod-locales',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      args.importer.includes(`${'node_modules'}/zod/`) ? { path: 'zod-locales', namespace: 'without-zod-locales' } : undefined,
+    );
+    pluginBuild.onLoad({ filter: /.*/, namespace: 'without-zod-locales' }, () => ({ contents: 'export {};', loader: 'js' }));
+  },
+};
+
 fs.rmSync(new URL('../dist/bin', import.meta.url), { recursive: true, force: true });
 await build({
   entryPoints: { livingworld: 'src/cli/main.ts' },
@@ -30,5 +43,6 @@ await build({
   // commander is CommonJS and requires Node's own modules; an ES bundle has no `require`.
   banner: { js: "import { createRequire as createRequireForBundle } from 'node:module'; const require = createRequireForBundle(import.meta.url);" },
   logLevel: 'warning',
+  plugins: [withoutZodLocales],
 });
 fs.chmodSync(new URL('../dist/bin/livingworld.js', import.meta.url), 0o755);
