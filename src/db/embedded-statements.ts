@@ -29,7 +29,9 @@ export function rowCountOf(result: { affectedRows?: number; rows: unknown[] }): 
  * Statements with parameters on PGlite's one connection, each prepared under a name once
  * (see StatementNames). A call is then one pass through the database (bind, describe,
  * execute, sync) where PGlite's own query() makes five, parsing and planning every time.
- * Values are serialised and rows parsed exactly as PGlite's query() does.
+ * Values are serialised and rows parsed as PGlite's query() does, except bytes, which go in
+ * binary (query() would pass them to the serialiser of the parameter's type). A text past
+ * the bound on names runs unnamed, parsed each time, by the same path.
  */
 export function createEmbeddedStatements(pglite: PGlite): <R>(sql: string, params: readonly unknown[]) => Promise<QueryResult<R>> {
   const names = new StatementNames();
@@ -39,41 +41,39 @@ export function createEmbeddedStatements(pglite: PGlite): <R>(sql: string, param
   const prepare = async (name: string, sql: string): Promise<number[]> => {
     const { messages } = await pglite.execProtocol(concat([serialize.parse({ name, text: sql }), serialize.describe({ type: 'S', name }), serialize.sync()]));
     const types = pgliteParse.parseDescribeStatementResults(messages);
-    parameterTypes.set(name, types);
+    if (name !== '') parameterTypes.set(name, types);
     return types;
   };
 
-  const runPrepared = async <R>(name: string, sql: string, params: readonly unknown[]): Promise<QueryResult<R>> => {
+  // Bytes (an embedding's binary real[], see embeddingParam) go as a binary parameter, as given.
+  const serializeValue = (value: unknown, type: number | undefined): string | Uint8Array | null => {
+    if (value === null || value === undefined) return null;
+    if (value instanceof Uint8Array) return value;
+    const serializer = type === undefined ? undefined : serializers[type];
+    return serializer ? serializer(value) : String(value);
+  };
+
+  /** Runs `sql` under a prepared name, or unnamed (''), which is parsed again every time. */
+  const run = async <R>(name: string, sql: string, params: readonly unknown[]): Promise<QueryResult<R>> => {
     const types = parameterTypes.get(name) ?? (await prepare(name, sql));
-    const values = params.map((value, index) => {
-      if (value === null || value === undefined) return null;
-      const serializer = serializers[types[index]!];
-      return serializer ? serializer(value) : String(value);
-    });
+    const values = params.map((value, index) => serializeValue(value, types[index]));
     const { messages } = await pglite.execProtocol(
-      concat([serialize.bind({ statement: name, values }), serialize.describe({ type: 'P' }), serialize.execute({}), serialize.sync()]),
+      concat([serialize.bind({ statement: name, values: values as string[] }), serialize.describe({ type: 'P' }), serialize.execute({}), serialize.sync()]),
     );
     const result = pgliteParse.parseResults(messages, parsers)[0]!;
     return { rows: result.rows as R[], rowCount: rowCountOf(result) };
   };
 
-  const runUnnamed = async <R>(sql: string, params: readonly unknown[]): Promise<QueryResult<R>> => {
-    const result = await pglite.query<R>(sql, params as unknown[]);
-    return { rows: result.rows, rowCount: rowCountOf(result) };
-  };
-
   return async <R>(sql: string, params: readonly unknown[]): Promise<QueryResult<R>> => {
-    const name = names.nameOf(sql);
-    if (name === undefined) return runUnnamed<R>(sql, params);
+    const name = names.nameOf(sql) ?? '';
     try {
-      return await pglite.runExclusive(() => runPrepared<R>(name, sql, params));
+      return await pglite.runExclusive(() => run<R>(name, sql, params));
     } catch (error) {
-      if (!isStalePreparedStatement(error)) throw error;
+      if (name === '' || !isStalePreparedStatement(error)) throw error;
       names.forget(sql);
       // Inside a transaction the failure has aborted it: the caller's retry runs it again.
       if (pglite.isInTransaction()) throw error;
-      const renamed = names.nameOf(sql);
-      return renamed === undefined ? runUnnamed<R>(sql, params) : pglite.runExclusive(() => runPrepared<R>(renamed, sql, params));
+      return pglite.runExclusive(() => run<R>(names.nameOf(sql) ?? '', sql, params));
     }
   };
 }

@@ -72,7 +72,7 @@ type MissingRow = { story_id: string; id: string; text: string };
  */
 export function createEmbeddingBackfillHandler(deps: { db: Database; embedder: Embedder }): JobHandler {
   return async (job, signal) => {
-    const store = await ensureEmbeddingSettings(deps.db, deps.embedder);
+    await ensureEmbeddingSettings(deps.db, deps.embedder);
     const found: { table: EmbeddingTable; rows: MissingRow[]; vectors: number[][] }[] = [];
     let total = 0;
     for (const table of embeddingTables) {
@@ -95,7 +95,7 @@ export function createEmbeddingBackfillHandler(deps: { db: Database; embedder: E
     }
     return {
       write: async (tx) => {
-        for (const batch of found) await writeEmbeddings(tx, store, batch.table, batch.rows, batch.vectors, { onlyMissing: true });
+        for (const batch of found) await writeEmbeddings(tx, batch.table, batch.rows, batch.vectors, { onlyMissing: true });
         // Every row found has its embedding now, so one still missing was stored after the scan.
         return (await hasMissingEmbeddings(tx, job.storyId)) ? { runAgain: true as const } : undefined;
       },

@@ -3,6 +3,7 @@ import { refreshPlannerStatistics, withTransaction } from '../db/index.js';
 import { AppError } from '../errors.js';
 import { getLogger } from '../logger.js';
 import type { Embedder } from './embedder.js';
+import { embeddingParam } from './embedding-param.js';
 import { embeddingTables, loadVectorStore, type EmbeddingTable, type VectorStore } from './vector-store.js';
 
 /** Which embedder filled a database's embedding columns; vectors of two embedders do not compare. */
@@ -84,19 +85,23 @@ export async function refreshVectorIndexes(db: Database, embedder: Embedder): Pr
  */
 export async function writeEmbeddings(
   tx: Queryable,
-  store: VectorStore,
   table: EmbeddingTable,
   rows: readonly { story_id: string; id: string }[],
   vectors: readonly number[][],
   options: { onlyMissing?: boolean } = {},
 ): Promise<number> {
   if (rows.length === 0) return 0;
+  // All of them in one binary real[] (embeddingParam), row n's the n-th slice of `dimension`.
+  const dimension = vectors[0]?.length ?? 0;
+  if (vectors.length !== rows.length || vectors.some((vec) => vec.length !== dimension)) {
+    throw new AppError('internal', 'A batch of embeddings to write must hold one vector of one dimension per row.');
+  }
   const { rowCount } = await tx.query(
     `UPDATE ${table} AS t SET embedding = v.embedding
-     FROM (SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS u(story_id, id, embedding_text)) AS r
-     CROSS JOIN LATERAL (SELECT r.embedding_text::real[] AS embedding) AS v
+     FROM unnest($1::uuid[], $2::uuid[]) WITH ORDINALITY AS r(story_id, id, n)
+     CROSS JOIN LATERAL (SELECT ($3::real[])[(r.n - 1) * $4::int + 1 : r.n * $4::int] AS embedding) AS v
      WHERE t.story_id = r.story_id AND t.id = r.id${options.onlyMissing ? ' AND t.embedding IS NULL' : ''}`,
-    [rows.map((row) => row.story_id), rows.map((row) => row.id), vectors.map((vec) => `{${store.toParam(vec).join(',')}}`)],
+    [rows.map((row) => row.story_id), rows.map((row) => row.id), embeddingParam(vectors.flat()), dimension],
   );
   return rowCount;
 }
@@ -156,7 +161,7 @@ export async function reembedAll(db: Database, embedder: Embedder, options: Reem
         rows.map((row) => row.text),
         options.signal,
       );
-      await withTransaction(db, {}, (tx) => writeEmbeddings(tx, store, table, rows, vectors));
+      await withTransaction(db, {}, (tx) => writeEmbeddings(tx, table, rows, vectors));
       done += rows.length;
       options.onProgress?.({ table, done });
       const last = rows.at(-1)!;

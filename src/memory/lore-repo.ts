@@ -1,6 +1,7 @@
 import type { Queryable } from '../db/index.js';
 import { AppError } from '../errors.js';
 import { isUuid } from '../story/story-repo.js';
+import { optionalEmbeddingParam } from './embedding-param.js';
 import { cleanKeywords, defaultLoreOptions, type LoreOptions } from './lore-options.js';
 
 /** World info: a fact injected into the context when its keywords appear or it is close in meaning. */
@@ -231,7 +232,7 @@ export async function updateLoreEntry(
     sets.push(`${column} = $${params.length}::${type},`);
   }
   if (patch.embedding !== undefined) {
-    params.push(patch.embedding);
+    params.push(optionalEmbeddingParam(patch.embedding));
     sets.push(`embedding = $${params.length}::real[],`);
   }
   const { rows } = await db.query<LoreRow>(

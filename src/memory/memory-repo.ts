@@ -1,9 +1,10 @@
 import { headPathCte } from '../world/scene-path.js';
 import type { Queryable } from '../db/index.js';
+import { optionalEmbeddingParam } from './embedding-param.js';
 
 /**
- * Inserts and updates of embedded rows. Embeddings are passed as `$n::real[]`, which both
- * column types accept (see VectorStore), so these need not know the backend.
+ * Inserts and updates of embedded rows. Embeddings are passed as `$n::real[]` (embeddingParam),
+ * which both column types accept (see VectorStore), so these need not know the backend.
  */
 
 export type CharacterMemoryKind = 'observation' | 'thought' | 'action' | 'reaction' | 'conversation' | 'reflection' | 'told';
@@ -48,7 +49,7 @@ export function characterMemoriesInsert(memories: NewCharacterMemory[], offset: 
       memory.content.slice(0, 8000),
       clamp(memory.emotionalValence, -1, 1),
       clamp(memory.importance, 0, 1),
-      memory.embedding,
+      optionalEmbeddingParam(memory.embedding),
       memory.evidenceMemoryIds ?? [],
     );
     const p = (i: number) => `$${base + i}`;
@@ -82,7 +83,7 @@ export async function insertStoryMemory(tx: Queryable, memory: NewStoryMemory): 
 
 /** A story memory's column values, in the order both inserts name the columns. */
 function storyMemoryValues(memory: NewStoryMemory): unknown[] {
-  return [memory.storyId, memory.kind, memory.sceneId, memory.throughSceneNumber, memory.content.slice(0, 20000), clamp(memory.importance, 0, 1), memory.embedding];
+  return [memory.storyId, memory.kind, memory.sceneId, memory.throughSceneNumber, memory.content.slice(0, 20000), clamp(memory.importance, 0, 1), optionalEmbeddingParam(memory.embedding)];
 }
 
 /** Inserts several story memories in one statement (a turn's scene digest and its summary). */
@@ -99,7 +100,7 @@ export async function insertStoryMemories(tx: Queryable, memories: NewStoryMemor
 }
 
 export async function setSceneEmbedding(tx: Queryable, storyId: string, sceneId: string, embedding: number[] | null): Promise<void> {
-  await tx.query(`UPDATE scenes SET embedding = $3::real[] WHERE story_id = $1 AND id = $2`, [storyId, sceneId, embedding]);
+  await tx.query(`UPDATE scenes SET embedding = $3::real[] WHERE story_id = $1 AND id = $2`, [storyId, sceneId, optionalEmbeddingParam(embedding)]);
 }
 
 export async function insertUserInstruction(
@@ -108,7 +109,7 @@ export async function insertUserInstruction(
 ): Promise<void> {
   await tx.query(
     `INSERT INTO user_instructions (story_id, scene_id, turn_id, content, embedding) VALUES ($1, $2, $3, $4, $5::real[])`,
-    [input.storyId, input.sceneId, input.turnId, input.content.slice(0, 2000), input.embedding],
+    [input.storyId, input.sceneId, input.turnId, input.content.slice(0, 2000), optionalEmbeddingParam(input.embedding)],
   );
 }
 

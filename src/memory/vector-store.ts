@@ -2,6 +2,7 @@ import type { Database, Queryable } from '../db/index.js';
 import { withTransaction } from '../db/index.js';
 import { AppError } from '../errors.js';
 import { getLogger } from '../logger.js';
+import { embeddingParam } from './embedding-param.js';
 
 /** Which column type the schema migration chose: pgvector's `vector`, or `real[]` without the extension. */
 export type VectorBackend = 'pgvector' | 'exact';
@@ -27,13 +28,11 @@ export interface NearestQuery {
 
 /**
  * One interface over both column types, so that callers never branch on the backend.
- * Writes need none of it: `$n::real[]` is assignable to both column types (pgvector
- * defines an assignment cast from real[]), so repos insert embeddings the same way everywhere.
+ * Writes need none of it: `$n::real[]` (embeddingParam) is assignable to both column types
+ * (pgvector defines an assignment cast from real[]), so repos insert embeddings the same way everywhere.
  */
 export interface VectorStore {
   readonly backend: VectorBackend;
-  /** The query parameter for an embedding; use it as `$n::real[]`. */
-  toParam(vec: readonly number[]): number[];
   /** SQL that is true when the column holds an embedding of this dimension. */
   hasDimensionSql(column: string, dimension: number): string;
   /** SQL for the cosine similarity of a column to a `real[]` parameter. */
@@ -48,14 +47,6 @@ export interface VectorStore {
    * where a search scope has grown large enough to need one (no-op for exact search).
    */
   ensureIndexes(db: Database, dimension: number): Promise<void>;
-}
-
-function toParam(vec: readonly number[]): number[] {
-  const out = Array.from(vec);
-  if (out.some((value) => !Number.isFinite(value))) {
-    throw new AppError('internal', 'An embedding contains a non-finite number.');
-  }
-  return out;
 }
 
 function checkDimension(dimension: number): number {
@@ -93,7 +84,6 @@ export const indexScopeRows = Math.floor(exactScanMaxRows * 0.8);
 
 const pgvectorStore: VectorStore = {
   backend: 'pgvector',
-  toParam,
   hasDimensionSql(column, dimension) {
     return `(${column} IS NOT NULL AND vector_dims(${column}) = ${checkDimension(dimension)})`;
   },
@@ -141,7 +131,7 @@ const pgvectorStore: VectorStore = {
           LIMIT ${limit})
       ) nearest
       ORDER BY similarity DESC`;
-    return { sql, params: [...query.params, toParam(query.queryEmbedding)] };
+    return { sql, params: [...query.params, embeddingParam(query.queryEmbedding)] };
   },
   async ensureIndexes(db, dimension) {
     const d = checkDimension(dimension);
@@ -222,8 +212,7 @@ interface ExactScoring {
 function exactStoreWith(scoring: ExactScoring): VectorStore {
   const store: VectorStore = {
     backend: 'exact',
-    toParam,
-    hasDimensionSql(column, dimension) {
+      hasDimensionSql(column, dimension) {
       return `(${column} IS NOT NULL AND array_length(${column}, 1) = ${checkDimension(dimension)})`;
     },
     similaritySql(column, param, dimension) {
@@ -253,7 +242,7 @@ function exactStoreWith(scoring: ExactScoring): VectorStore {
         WHERE ${query.where} AND ${store.hasDimensionSql(query.column, d)}
         ORDER BY similarity DESC
         LIMIT ${limit}`;
-      return { sql, params: [...query.params, toParam(query.queryEmbedding)] };
+      return { sql, params: [...query.params, embeddingParam(query.queryEmbedding)] };
     },
     async ensureIndexes() {
       // Exact search scans the scoped rows; there is no index type for real[] similarity.

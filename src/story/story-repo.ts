@@ -2,6 +2,7 @@ import type { Queryable } from '../db/index.js';
 import { measureLockWait } from '../db/index.js';
 import { AppError } from '../errors.js';
 import { headPathCte } from '../world/scene-path.js';
+import { optionalEmbeddingParam } from '../memory/embedding-param.js';
 
 export interface StoryRow {
   id: string;
@@ -393,7 +394,7 @@ export async function insertSceneWithChoices(tx: Queryable, scene: NewScene): Pr
       scene.provider,
       scene.model,
       scene.choices,
-      scene.embedding,
+      optionalEmbeddingParam(scene.embedding),
     ],
   );
   const inserted = rows[0]!;
