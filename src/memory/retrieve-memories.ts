@@ -96,10 +96,23 @@ export interface RetrieveMemoriesInput {
 
 export type RetrievedMemory = CharacterMemory & { ranking: RankedScore; similarity: number };
 
-const memoryColumns = `m.id, m.character_id, m.scene_id, m.kind, m.content, m.emotional_valence, m.importance,
-  m.last_accessed_at, m.created_at, extract(epoch FROM now() - m.last_accessed_at) / 3600 AS hours_since_access`;
+/**
+ * What ranking needs of a candidate. Hundreds are ranked per turn (nearest and most recent of
+ * each character) and a few kept: their content and the rest are read afterwards, for those
+ * few only. Sent whole, the candidates were three quarters of the values a turn read back
+ * (50 kB at 15 scenes), and on the embedded database each value costs a copy and a decode.
+ */
+const candidateColumns = `m.id, m.character_id, m.importance, (extract(epoch FROM now() - m.last_accessed_at) / 3600)::float8 AS hours_since_access`;
 
-type CandidateRow = CharacterMemoryRow & { hours_since_access: number | string; similarity: number | string | null };
+const memoryColumns = 'id, character_id, scene_id, kind, content, emotional_valence, importance, last_accessed_at, created_at';
+
+interface CandidateRow {
+  id: string;
+  character_id: string;
+  importance: number;
+  hours_since_access: number | string;
+  similarity: number | string | null;
+}
 
 /** The path filter's parameter (pathParam): the caller's ids, or one walk of the tree; null when not scoped to a path. */
 async function pathFilterFor(db: Queryable, storyId: string, input: { headSceneId?: string; pathSceneIds?: readonly string[] }): Promise<string | null> {
@@ -134,7 +147,7 @@ export async function retrieveMemoriesOfCharacters(
   const scope = `m.story_id = $1 AND m.character_id = who.character_id AND ($3::text[] IS NULL OR m.kind = ANY($3::text[]))
     AND ($4::text IS NULL OR m.scene_id IS NULL OR ${onPathSql('m.scene_id', '$4')})`;
   const recentOnes = (similarity: string) => `
-    SELECT ${memoryColumns}, ${similarity} AS similarity
+    SELECT ${candidateColumns}, ${similarity} AS similarity
     FROM character_memories m
     WHERE ${scope}
     ORDER BY m.last_accessed_at DESC
@@ -151,7 +164,7 @@ export async function retrieveMemoriesOfCharacters(
     const nearest = store.nearestSql({
       from: 'character_memories m',
       column: 'm.embedding',
-      select: memoryColumns,
+      select: candidateColumns,
       where: scope,
       params,
       queryEmbedding: input.queryEmbedding,
@@ -177,10 +190,10 @@ export async function retrieveMemoriesOfCharacters(
   }
   const byCharacter = new Map<string, Map<string, CandidateRow>>(characterIds.map((id) => [id, new Map()]));
   for (const row of rows) byCharacter.get(row.character_id)?.set(row.id, row);
-  const touched: string[] = [];
+  const rankedOf = new Map<string, { id: string; similarity: number; ranking: RankedScore }[]>();
   for (const [characterId, byId] of byCharacter) {
     const candidates = [...byId.values()].map((row) => ({
-      ...toCharacterMemory(row),
+      id: row.id,
       importance: row.importance,
       similarity: row.similarity === null ? 0 : Number(row.similarity),
       hoursSinceAccess: Number(row.hours_since_access),
@@ -189,8 +202,22 @@ export async function retrieveMemoriesOfCharacters(
       ...(input.weights === undefined ? {} : { weights: input.weights }),
       ...(input.decayPerHour === undefined ? {} : { decayPerHour: input.decayPerHour }),
     }).slice(0, input.limit ?? 5);
-    touched.push(...ranked.map((memory) => memory.id));
-    result.set(characterId, ranked.map(({ hoursSinceAccess: _hours, ...memory }) => memory));
+    rankedOf.set(characterId, ranked);
+  }
+  const touched = [...rankedOf.values()].flatMap((ranked) => ranked.map((memory) => memory.id));
+  const { rows: recalled } =
+    touched.length === 0
+      ? { rows: [] }
+      : await db.query<CharacterMemoryRow>(`SELECT ${memoryColumns} FROM character_memories WHERE story_id = $1 AND id = ANY($2::uuid[])`, [input.storyId, touched]);
+  const recalledById = new Map(recalled.map((row) => [row.id, toCharacterMemory(row)]));
+  for (const [characterId, ranked] of rankedOf) {
+    result.set(
+      characterId,
+      ranked.flatMap(({ id, similarity, ranking }) => {
+        const memory = recalledById.get(id);
+        return memory ? [{ ...memory, similarity, ranking }] : [];
+      }),
+    );
   }
   if ((input.touch ?? true) && touched.length > 0) {
     await db.query(touchCharacterMemoriesSql('$1', '$2'), [input.storyId, touched]);
