@@ -1,7 +1,19 @@
 import type { Transaction } from '../db/index.js';
 import { AppError } from '../errors.js';
-import { countSiblings, getScene, getSceneWithChildCount, lockAndTouchStory, type StoryRow } from './story-repo.js';
-import { claimTurn, findGeneratingTurn, findSucceededTwin, findTurnByIdempotencyKey, insertTurn, markTurnFailed, recordIdempotencyKey, type TurnRow } from './turn-repo.js';
+import { countSiblings, getScene, lockAndTouchStory, type StoryRow } from './story-repo.js';
+import {
+  claimTurn,
+  findGeneratingTurn,
+  findSucceededTwin,
+  findTurnByIdempotencyKey,
+  insertTurn,
+  markTurnFailed,
+  readAdvanceClaimState,
+  recordIdempotencyKey,
+  type AdvanceClaimState,
+  type TurnRow,
+} from './turn-repo.js';
+import { AUTHORED_SCENE_KEY } from './authored-scene-key.js';
 import { turnRequestHash } from './request-hash.js';
 import { followAuthoredScene } from './follow-authored-scene.js';
 import type { TurnInput } from './validate-turn-input.js';
@@ -45,8 +57,8 @@ function sameRequest(turn: TurnRow, input: TurnInput): boolean {
   );
 }
 
-/** Works out the new scene's place in the tree from the turn's request. */
-async function planFor(tx: Transaction, story: StoryRow, turn: TurnRow): Promise<GenerationPlan> {
+/** Works out the new scene's place in the tree from the turn's request (`advance`: the claim's read, when it made it). */
+async function planFor(tx: Transaction, story: StoryRow, turn: TurnRow, advance?: AdvanceClaimState): Promise<GenerationPlan> {
   if (turn.kind === 'open') {
     return {
       story,
@@ -61,7 +73,8 @@ async function planFor(tx: Transaction, story: StoryRow, turn: TurnRow): Promise
     };
   }
   if (turn.kind === 'advance') {
-    const { scene: from, children } = await getSceneWithChildCount(tx, story.id, turn.fromSceneId!);
+    const { from } = advance ?? (await readAdvanceClaimState(tx, story.id, turn.fromSceneId!, turn.choiceNumber, AUTHORED_SCENE_KEY));
+    if (!from) throw new AppError('not_found', `No scene ${turn.fromSceneId} in story ${story.id}.`, { details: { storyId: story.id, sceneId: turn.fromSceneId } });
     const choice = from.choices.find((c) => c.number === turn.choiceNumber);
     if (!choice) {
       throw new AppError('validation', `Choice ${turn.choiceNumber} does not exist; this scene offers choices 1–${from.choices.length}.`, {
@@ -71,13 +84,13 @@ async function planFor(tx: Transaction, story: StoryRow, turn: TurnRow): Promise
     return {
       story,
       turn,
-      parentSceneId: from.id,
+      parentSceneId: turn.fromSceneId,
       parentSceneNumber: from.sceneNumber,
-      expectedHeadSceneId: from.id,
+      expectedHeadSceneId: turn.fromSceneId,
       choiceNumber: choice.number,
       chosenAction: choice.content,
       instruction: turn.instruction,
-      siblingIndex: children,
+      siblingIndex: from.children,
     };
   }
   // Regenerate: a new sibling of the replaced scene, answering the same choice and instruction.
@@ -195,7 +208,9 @@ async function decideFresh(tx: Transaction, story: StoryRow, input: TurnInput, l
     };
   }
 
-  const inFlight = await findGeneratingTurn(tx, storyId);
+  // Advancing, the turn in flight, the scene and its authored child are read at once.
+  const advance = kind === 'advance' ? await readAdvanceClaimState(tx, storyId, fromSceneId!, input.choiceNumber, AUTHORED_SCENE_KEY) : undefined;
+  const inFlight = advance ? advance.inFlight : await findGeneratingTurn(tx, storyId);
   if (inFlight) {
     if (!inFlight.leaseExpired) {
       return inFlight.requestHash === requestHash
@@ -204,7 +219,7 @@ async function decideFresh(tx: Transaction, story: StoryRow, input: TurnInput, l
     }
     if (inFlight.requestHash === requestHash) {
       const turn = await claimTurn(tx, storyId, inFlight.id, lease);
-      return { action: 'generate', plan: await planFor(tx, story, turn), how: 'takeover' };
+      return { action: 'generate', plan: await planFor(tx, story, turn, advance), how: 'takeover' };
     }
     await markTurnFailed(tx, storyId, inFlight.id, {
       leaseOwner: null,
@@ -214,8 +229,12 @@ async function decideFresh(tx: Transaction, story: StoryRow, input: TurnInput, l
     });
   }
 
-  if (kind === 'advance' && input.choiceNumber !== null) {
-    const followed = await followAuthoredScene(tx, { storyId, fromSceneId: fromSceneId!, choiceNumber: input.choiceNumber, instruction: input.instruction, requestHash });
+  if (advance && input.choiceNumber !== null) {
+    const followed = await followAuthoredScene(
+      tx,
+      { storyId, fromSceneId: fromSceneId!, choiceNumber: input.choiceNumber, instruction: input.instruction, requestHash },
+      advance.authoredSceneId,
+    );
     if (followed) return { action: 'replay', ...followed, authored: true };
   }
   const turn = await insertTurn(tx, {
@@ -230,5 +249,5 @@ async function decideFresh(tx: Transaction, story: StoryRow, input: TurnInput, l
     claimId: lease.claimId,
   });
   // planFor validates the choice; a bad one throws and the insert rolls back with the transaction.
-  return { action: 'generate', plan: await planFor(tx, story, turn), how: 'new' };
+  return { action: 'generate', plan: await planFor(tx, story, turn, advance), how: 'new' };
 }

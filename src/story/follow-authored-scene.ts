@@ -1,7 +1,6 @@
 import type { Transaction } from '../db/index.js';
-import { AUTHORED_SCENE_KEY } from './authored-scene-key.js';
 import { eventsChannel, type StoryEvent } from './engine-deps.js';
-import { findAuthoredChildScene, markChoiceSelected, setStoryHead } from './story-repo.js';
+import { markChoiceSelected, setStoryHead } from './story-repo.js';
 import { insertFinishedTurn } from './turn-repo.js';
 
 /**
@@ -14,10 +13,11 @@ import { insertFinishedTurn } from './turn-repo.js';
 export async function followAuthoredScene(
   tx: Transaction,
   turn: { storyId: string; fromSceneId: string; choiceNumber: number; instruction: string | null; requestHash: string },
+  /** The authored child of the choice, as readAdvanceClaimState found it. */
+  authoredSceneId: string | undefined,
 ): Promise<{ turnId: string; sceneId: string } | undefined> {
-  if (turn.instruction !== null) return undefined;
-  const sceneId = await findAuthoredChildScene(tx, turn.storyId, turn.fromSceneId, turn.choiceNumber, AUTHORED_SCENE_KEY);
-  if (sceneId === undefined) return undefined;
+  if (turn.instruction !== null || authoredSceneId === undefined) return undefined;
+  const sceneId = authoredSceneId;
   const finished = await insertFinishedTurn(tx, { ...turn, kind: 'advance', sceneId });
   await markChoiceSelected(tx, turn.storyId, turn.fromSceneId, turn.choiceNumber);
   const version = await setStoryHead(tx, turn.storyId, sceneId);

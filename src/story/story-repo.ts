@@ -325,19 +325,6 @@ export async function getSceneTree(db: Queryable, storyId: string): Promise<Scen
   return rows.map(toScene);
 }
 
-/** A scene and how many scenes hang under it (the next child's sibling index), in one statement. */
-export async function getSceneWithChildCount(db: Queryable, storyId: string, sceneId: string): Promise<{ scene: SceneRow; children: number }> {
-  const { rows } = isUuid(sceneId)
-    ? await db.query<SceneRecord & { children: number }>(
-        `SELECT x.*, (SELECT count(*)::int FROM scenes k WHERE k.story_id = $1 AND k.parent_scene_id = $2) AS children
-           FROM (${sceneSelect} WHERE s.story_id = $1 AND s.id = $2) x`,
-        [storyId, sceneId],
-      )
-    : { rows: [] };
-  if (!rows[0]) throw new AppError('not_found', `No scene ${sceneId} in story ${storyId}.`, { details: { storyId, sceneId } });
-  return { scene: toScene(rows[0]), children: rows[0].children };
-}
-
 export async function countSiblings(db: Queryable, storyId: string, parentSceneId: string | null): Promise<number> {
   // `= $2` or IS NULL, not IS NOT DISTINCT FROM, which no index serves: that scanned every
   // scene of the story once per turn (2 ms at 2,000 scenes, bench/profile-world-turn.ts).
@@ -403,15 +390,4 @@ export async function insertSceneWithChoices(tx: Queryable, scene: NewScene): Pr
 
 export async function markChoiceSelected(tx: Queryable, storyId: string, sceneId: string, choiceNumber: number): Promise<void> {
   await tx.query(`UPDATE choices SET selected = true WHERE story_id = $1 AND scene_id = $2 AND choice_number = $3`, [storyId, sceneId, choiceNumber]);
-}
-
-/** The scene an author wrote for this choice (scene metadata `markerKey`, no turn behind it), if any. */
-export async function findAuthoredChildScene(db: Queryable, storyId: string, parentSceneId: string, choiceNumber: number, markerKey: string): Promise<string | undefined> {
-  const { rows } = await db.query<{ id: string }>(
-    `SELECT id FROM scenes
-      WHERE story_id = $1 AND parent_scene_id = $2 AND choice_number = $3 AND turn_id IS NULL AND metadata ? $4
-      ORDER BY created_at, id LIMIT 1`,
-    [storyId, parentSceneId, choiceNumber, markerKey],
-  );
-  return rows[0]?.id;
 }
