@@ -28,10 +28,6 @@ export class StatementNames {
   }
 
   /**
-   * A table a prepared statement reads changed shape under it (a migration): PostgreSQL
-   * refuses to run it again. The text gets a new name, so every connection prepares it afresh.
-   */
-  /**
    * A connection pooler between us and the server that hands each transaction to another
    * server connection (PgBouncer in transaction mode, before 1.21) loses prepared statements:
    * from then on every statement is sent unnamed.
@@ -41,6 +37,10 @@ export class StatementNames {
     this.names.clear();
   }
 
+  /**
+   * A table a prepared statement reads changed shape under it (a migration): PostgreSQL
+   * refuses to run it again. The text gets a new name, so every connection prepares it afresh.
+   */
   forget(sql: string): void {
     if (!this.names.delete(sql)) return;
     this.generation++;
