@@ -38,6 +38,8 @@ export interface ClaimLease {
   owner: string;
   leaseMs: number;
   claimId: string;
+  /** The request that will wait for the turn: a new turn records it in its own INSERT. */
+  waiterId?: string;
 }
 
 export type ClaimDecision =
@@ -247,6 +249,7 @@ async function decideFresh(tx: Transaction, story: StoryRow, input: TurnInput, l
     leaseOwner: lease.owner,
     leaseMs: lease.leaseMs,
     claimId: lease.claimId,
+    ...(lease.waiterId === undefined ? {} : { waiterId: lease.waiterId }),
   });
   // planFor validates the choice; a bad one throws and the insert rolls back with the transaction.
   return { action: 'generate', plan: await planFor(tx, story, turn, advance), how: 'new' };

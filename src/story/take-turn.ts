@@ -307,13 +307,14 @@ export async function takeTurn(deps: EngineDeps, request: TurnRequest): Promise<
   // Each pass either finishes, or ends because a turn we depended on expired or was cancelled.
   for (let pass = 0; pass < maxPasses; pass++) {
     // Named before it is sent: if the COMMIT's reply is lost, this id says whether it landed.
-    const lease = { owner: deps.instanceId, leaseMs: deps.leaseMs, claimId: randomUUID() };
+    const lease = { owner: deps.instanceId, leaseMs: deps.leaseMs, claimId: randomUUID(), waiterId };
     let decision: ClaimDecision;
     try {
       decision = await withTransaction(deps.db, {}, async (tx) => {
         const decided = await decideClaim(tx, request.storyId, input, lease);
-        // On record under the claim's story lock, so that no waiter is missed by a leave deciding to cancel.
-        const waitedFor = decided.action === 'generate' ? decided.plan.turn.id : decided.action === 'join' ? decided.turn.id : null;
+        // On record under the claim's story lock, so that no waiter is missed by a leave deciding
+        // to cancel; a new turn's INSERT has recorded it already.
+        const waitedFor = decided.action === 'generate' && decided.how !== 'new' ? decided.plan.turn.id : decided.action === 'join' ? decided.turn.id : null;
         if (waitedFor) await upsertTurnWaiter(tx, request.storyId, waitedFor, waiterId);
         return decided;
       });

@@ -165,13 +165,20 @@ export async function insertTurn(
     leaseOwner: string;
     leaseMs: number;
     claimId: string;
+    /** Someone waiting for the turn from the start (a turn_waiters row, in the same statement). */
+    waiterId?: string;
   },
 ): Promise<TurnRow> {
-  const { rows } = await tx.query<TurnRecord>(
-    `INSERT INTO turns (story_id, kind, from_scene_id, choice_number, instruction, request_hash, status, lease_owner, lease_expires_at, claim_id)
+  const params = [turn.storyId, turn.kind, turn.fromSceneId, turn.choiceNumber, turn.instruction, turn.requestHash, turn.leaseOwner, turn.leaseMs, turn.claimId];
+  const insert = `INSERT INTO turns (story_id, kind, from_scene_id, choice_number, instruction, request_hash, status, lease_owner, lease_expires_at, claim_id)
      VALUES ($1, $2, $3, $4, $5, $6, 'generating', $7, clock_timestamp() + $8 * interval '1 millisecond', $9)
-     RETURNING ${turnColumns}`,
-    [turn.storyId, turn.kind, turn.fromSceneId, turn.choiceNumber, turn.instruction, turn.requestHash, turn.leaseOwner, turn.leaseMs, turn.claimId],
+     RETURNING ${turnColumns}`;
+  const { rows } = await tx.query<TurnRecord>(
+    turn.waiterId === undefined
+      ? insert
+      : `WITH turn AS (${insert}), waiter AS (INSERT INTO turn_waiters (story_id, turn_id, waiter_id) SELECT story_id, id, $10 FROM turn)
+         SELECT * FROM turn`,
+    turn.waiterId === undefined ? params : [...params, turn.waiterId],
   );
   return toTurn(rows[0]!);
 }
