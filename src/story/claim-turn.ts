@@ -14,6 +14,7 @@ import {
   type TurnRow,
 } from './turn-repo.js';
 import { AUTHORED_SCENE_KEY } from './authored-scene-key.js';
+import { upsertTurnWaiter } from './turn-waiter-repo.js';
 import { turnRequestHash } from './request-hash.js';
 import { followAuthoredScene } from './follow-authored-scene.js';
 import type { TurnInput } from './validate-turn-input.js';
@@ -38,7 +39,7 @@ export interface ClaimLease {
   owner: string;
   leaseMs: number;
   claimId: string;
-  /** The request that will wait for the turn: a new turn records it in its own INSERT. */
+  /** The request that will wait for the turn this claim answers (recorded by the claim, a new turn in its own INSERT). */
   waiterId?: string;
 }
 
@@ -121,7 +122,8 @@ function startsFromHead(story: StoryRow, turn: TurnRow): boolean {
  * Step 1 of the turn protocol, inside one short transaction holding the story row lock:
  * replay, join, refuse, take over, or insert a new generating turn with a lease. A keyed
  * request's key is recorded against whichever turn answers it, so a retry with that key
- * always gets that turn's scene.
+ * always gets that turn's scene. The lease's waiter is recorded against the turn it will
+ * wait for, under the same lock, so that no waiter is missed by a leave deciding to cancel.
  */
 export async function decideClaim(
   tx: Transaction,
@@ -129,6 +131,16 @@ export async function decideClaim(
   input: TurnInput,
   lease: ClaimLease,
 ): Promise<ClaimDecision> {
+  const decision = await decideLocked(tx, storyId, input, lease);
+  if (lease.waiterId !== undefined) {
+    // A new turn's INSERT has recorded its waiter already.
+    const waitedFor = decision.action === 'generate' && decision.how !== 'new' ? decision.plan.turn.id : decision.action === 'join' ? decision.turn.id : null;
+    if (waitedFor) await upsertTurnWaiter(tx, storyId, waitedFor, lease.waiterId);
+  }
+  return decision;
+}
+
+async function decideLocked(tx: Transaction, storyId: string, input: TurnInput, lease: ClaimLease): Promise<ClaimDecision> {
   // Touching the row as it is locked makes a SERIALIZABLE claim that waited for this lock fail
   // with 40001 (and be retried on a fresh snapshot) instead of deciding on a snapshot that cannot
   // see the turn this claim inserts. Under READ COMMITTED it is a cheap no-op.

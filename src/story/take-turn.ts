@@ -24,7 +24,6 @@ import { getSceneView, type SceneView } from './scene-view.js';
 import type { TurnKind } from './turn-repo.js';
 import type { Queryable } from '../db/index.js';
 import { holdTurnWaiter, type TurnWaiter } from './hold-turn-waiter.js';
-import { upsertTurnWaiter } from './turn-waiter-repo.js';
 
 export interface TurnRequest {
   storyId: string;
@@ -310,14 +309,7 @@ export async function takeTurn(deps: EngineDeps, request: TurnRequest): Promise<
     const lease = { owner: deps.instanceId, leaseMs: deps.leaseMs, claimId: randomUUID(), waiterId };
     let decision: ClaimDecision;
     try {
-      decision = await withTransaction(deps.db, {}, async (tx) => {
-        const decided = await decideClaim(tx, request.storyId, input, lease);
-        // On record under the claim's story lock, so that no waiter is missed by a leave deciding
-        // to cancel; a new turn's INSERT has recorded it already.
-        const waitedFor = decided.action === 'generate' && decided.how !== 'new' ? decided.plan.turn.id : decided.action === 'join' ? decided.turn.id : null;
-        if (waitedFor) await upsertTurnWaiter(tx, request.storyId, waitedFor, waiterId);
-        return decided;
-      });
+      decision = await withTransaction(deps.db, {}, (tx) => decideClaim(tx, request.storyId, input, lease));
     } catch (error) {
       if (!isAppError(error, 'database_unavailable') || pass === maxPasses - 1) throw error;
       await releaseLostClaim(deps, request.storyId, lease.claimId);
