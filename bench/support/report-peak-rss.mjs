@@ -1,6 +1,6 @@
 // Preloaded into a benchmarked process: writes its peak RSS (KiB) and the CPU time it used
 // (ms, user + system, every thread) as JSON to LW_BENCH_RSS_FILE at exit. A command that runs
-// itself again in a second Node (src/cli/compile-for-one-command.ts) preloads this there too:
+// itself again in a second Node (src/cli/compile-for-this-command.ts) preloads this there too:
 // the second exits first, and the first then records the larger peak and the sum of the CPU.
 import fs from 'node:fs';
 

@@ -34,7 +34,7 @@ function runAgainWithLiftoffOnly(): Promise<never> {
   });
 }
 
-/** The commands that stay up (the menu, `play`, `serve`); every other one answers and exits. */
+/** The commands that stay up besides the menu (no command at all); every other one answers and exits. */
 const longRunningCommands = new Set(['play', 'serve']);
 
 /**
