@@ -200,6 +200,7 @@ async function measureQueries(
   let hits = 0;
   for (const query of queries) {
     const nearest = store.nearestSql({
+      table: 'character_memories',
       from: 'character_memories m',
       column: 'm.embedding',
       select: 'm.id',

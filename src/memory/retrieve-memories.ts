@@ -162,6 +162,7 @@ export async function retrieveMemoriesOfCharacters(
   } else {
     const dimension = input.queryEmbedding.length;
     const nearest = store.nearestSql({
+      table: 'character_memories',
       from: 'character_memories m',
       column: 'm.embedding',
       select: candidateColumns,
@@ -249,6 +250,7 @@ export async function findSimilarScenes(
 ): Promise<SimilarScene[]> {
   const store = await loadVectorStore(db);
   const query = store.nearestSql({
+    table: 'scenes',
     from: 'scenes s',
     column: 's.embedding',
     select: 's.id, s.scene_number, s.content',
@@ -278,6 +280,7 @@ export async function findRelevantInstructions(
 ): Promise<RelevantText[]> {
   const store = await loadVectorStore(db);
   const query = store.nearestSql({
+    table: 'user_instructions',
     from: 'user_instructions i JOIN scenes p ON p.story_id = i.story_id AND p.id = i.scene_id',
     column: 'i.embedding',
     select: 'i.id, i.content, p.scene_number',
@@ -300,6 +303,7 @@ export async function findRelevantStoryMemories(
 ): Promise<RelevantText[]> {
   const store = await loadVectorStore(db);
   const query = store.nearestSql({
+    table: 'memories',
     from: 'memories m',
     column: 'm.embedding',
     select: 'm.id, m.content, m.through_scene_number AS scene_number',

@@ -313,6 +313,7 @@ export async function selectLore(
   if (input.queryEmbedding) {
     const store = await loadVectorStore(db);
     const query = store.nearestSql({
+      table: 'lore_entries',
       from: 'lore_entries l',
       column: 'l.embedding',
       select: 'l.id',

@@ -12,7 +12,13 @@ export const embeddingTables = ['scenes', 'memories', 'character_memories', 'use
 export type EmbeddingTable = (typeof embeddingTables)[number];
 
 export interface NearestQuery {
-  /** Table and alias, e.g. `character_memories m`. */
+  /**
+   * The table whose embeddings are ranked. On pgvector, a table without an HNSW index of the
+   * query's dimension is searched exactly in a query of one plan (no scope count, nothing for
+   * the planner to weigh against an index that is not there).
+   */
+  table: EmbeddingTable;
+  /** Table and alias, e.g. `character_memories m` (may join other tables). */
   from: string;
   /** The embedding column, qualified by the alias. */
   column: string;
@@ -82,97 +88,126 @@ const searchScope: Record<EmbeddingTable, string> = {
 };
 export const indexScopeRows = Math.floor(exactScanMaxRows * 0.8);
 
-const pgvectorStore: VectorStore = {
-  backend: 'pgvector',
-  hasDimensionSql(column, dimension) {
-    return `(${column} IS NOT NULL AND vector_dims(${column}) = ${checkDimension(dimension)})`;
-  },
-  similaritySql(column, param, dimension) {
-    const d = checkDimension(dimension);
-    return `(1 - (${column}::vector(${d}) <=> ${param}::real[]::vector(${d})))`;
-  },
-  nearestSql(query) {
-    const d = checkDimension(query.dimension);
-    const p = `$${query.params.length + 1}`;
-    const limit = Math.max(1, Math.trunc(query.limit));
-    // Two plans, one chosen per query by the size of its scope: a small scope (one character's
-    // memories, a story's path of a few thousand scenes) is scored exactly, which is always
-    // right; a large one is served by the HNSW index. The scope is counted first, up to one
-    // more row than the exact limit, by a pass that never reads an embedding; the exact plan
-    // then reads the (small) scope again from pages the count has just brought in. Keeping
-    // the scope's rows with their embeddings in a materialised CTE instead, to be counted and
-    // scored from there, copied up to 5,001 embeddings per query: at 100,000 memories that
-    // copy was a third of a search that went to the index anyway (bench/retrieval.ts), and
-    // at 1,500 rows it was slower than the second read. The exact plan orders by its output
-    // column `similarity`, so each row's distance is computed once. The index plan's ORDER BY
-    // must be the indexed expression itself (embedding::vector(N)); the outer ORDER BY
-    // restores exact order, which the iterative index scan ("relaxed_order") does not
-    // guarantee. The index plan has no dimension filter: the planner misjudges its
-    // selectivity and skips the index, and the index itself admits only rows of its
-    // dimension (reembedAll drops it while dimensions are mixed).
-    const distance = `${query.column}::vector(${d}) <=> ${p}::real[]::vector(${d})`;
-    const inScope = `${query.where} AND ${query.column} IS NOT NULL`;
-    const ofDimension = `vector_dims(${query.column}) = ${d}`;
-    const sql = `
-      WITH scope_size AS MATERIALIZED (
-        SELECT count(*) AS n FROM (SELECT 1 FROM ${query.from} WHERE ${inScope} AND ${ofDimension} LIMIT ${exactScanMaxRows + 1}) AS scope
-      )
-      SELECT * FROM (
-        (SELECT ${query.select}, 1 - (${distance}) AS similarity
-           FROM ${query.from}
-          WHERE ${inScope} AND ${ofDimension} AND (SELECT n FROM scope_size) <= ${exactScanMaxRows}
-          ORDER BY similarity DESC
-          LIMIT ${limit})
-        UNION ALL
-        (SELECT ${query.select}, 1 - (${distance}) AS similarity
-           FROM ${query.from}
-          WHERE ${inScope} AND (SELECT n FROM scope_size) > ${exactScanMaxRows}
-          ORDER BY ${distance}
-          LIMIT ${limit})
-      ) nearest
-      ORDER BY similarity DESC`;
-    return { sql, params: [...query.params, embeddingParam(query.queryEmbedding)] };
-  },
-  async ensureIndexes(db, dimension) {
-    const d = checkDimension(dimension);
-    await withTransaction(db, {}, async (tx) => {
-      // Servers starting together would otherwise race on CREATE INDEX IF NOT EXISTS.
-      await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('livingworld:vector-indexes', 0))`);
-      for (const table of embeddingTables) {
-        const name = hnswIndexName(table, d);
-        const { rows } = await tx.query<{ indexname: string }>(
-          `SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1 AND indexname LIKE $2`,
-          [table, `${table}_embedding_hnsw_%`],
-        );
-        for (const row of rows) {
-          if (row.indexname !== name) await tx.query(`DROP INDEX IF EXISTS "${row.indexname}"`);
+/**
+ * The HNSW indexes a database has, as `table:dimension`, kept with its vector store
+ * (loadVectorStore reads them, ensureIndexes updates them). Another process that builds or
+ * drops an index is seen at this process's next ensureIndexes (refreshVectorIndexes runs as
+ * turns add rows); until then a table it indexed is searched exactly, which is right, only slower.
+ */
+type KnownIndexes = Set<string>;
+
+const indexKey = (table: EmbeddingTable, dimension: number) => `${table}:${dimension}`;
+
+function pgvectorStoreWith(known: KnownIndexes | undefined): VectorStore {
+  return {
+    backend: 'pgvector',
+    hasDimensionSql(column, dimension) {
+      return `(${column} IS NOT NULL AND vector_dims(${column}) = ${checkDimension(dimension)})`;
+    },
+    similaritySql(column, param, dimension) {
+      const d = checkDimension(dimension);
+      return `(1 - (${column}::vector(${d}) <=> ${param}::real[]::vector(${d})))`;
+    },
+    nearestSql(query) {
+      const d = checkDimension(query.dimension);
+      const p = `$${query.params.length + 1}`;
+      const limit = Math.max(1, Math.trunc(query.limit));
+      const distance = `${query.column}::vector(${d}) <=> ${p}::real[]::vector(${d})`;
+      const inScope = `${query.where} AND ${query.column} IS NOT NULL`;
+      const ofDimension = `vector_dims(${query.column}) = ${d}`;
+      const params = [...query.params, embeddingParam(query.queryEmbedding)];
+      // The exact plan orders by its output column `similarity`, so each row's distance is
+      // computed once.
+      const exact = (condition: string) => `
+          SELECT ${query.select}, 1 - (${distance}) AS similarity
+             FROM ${query.from}
+            WHERE ${inScope} AND ${ofDimension}${condition}
+            ORDER BY similarity DESC
+            LIMIT ${limit}`;
+      if (known && !known.has(indexKey(query.table, d))) return { sql: exact(''), params };
+      // Two plans, one chosen per query by the size of its scope: a small scope (one character's
+      // memories, a story's path of a few thousand scenes) is scored exactly, which is always
+      // right; a large one is served by the HNSW index. Whether the scope is larger than the
+      // exact limit is asked first, by a pass that never reads an embedding's values and stops
+      // at the first row past the limit (EXISTS … OFFSET: cheaper than counting up to it); the
+      // exact plan then reads the (small) scope again from pages that pass has just brought in.
+      // Keeping the scope's rows with their embeddings in a materialised CTE instead, to be
+      // counted and scored from there, copied up to 5,001 embeddings per query: at 100,000
+      // memories that copy was a third of a search that went to the index anyway
+      // (bench/retrieval.ts), and at 1,500 rows it was slower than the second read. The index
+      // plan's ORDER BY must be the indexed expression itself (embedding::vector(N)); the outer
+      // ORDER BY restores exact order, which the iterative index scan ("relaxed_order") does not
+      // guarantee. The index plan has no dimension filter: the planner misjudges its
+      // selectivity and skips the index, and the index itself admits only rows of its
+      // dimension (reembedAll drops it while dimensions are mixed).
+      const sql = `
+        WITH scope AS MATERIALIZED (
+          SELECT EXISTS (SELECT 1 FROM ${query.from} WHERE ${inScope} AND ${ofDimension} OFFSET ${exactScanMaxRows}) AS large
+        )
+        SELECT * FROM (
+          (${exact(' AND NOT (SELECT large FROM scope)')})
+          UNION ALL
+          (SELECT ${query.select}, 1 - (${distance}) AS similarity
+             FROM ${query.from}
+            WHERE ${inScope} AND (SELECT large FROM scope)
+            ORDER BY ${distance}
+            LIMIT ${limit})
+        ) nearest
+        ORDER BY similarity DESC`;
+      return { sql, params };
+    },
+    async ensureIndexes(db, dimension) {
+      const d = checkDimension(dimension);
+      const indexed: string[] = [];
+      await withTransaction(db, {}, async (tx) => {
+        // Servers starting together would otherwise race on CREATE INDEX IF NOT EXISTS.
+        await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('livingworld:vector-indexes', 0))`);
+        for (const table of embeddingTables) {
+          const name = hnswIndexName(table, d);
+          const { rows } = await tx.query<{ indexname: string }>(
+            `SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1 AND indexname LIKE $2`,
+            [table, `${table}_embedding_hnsw_%`],
+          );
+          for (const row of rows) {
+            if (row.indexname !== name) await tx.query(`DROP INDEX IF EXISTS "${row.indexname}"`);
+          }
+          if (rows.some((row) => row.indexname === name)) {
+            indexed.push(indexKey(table, d));
+            continue;
+          }
+          const { rows: large } = await tx.query(
+            `SELECT 1 FROM ${table} WHERE embedding IS NOT NULL GROUP BY ${searchScope[table]} HAVING count(*) >= $1 LIMIT 1`,
+            [indexScopeRows],
+          );
+          if (large.length === 0) continue;
+          await tx.query(`CREATE INDEX "${name}" ON ${table} USING hnsw ((embedding::vector(${d})) vector_cosine_ops)`);
+          indexed.push(indexKey(table, d));
         }
-        if (rows.some((row) => row.indexname === name)) continue;
-        const { rows: large } = await tx.query(
-          `SELECT 1 FROM ${table} WHERE embedding IS NOT NULL GROUP BY ${searchScope[table]} HAVING count(*) >= $1 LIMIT 1`,
-          [indexScopeRows],
-        );
-        if (large.length > 0) await tx.query(`CREATE INDEX "${name}" ON ${table} USING hnsw ((embedding::vector(${d})) vector_cosine_ops)`);
+      });
+      for (const indexes of new Set([known, backendCache.get(db)?.indexes])) {
+        if (!indexes) continue;
+        indexes.clear();
+        for (const key of indexed) indexes.add(key);
       }
-    });
-    // Scoped queries (one story, one character) filter after the index scan; iterative scans
-    // keep reading the index until enough rows pass the filter. New sessions get it from the
-    // database default, the current one (PGlite has only one) from SET. Best effort: a role
-    // that does not own the database cannot set its defaults, and search still works without.
-    // A wider search list than pgvector's default 40: bench/results shows recall@10 at 10k
-    // memories rising from 0.65 to 0.88 for about a millisecond more per query.
-    await db
-      .query(
-        `DO $$ BEGIN
-           EXECUTE format('ALTER DATABASE %I SET hnsw.iterative_scan = relaxed_order', current_database());
-           EXECUTE format('ALTER DATABASE %I SET hnsw.ef_search = 100', current_database());
-         END $$`,
-      )
-      .catch((error: unknown) => getLogger().warn({ err: error }, 'could not set HNSW search defaults for new sessions'));
-    await db.query(`SET hnsw.iterative_scan = relaxed_order`);
-    await db.query(`SET hnsw.ef_search = 100`);
-  },
-};
+      // Scoped queries (one story, one character) filter after the index scan; iterative scans
+      // keep reading the index until enough rows pass the filter. New sessions get it from the
+      // database default, the current one (PGlite has only one) from SET. Best effort: a role
+      // that does not own the database cannot set its defaults, and search still works without.
+      // A wider search list than pgvector's default 40: bench/results shows recall@10 at 10k
+      // memories rising from 0.65 to 0.88 for about a millisecond more per query.
+      await db
+        .query(
+          `DO $$ BEGIN
+             EXECUTE format('ALTER DATABASE %I SET hnsw.iterative_scan = relaxed_order', current_database());
+             EXECUTE format('ALTER DATABASE %I SET hnsw.ef_search = 100', current_database());
+           END $$`,
+        )
+        .catch((error: unknown) => getLogger().warn({ err: error }, 'could not set HNSW search defaults for new sessions'));
+      await db.query(`SET hnsw.iterative_scan = relaxed_order`);
+      await db.query(`SET hnsw.ef_search = 100`);
+    },
+  };
+}
 
 // Embeddings are unit vectors, so their dot product is the cosine similarity.
 function exactSimilaritySql(column: string, param: string): string {
@@ -257,23 +292,39 @@ const exactCubeStore = exactStoreWith({ similarity: cubePartsSimilaritySql, chec
 /** How exact search scores rows: the per-row sub-select, or the cube parts of migrations/0014. */
 export type ExactSearch = 'unnest' | 'cube_parts';
 
+/**
+ * A vector store that knows nothing of the database's indexes: on pgvector every nearest query
+ * has both plans, so that it is served by an index wherever one exists. loadVectorStore gives
+ * the store that knows.
+ */
 export function vectorStoreFor(backend: VectorBackend, exactSearch: ExactSearch = 'unnest'): VectorStore {
-  if (backend === 'pgvector') return pgvectorStore;
+  if (backend === 'pgvector') return pgvectorStoreWith(undefined);
   return exactSearch === 'cube_parts' ? exactCubeStore : exactStore;
 }
 
-const backendCache = new WeakMap<object, { backend: VectorBackend; exactSearch: ExactSearch }>();
+const backendCache = new WeakMap<object, { indexes: KnownIndexes; store: VectorStore }>();
 
-/** The vector store of this database, from the `vector_backend` setting the migration wrote. */
+/** The vector store of this database, from the `vector_backend` setting the migration wrote and the HNSW indexes it has. */
 export async function loadVectorStore(db: Queryable): Promise<VectorStore> {
   const cached = backendCache.get(db);
-  if (cached) return vectorStoreFor(cached.backend, cached.exactSearch);
-  const { rows } = await db.query<{ key: string; value: unknown }>(`SELECT key, value FROM settings WHERE key IN ('vector_backend', 'exact_search')`);
+  if (cached) return cached.store;
+  const { rows } = await db.query<{ key: string; value: unknown }>(
+    `SELECT key, value FROM settings WHERE key IN ('vector_backend', 'exact_search')
+     UNION ALL
+     SELECT 'hnsw_index', to_jsonb(indexname::text) FROM pg_indexes WHERE schemaname = current_schema() AND indexname LIKE '%\\_embedding\\_hnsw\\_%'`,
+  );
   const value = rows.find((row) => row.key === 'vector_backend')?.value;
   if (value !== 'pgvector' && value !== 'exact') {
     throw new AppError('database_unavailable', 'The database has no vector_backend setting; run `livingworld migrate`.');
   }
   const exactSearch: ExactSearch = rows.find((row) => row.key === 'exact_search')?.value === 'cube_parts' ? 'cube_parts' : 'unnest';
-  backendCache.set(db, { backend: value, exactSearch });
-  return vectorStoreFor(value, exactSearch);
+  const indexes: KnownIndexes = new Set();
+  const indexName = new RegExp(`^(${embeddingTables.join('|')})_embedding_hnsw_(\\d+)$`);
+  for (const row of rows) {
+    const match = row.key === 'hnsw_index' ? indexName.exec(String(row.value)) : null;
+    if (match) indexes.add(indexKey(match[1] as EmbeddingTable, Number(match[2])));
+  }
+  const store = value === 'pgvector' ? pgvectorStoreWith(indexes) : vectorStoreFor(value, exactSearch);
+  backendCache.set(db, { indexes, store });
+  return store;
 }

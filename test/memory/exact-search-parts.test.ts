@@ -101,6 +101,7 @@ async function expectSameAsUnnest(db: Database, scope: MemoryScope, dimension: n
   const counts: number[] = [];
   const query = (store: ReturnType<typeof vectorStoreFor>, queryEmbedding: number[]) =>
     store.nearestSql({
+      table: 'character_memories',
       from: 'character_memories m',
       column: 'm.embedding',
       select: 'm.content',

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../src/db/index.js';
+import type { Database, Queryable } from '../../src/db/index.js';
 import { ensureEmbeddingSettings } from '../../src/memory/embedding-settings.js';
 import { findSimilarScenes } from '../../src/memory/retrieve-memories.js';
-import { embeddingTables, hnswIndexName, indexScopeRows, loadVectorStore } from '../../src/memory/vector-store.js';
+import { embeddingTables, hnswIndexName, indexScopeRows, loadVectorStore, vectorStoreFor, type VectorStore } from '../../src/memory/vector-store.js';
 import { createTestDatabase } from '../helpers/db.js';
 import { insertStory } from '../helpers/fixtures.js';
 import { createTestEmbedder, embedText } from '../helpers/test-embedder.js';
@@ -25,6 +25,20 @@ async function storyWithScenes(db: Database): Promise<{ storyId: string; headSce
     ({ sceneId: parentId } = await writeScene(db, embedder, { storyId, parentId, sceneNumber: i + 1, content }));
   }
   return { storyId, headSceneId: parentId! };
+}
+
+/** Root scenes with random embeddings: a long story, as far as search scopes go. */
+function randomScenes(db: Database, storyId: string, count: number) {
+  return db.query(
+    `WITH inserted AS (
+       INSERT INTO scenes (story_id, scene_number, content, embedding)
+       SELECT $1, 1, 'scene ' || n, (SELECT array_agg(random() - 0.5) FROM generate_series(1, 64) AS d WHERE d > n * 0)::real[]
+       FROM generate_series(1, $2::int) AS n
+       RETURNING id
+     )
+     INSERT INTO choices (story_id, scene_id, choice_number, content) SELECT $1, id, 1, 'Go on' FROM inserted`,
+    [storyId, count],
+  );
 }
 
 describe('vector search on both backends', () => {
@@ -51,30 +65,67 @@ describe('vector search on both backends', () => {
     expect(await hnswIndexes()).toEqual([]);
     // Many small stories are still small scopes; one story at indexScopeRows scenes is not.
     const store = await loadVectorStore(db);
-    const randomScenes = async (storyId: string, count: number) =>
-      db.query(
-        `WITH inserted AS (
-           INSERT INTO scenes (story_id, scene_number, content, embedding)
-           SELECT $1, 1, 'scene ' || n, (SELECT array_agg(random() - 0.5) FROM generate_series(1, 64) AS d WHERE d > n * 0)::real[]
-           FROM generate_series(1, $2::int) AS n
-           RETURNING id
-         )
-         INSERT INTO choices (story_id, scene_id, choice_number, content) SELECT $1, id, 1, 'Go on' FROM inserted`,
-        [storyId, count],
-      );
-    for (let i = 0; i < 3; i++) await randomScenes(await insertStory(db), indexScopeRows / 2);
+    for (let i = 0; i < 3; i++) await randomScenes(db, await insertStory(db), indexScopeRows / 2);
     await store.ensureIndexes(db, 64);
     expect(await hnswIndexes()).toEqual([]);
     const large = await insertStory(db);
-    await randomScenes(large, indexScopeRows - 1);
+    await randomScenes(db, large, indexScopeRows - 1);
     await store.ensureIndexes(db, 64);
     expect(await hnswIndexes()).toEqual([]);
-    await randomScenes(large, 1);
+    await randomScenes(db, large, 1);
     await store.ensureIndexes(db, 64);
     const built = await hnswIndexes();
     expect(built.map((r) => r.indexname)).toEqual([hnswIndexName('scenes', 64)]);
     expect(built[0]!.indexdef).toMatch(/USING hnsw \(\(\(?embedding\)?::vector\(64\)\) vector_cosine_ops\)/);
     expect(embeddingTables).toContain('scenes');
+  });
+
+  it('searches a table without an HNSW index in a query of one plan, and turns to both plans once ensureIndexes builds one', async () => {
+    const { db, dispose } = await createTestDatabase('embedded');
+    try {
+      await ensureEmbeddingSettings(db, embedder);
+      const store = await loadVectorStore(db);
+      const { storyId } = await storyWithScenes(db);
+      const nearest = (of: VectorStore, table: 'scenes' | 'memories') =>
+        of.nearestSql({
+          table,
+          from: `${table} x`,
+          column: 'x.embedding',
+          select: 'x.id',
+          where: 'x.story_id = $1',
+          params: [storyId],
+          queryEmbedding: embedText('a storm tore the merchant sails', 64),
+          dimension: 64,
+          limit: 3,
+        });
+      // The top scene and the similarities in order (the test embedder's other scenes tie at 0).
+      const ranked = async (query: { sql: string; params: unknown[] }) => {
+        const { rows } = await db.query<{ id: string; similarity: number }>(query.sql, query.params);
+        return { top: rows[0]?.id, similarities: rows.map((row) => Number(row.similarity).toFixed(6)) };
+      };
+      const bothPlans = /EXISTS \(SELECT 1 FROM scenes x .* OFFSET 5000\)/s;
+
+      const onePlan = nearest(store, 'scenes');
+      expect(onePlan.sql).not.toMatch(/EXISTS|UNION/);
+      // The same rows as the query that asks for the scope's size first.
+      const exact = await ranked(onePlan);
+      expect(exact.similarities).toHaveLength(3);
+      expect(Number(exact.similarities[0])).toBeGreaterThan(Number(exact.similarities[1]));
+      expect(await ranked(nearest(vectorStoreFor('pgvector'), 'scenes'))).toEqual(exact);
+
+      await randomScenes(db, await insertStory(db), indexScopeRows);
+      await store.ensureIndexes(db, 64);
+      expect(nearest(store, 'scenes').sql).toMatch(bothPlans);
+      expect(nearest(store, 'memories').sql).not.toMatch(/EXISTS|UNION/);
+      expect(await ranked(nearest(store, 'scenes'))).toEqual(exact);
+      // A store loaded afresh (another caller's cache) reads the indexes from the catalog.
+      const elsewhere = await loadVectorStore({ query: (sql: string, params?: unknown[]) => db.query(sql, params) } as Queryable);
+      expect(elsewhere).not.toBe(store);
+      expect(nearest(elsewhere, 'scenes').sql).toMatch(bothPlans);
+      expect(nearest(elsewhere, 'memories').sql).not.toMatch(/EXISTS|UNION/);
+    } finally {
+      await dispose();
+    }
   });
 
   it('serves the nearest-scene query of a long story from the HNSW index on PGlite', async () => {
@@ -94,6 +145,7 @@ describe('vector search on both backends', () => {
     await db.query('ANALYZE scenes');
     const store = await loadVectorStore(db);
     const query = store.nearestSql({
+      table: 'scenes',
       from: 'scenes s',
       column: 's.embedding',
       select: 's.id',
