@@ -187,7 +187,15 @@ async function measureQueries(
   scope: { storyId: string; characterId: string },
   corpus: Corpus,
   queries: number[][],
-  options: { store?: VectorStore; engine?: boolean } = {},
+  options: {
+    store?: VectorStore;
+    engine?: boolean;
+    /**
+     * Put before the query text, so that it is prepared (and planned) afresh: a prepared
+     * statement may keep a generic plan made before a SET enable_indexscan.
+     */
+    textPrefix?: string;
+  } = {},
 ): Promise<QueryFigures> {
   const store = options.store ?? (await loadVectorStore(db));
   const engine = options.engine ?? true;
@@ -211,7 +219,7 @@ async function measureQueries(
       limit: 10,
     });
     let started = performance.now();
-    const { rows } = await db.query<{ id: string }>(nearest.sql, nearest.params);
+    const { rows } = await db.query<{ id: string }>(`${options.textPrefix ?? ''}${nearest.sql}`, nearest.params);
     top10.push(performance.now() - started);
     const exact = new Set(exactTop10(corpus, query));
     hits += rows.filter((row) => exact.has(row.id)).length;
@@ -269,7 +277,7 @@ async function measureEmbedded(set: VectorSet, queries: number[][]) {
       await db.query('RESET hnsw.ef_search');
       await db.query('SET hnsw.ef_search = 100');
       await db.query('SET enable_indexscan = off');
-      const exactScan = await measureQueries(db, scope, corpus, half, { engine: false });
+      const exactScan = await measureQueries(db, scope, corpus, half, { engine: false, textPrefix: '/* exact scan, planned with enable_indexscan = off */ ' });
       await db.query('RESET enable_indexscan');
       const row = {
         size,
