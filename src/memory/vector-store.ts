@@ -160,6 +160,8 @@ function pgvectorStoreWith(known: KnownIndexes | undefined): VectorStore {
       const d = checkDimension(dimension);
       const indexed: string[] = [];
       await withTransaction(db, {}, async (tx) => {
+        // withTransaction may run this again after a conflict: only the attempt that commits counts.
+        indexed.length = 0;
         // Servers starting together would otherwise race on CREATE INDEX IF NOT EXISTS.
         await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('livingworld:vector-indexes', 0))`);
         for (const table of embeddingTables) {
@@ -184,6 +186,8 @@ function pgvectorStoreWith(known: KnownIndexes | undefined): VectorStore {
           indexed.push(indexKey(table, d));
         }
       });
+      // This store's own set, and the one loadVectorStore keeps for `db` (the same set when this
+      // store came from there).
       for (const indexes of new Set([known, backendCache.get(db)?.indexes])) {
         if (!indexes) continue;
         indexes.clear();
