@@ -107,6 +107,21 @@ describe('offline provider: scenes', () => {
     expect(castle.scene).toMatch(/hall|chapel|battlements|kitchens|tower|stables|banners|torches|servants|guards|flagstones|portcullis/i);
   });
 
+  it('talks about the place a setting puts the story at the edge of, never about "the edge"', async () => {
+    for (const setting of ['A caravan town on the edge of a salt desert, where water is currency.', 'In the heart of the old city, the curse of the Vell family lingers.']) {
+      const told: string[] = [];
+      for (const seed of [1, 2, 3, 4, 5, 6]) {
+        for (const sceneNumber of [1, 2, 3]) {
+          const scene = await writeScene(sceneTask({ setting, sceneNumber, seed: seed * 100 + sceneNumber }), seed);
+          told.push(scene.scene, ...scene.choices);
+        }
+      }
+      const text = told.join('\n');
+      expect(text).not.toMatch(/\bthe (edge|heart)\b/i);
+      expect(text).toMatch(/the (desert|town|city|curse)/i);
+    }
+  });
+
   it('falls back to a generic place for a setting it has no vocabulary for', async () => {
     const scene = await writeScene(sceneTask({ setting: 'Somewhere unusual.' }));
     expect(scene.choices).toHaveLength(3);

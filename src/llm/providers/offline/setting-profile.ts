@@ -69,6 +69,12 @@ const stopWords = new Set(
     'along across around behind above below upon onto off out up down one two three many few most each other such ' +
     'only own same very can will just should now also still even ever always never late early').split(' '),
 );
+// Nouns that only say where in or which part of something ("the edge of a salt marsh", "the
+// heart of the city"): what people talk about is the thing after "of", never the part itself.
+const partNouns = new Set(
+  ('edge edges heart middle centre center side sides end ends top bottom foot rim fringe fringes outskirts border ' +
+    'borders verge brink shadow shadows corner far rest part parts half back front length depths surface tip').split(' '),
+);
 const determiners = new Set(['a', 'an', 'the', 'its', 'their', 'his', 'her', 'this', 'that', 'these', 'those']);
 const placePrepositions = new Set(['in', 'at', 'of', 'near', 'from', 'on', 'to', 'beyond', 'outside', 'above', 'below']);
 
@@ -160,7 +166,8 @@ export function readSetting(setting: string): SettingProfile {
     const before = tokens[index - 2];
     const afterDeterminer = previous !== undefined && (determiners.has(previous.lower) || (isWord(previous) && !stopWords.has(previous.lower) && !personNouns.has(previous.lower) && !isPlaceNoun(previous.lower) && before !== undefined && determiners.has(before.lower)));
     const modifiesNext = next !== undefined && isWord(next) && !stopWords.has(next.lower) && !/(ly|ed)$/.test(next.lower);
-    if (afterDeterminer && !modifiesNext && !stopWords.has(lower) && !moodWords.has(lower) && lower.length >= 3 && !/^\d/.test(lower) && !/(ly|ing|ed)$/.test(lower)) {
+    const partOfNext = partNouns.has(lower) && next?.lower === 'of';
+    if (afterDeterminer && !modifiesNext && !partOfNext && !stopWords.has(lower) && !moodWords.has(lower) && lower.length >= 3 && !/^\d/.test(lower) && !/(ly|ing|ed)$/.test(lower)) {
       addUnique(profile.things, `the ${lower}`);
     }
   }
