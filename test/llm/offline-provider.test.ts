@@ -188,6 +188,18 @@ describe('offline provider: scenes', () => {
     expect(scenesWithNewcomers).toBeLessThan(12);
   });
 
+  it('never gives two people in one scene the same words', async () => {
+    const known: TaskCharacter[] = [{ name: 'Mara Quill' }, { name: 'Tobias Venn' }, { name: 'Ada Locke' }, { name: 'Jory Pell' }];
+    let scenesWithSeveralSpeakers = 0;
+    for (let seed = 1; seed <= 40; seed++) {
+      const scene = await writeScene(sceneTask({ seed, sceneNumber: 2 + (seed % 9), recentScenes: ['…'], chosenAction: 'Wait and watch', characters: known }), seed);
+      const quoted = [...scene.scene.matchAll(/"([^"]+)," [A-Z]/g)].map((match) => match[1]!);
+      if (quoted.length > 1) scenesWithSeveralSpeakers++;
+      expect(new Set(quoted).size).toBe(quoted.length);
+    }
+    expect(scenesWithSeveralSpeakers).toBeGreaterThan(10);
+  });
+
   it('offers exactly the configured number of distinct choices', async () => {
     for (const choiceCount of [2, 3, 5, 9]) {
       const scene = await writeScene(sceneTask({ choiceCount }));

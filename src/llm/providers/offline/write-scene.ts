@@ -234,6 +234,8 @@ function mention(plan: ScenePlan, f: Fills, member: AnimatedMember): string {
 /** Each person once: who they are when new, then a line in their own voice and manner. */
 function castParagraph(plan: ScenePlan, f: Fills, members: AnimatedMember[]): string {
   const sentences: string[] = [];
+  // Two people in one scene never say the same words.
+  const spoken = new Set<string>();
   for (const member of members) {
     if (member.role === 'mentioned') {
       sentences.push(mention(plan, f, member));
@@ -242,7 +244,11 @@ function castParagraph(plan: ScenePlan, f: Fills, members: AnimatedMember[]): st
     if (member.isNew) sentences.push(introduction(plan, member));
     // Each person walks through the lines on their own, so that nobody repeats themself.
     const verb = member.mood === 'angry' || member.mood === 'defiant' ? 'snaps' : 'says';
-    sentences.push(plan.variety.pick(`line/${member.name}`, lines(f).map((line) => `"${line}," ${member.callName} ${verb} ${member.voice}, ${member.manner}.`)));
+    const bank = lines(f);
+    const options = bank.map((line) => `"${line}," ${member.callName} ${verb} ${member.voice}, ${member.manner}.`);
+    const sentence = plan.variety.pick(`line/${member.name}`, options, 1, (option) => !spoken.has(bank[options.indexOf(option)]!));
+    spoken.add(bank[options.indexOf(sentence)]!);
+    sentences.push(sentence);
   }
   return sentences.join(' ');
 }
