@@ -58,10 +58,12 @@ function fillsFor(plan: ScenePlan, random: SeededRandom, topic: string): Fills {
   const moods = profile.moods.filter((word) => !weatherWords.test(word));
   const weather = profile.moods.find((word) => weatherWords.test(word))?.replace(/s$/, '');
   const period = profile.period === undefined ? '' : /^\d/.test(profile.period) ? `In ${profile.period}` : `In these ${profile.period} days`;
+  // Somewhere else than the topic: a place can be both ("the desert and the desert are connected").
+  const elsewhere = plan.elsewhere.filter((candidate) => candidate.toLowerCase() !== topic.toLowerCase());
   return {
     place,
     Place: capitalise(place),
-    other: plan.elsewhere.find((candidate) => plan.profile.places.includes(candidate)) ?? plan.elsewhere[0] ?? 'the way you came',
+    other: elsewhere.find((candidate) => plan.profile.places.includes(candidate)) ?? elsewhere[0] ?? 'the way you came',
     topic,
     sight: random.pick(flavour.sights),
     sound: random.pick(flavour.sounds),
