@@ -232,8 +232,7 @@ const partsKeptInRow = 8;
  * With migrations/0014's `embedding_parts` (the embedding as cubes of 100 dimensions): for
  * unit vectors ‖a − b‖² = 2 − 2·a·b, so similarity = 1 − (Σ parts' squared distances) / 2,
  * computed in C per row; NULL for a row of another dimension (the check reads the parts, not
- * the real[] embedding, which is out of line from a few hundred dimensions). The query's parts
- * are computed once (an uncorrelated sub-select).
+ * the real[] embedding, which is out of line from a few hundred dimensions).
  *
  * Parts kept in the row are read by subscripts of the column: one expression a row, a third
  * faster at 100 and 256 dimensions than reading them through a per-row sub-select. Longer
@@ -244,9 +243,11 @@ const partsKeptInRow = 8;
 function cubePartsSimilaritySql(column: string, param: string, dimension: number): string {
   const parts = Math.ceil(dimension / cubePartDimensions);
   const lastPartDimensions = dimension - (parts - 1) * cubePartDimensions;
-  const queryParts = `(SELECT lw_embedding_parts(${param}::real[]))`;
+  // Each of the query's parts is an uncorrelated sub-select of its own, a cube computed once
+  // per statement; one sub-select of the whole array would be subscripted again on every row.
+  const queryPart = (i: number) => `(SELECT (lw_embedding_parts(${param}::real[]))[${i}])`;
   const score = (p: string) => {
-    const terms = Array.from({ length: parts }, (_, i) => `power(${p}[${i + 1}] <-> ${queryParts}[${i + 1}], 2)`);
+    const terms = Array.from({ length: parts }, (_, i) => `power(${p}[${i + 1}] <-> ${queryPart(i + 1)}, 2)`);
     return `CASE WHEN cardinality(${p}) = ${parts} AND cube_dim(${p}[${parts}]) = ${lastPartDimensions} THEN 1 - (${terms.join(' + ')}) / 2 END`;
   };
   if (parts <= partsKeptInRow) return `(${score(`${column}_parts`)})`;
