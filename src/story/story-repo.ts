@@ -165,6 +165,37 @@ export async function lockStoryForWrite(tx: Queryable, storyId: string, strength
   return toStory(rows[0]);
 }
 
+/** What a turn's commit checks once it holds the story and the turn. */
+export interface LockedForCommit {
+  story: { status: string; headSceneId: string | null };
+  /** undefined: no such turn (it went with a deleted story). */
+  turn?: { status: string; leaseOwner: string | null };
+}
+
+/**
+ * lockStoryForWrite and the turn row FOR UPDATE, story first (the lock order), in one
+ * statement: the turn is locked only once the story is (EXISTS reads the story's CTE), and a
+ * row locked in READ COMMITTED is read as its latest committed version, so a takeover that
+ * committed while this waited for the story is seen, as a statement of its own would see it.
+ */
+export async function lockStoryAndTurn(tx: Queryable, storyId: string, turnId: string): Promise<LockedForCommit> {
+  if (!isUuid(storyId)) throw storyNotFound(storyId);
+  const { rows } = await measureLockWait('story', () =>
+    tx.query<{ story_status: string; head_scene_id: string | null; turn_status: string | null; lease_owner: string | null }>(
+      `WITH story AS (SELECT status, head_scene_id FROM stories WHERE id = $1 FOR NO KEY UPDATE),
+            turn AS (SELECT status, lease_owner FROM turns WHERE story_id = $1 AND id = $2 AND EXISTS (SELECT 1 FROM story) FOR UPDATE)
+       SELECT s.status AS story_status, s.head_scene_id, t.status AS turn_status, t.lease_owner FROM story s LEFT JOIN turn t ON true`,
+      [storyId, turnId],
+    ),
+  );
+  const row = rows[0];
+  if (!row) throw storyNotFound(storyId);
+  return {
+    story: { status: row.story_status, headSceneId: row.head_scene_id },
+    ...(row.turn_status === null ? {} : { turn: { status: row.turn_status, leaseOwner: row.lease_owner } }),
+  };
+}
+
 /**
  * lockStoryForWrite's FOR NO KEY UPDATE taken by a write to the row that changes nothing (see
  * decideClaim for why): an UPDATE of non-key columns takes exactly that lock, waits for it the

@@ -14,8 +14,8 @@ import { eventsChannel } from './engine-deps.js';
 import { decideClaim, type ClaimDecision, type GenerationPlan } from './claim-turn.js';
 import { generateScene } from './generate-scene.js';
 import { awaitTurn } from './await-turn.js';
-import { getStory, insertSceneWithChoices, lockStoryForWrite } from './story-repo.js';
-import { recordTurnModelCalls, findClaimedTurn, findTurn, lockTurn, markTurnFailed, markTurnSucceededAtHead, renewLease } from './turn-repo.js';
+import { getStory, insertSceneWithChoices, lockStoryAndTurn } from './story-repo.js';
+import { recordTurnModelCalls, findClaimedTurn, findTurn, markTurnFailed, markTurnSucceededAtHead, renewLease } from './turn-repo.js';
 import { validateTurnInput } from './validate-turn-input.js';
 import { insertScenePrompt } from './scene-prompt-repo.js';
 import { recordLoreActivations } from '../memory/timed-lore.js';
@@ -164,8 +164,7 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
     clearInterval(heartbeat);
     // A model call has been paid for: the commit keeps retrying conflicts longer than usual.
     return await withTransaction(deps.db, { maxAttempts: 30, maxDelayMs: 2_000 }, async (tx) => {
-      const current = await lockStoryForWrite(tx, story.id);
-      const owned = await lockTurn(tx, story.id, turn.id);
+      const { story: current, turn: owned } = await lockStoryAndTurn(tx, story.id, turn.id);
       if (!owned || owned.status !== 'generating' || owned.leaseOwner !== deps.instanceId) throw new LeaseLostError();
       if (current.status === 'archived') {
         throw new AppError('story_archived', `Story ${story.id} was archived while the scene was being written; nothing was added to it.`, { details: { storyId: story.id } });

@@ -70,11 +70,6 @@ export async function findTurn(db: Queryable, storyId: string, turnId: string): 
   return rows[0] ? toTurn(rows[0]) : undefined;
 }
 
-export async function lockTurn(tx: Queryable, storyId: string, turnId: string): Promise<TurnRow | undefined> {
-  const { rows } = await tx.query<TurnRecord>(`SELECT ${turnColumns} FROM turns WHERE story_id = $1 AND id = $2 FOR UPDATE`, [storyId, turnId]);
-  return rows[0] ? toTurn(rows[0]) : undefined;
-}
-
 export async function findTurnByIdempotencyKey(tx: Queryable, storyId: string, key: string): Promise<TurnRow | undefined> {
   const { rows } = await tx.query<TurnRecord>(
     `SELECT ${turnColumns} FROM turns

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { isConnectionError } from '../../src/db/index.js';
 import { createStory } from '../../src/story/create-story.js';
 import { takeTurn } from '../../src/story/take-turn.js';
-import { getStory } from '../../src/story/story-repo.js';
+import { getStory, lockStoryAndTurn } from '../../src/story/story-repo.js';
+import { isConnectionError, withTransaction } from '../../src/db/index.js';
 import { createServerTestDatabase, type TestServerDatabase } from '../helpers/db.js';
 import { createCountingProvider } from '../helpers/counting-provider.js';
 import { createTestEngine } from '../helpers/engine.js';
@@ -168,5 +168,43 @@ describe('counting model calls', () => {
     const { rows } = await server.db.query<{ model_calls: number }>('SELECT model_calls FROM turns WHERE id = $1', [turn.turnId]);
     expect(rows[0]!.model_calls).toBe(spent + 1);
     expect(provider.calls - 1).toBe(spent + 1);
+  });
+});
+
+describe('the commit’s lock of the story and the turn', () => {
+  it('sees a takeover that committed while it waited for the story, in one statement', async () => {
+    const { rows } = await server.db.query<{ id: string }>(`INSERT INTO stories (title, setting) VALUES ('Taken over', 'A harbour') RETURNING id`);
+    const storyId = rows[0]!.id;
+    const { rows: turns } = await server.db.query<{ id: string }>(
+      `INSERT INTO turns (story_id, kind, request_hash, status, lease_owner, lease_expires_at)
+       VALUES ($1, 'open', 'h', 'generating', 'first-process', now() + interval '1 minute') RETURNING id`,
+      [storyId],
+    );
+    const turnId = turns[0]!.id;
+    // Another process holds the story (a claim taking the turn over) while this commit asks for it.
+    const other = new pg.Client(server.url);
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query(`SELECT 1 FROM stories WHERE id = $1 FOR NO KEY UPDATE`, [storyId]);
+      await other.query(`UPDATE turns SET lease_owner = 'second-process', attempts = attempts + 1 WHERE id = $1`, [turnId]);
+      let settled = false;
+      const locked = withTransaction(server.db, {}, (tx) => lockStoryAndTurn(tx, storyId, turnId)).finally(() => {
+        settled = true;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(settled).toBe(false);
+      await other.query('COMMIT');
+      expect(await locked).toEqual({ story: { status: 'active', headSceneId: null }, turn: { status: 'generating', leaseOwner: 'second-process' } });
+    } finally {
+      await other.end();
+    }
+  });
+
+  it('tells a missing turn from a missing story', async () => {
+    const { rows } = await server.db.query<{ id: string }>(`INSERT INTO stories (title, setting) VALUES ('No turn', 'A harbour') RETURNING id`);
+    const lock = (storyId: string) => withTransaction(server.db, {}, (tx) => lockStoryAndTurn(tx, storyId, '00000000-0000-4000-8000-000000000000'));
+    expect(await lock(rows[0]!.id)).toEqual({ story: { status: 'active', headSceneId: null } });
+    await expect(lock('00000000-0000-4000-8000-000000000001')).rejects.toMatchObject({ code: 'not_found' });
   });
 });
