@@ -12,7 +12,7 @@ import { defaultLoreScanDepth, defaultLoreTokenBudget, selectLore, type PlacedLo
 import type { LoreRole } from './lore-options.js';
 import { digestScene } from './prepare-scene-memories.js';
 import { findRelevantInstructions, findRelevantStoryMemories, findSimilarScenes, retrieveMemoriesOfCharacters } from './retrieve-memories.js';
-import { loadLatestSummary } from './summarise.js';
+import { loadLatestSummary, loadNewestSummaries, newestSummaryFrom, type NewestSummaries } from './summarise.js';
 import { describeFacts, loadFactsAt } from '../world/story-facts.js';
 
 export interface TurnContext {
@@ -45,6 +45,8 @@ export interface TurnContext {
   characters: TaskCharacter[];
   /** The character memories recalled for the characters (the turn's commit marks them recalled). */
   recalledMemoryIds?: string[];
+  /** The summaries read for `summary`, which also answer the summary update after the scene. */
+  summariesRead?: NewestSummaries;
   estimatedTokens: number;
 }
 
@@ -183,8 +185,10 @@ export async function buildTurnContext(db: Database, embedder: Embedder, input: 
   const byMeaning = <T>(find: (query: typeof scope & { queryEmbedding: number[] }) => Promise<T[]>): Promise<T[]> =>
     queryEmbedding ? find({ ...scope, queryEmbedding }) : Promise.resolve([]);
   // Independent reads: on a server pool they run side by side (PGlite queues them anyway).
-  const [summary, facts, storyMemories, similar, instructions, lore, characters] = await Promise.all([
-    loadLatestSummary(db, input.storyId, { headSceneId, atMostThrough: windowStart - 1, pathSceneIds: path.ids }),
+  const [summariesRead, facts, storyMemories, similar, instructions, lore, characters] = await Promise.all([
+    // Read for one scene further than the context needs: the summary update after the scene
+    // asks for exactly that (planSummaryUpdate), and gets it from here.
+    loadNewestSummaries(db, input.storyId, { headSceneId, atMostThrough: windowStart, pathSceneIds: path.ids }),
     loadFactsAt(db, input.storyId, headSceneId, path.ids),
     byMeaning((query) => findRelevantStoryMemories(db, { ...query, beforeSceneNumber: windowStart, limit: 5, minSimilarity: 0.1 })),
     byMeaning((query) => findSimilarScenes(db, { ...query, beforeSceneNumber: windowStart, limit: 2, minSimilarity: 0.2 })),
@@ -205,6 +209,8 @@ export async function buildTurnContext(db: Database, embedder: Embedder, input: 
     }),
   ]);
 
+  const known = newestSummaryFrom(summariesRead, windowStart - 1);
+  const summary = known === 'unknown' ? await loadLatestSummary(db, input.storyId, { headSceneId, atMostThrough: windowStart - 1, pathSceneIds: path.ids }) : known;
   const context: Omit<TurnContext, 'estimatedTokens'> = {
     recentScenes: recent.map((scene) => ({ sceneNumber: scene.sceneNumber, content: scene.content })),
     ...(summary ? { summary: summary.content } : {}),
@@ -215,6 +221,7 @@ export async function buildTurnContext(db: Database, embedder: Embedder, input: 
     instructions: instructions.map((instruction) => instruction.content),
     characters: characters.characters,
     recalledMemoryIds: characters.recalledMemoryIds,
+    summariesRead,
   };
   return fitToBudget(context, tokenBudget);
 }

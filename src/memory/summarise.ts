@@ -29,6 +29,26 @@ export interface SummaryOptions {
   maxScenesPerUpdate?: number;
 }
 
+/** A rolling summary as read back: its text, how far it reaches, the scene it was made at. */
+export interface StoredSummary {
+  content: string;
+  throughSceneNumber: number;
+  sceneId: string;
+}
+
+/**
+ * The newest summaries on a path that reach at most `atMostThrough`, newest first, at most two:
+ * what one read answers for two thresholds (see newestSummaryFrom). The turn's context reads
+ * them for its own threshold plus one, which is the threshold of the summary update after the
+ * scene, so that update need not read them again.
+ */
+export interface NewestSummaries {
+  atMostThrough: number;
+  newest: StoredSummary[];
+}
+
+const newestSummariesRead = 2;
+
 /**
  * The newest summary made along the path to `headSceneId` (a summary belongs to the scene it
  * was made at, so one made on another branch is never seen), reaching at most `atMostThrough`.
@@ -39,17 +59,48 @@ export async function loadLatestSummary(
   db: Queryable,
   storyId: string,
   options: { headSceneId: string; atMostThrough?: number; pathSceneIds?: readonly string[] },
-): Promise<{ content: string; throughSceneNumber: number; sceneId: string } | undefined> {
+): Promise<StoredSummary | undefined> {
+  return (await readNewestSummaries(db, storyId, options, 1))[0];
+}
+
+/** loadLatestSummary's two newest (NewestSummaries), for `atMostThrough`. */
+export async function loadNewestSummaries(
+  db: Queryable,
+  storyId: string,
+  options: { headSceneId: string; atMostThrough: number; pathSceneIds?: readonly string[] },
+): Promise<NewestSummaries> {
+  return { atMostThrough: options.atMostThrough, newest: await readNewestSummaries(db, storyId, options, newestSummariesRead) };
+}
+
+/**
+ * The newest summary reaching at most `atMostThrough` as the read `known` tells it: known when
+ * `atMostThrough` is the read's threshold, or one below it and the two newest do not both reach
+ * exactly the read's threshold; undefined (no such summary) or 'unknown' (read it).
+ */
+export function newestSummaryFrom(known: NewestSummaries, atMostThrough: number): StoredSummary | undefined | 'unknown' {
+  if (atMostThrough === known.atMostThrough) return known.newest[0];
+  if (atMostThrough !== known.atMostThrough - 1) return 'unknown';
+  const below = known.newest.find((summary) => summary.throughSceneNumber <= atMostThrough);
+  if (below) return below;
+  return known.newest.length < newestSummariesRead ? undefined : 'unknown';
+}
+
+async function readNewestSummaries(
+  db: Queryable,
+  storyId: string,
+  options: { headSceneId: string; atMostThrough?: number; pathSceneIds?: readonly string[] },
+  limit: number,
+): Promise<StoredSummary[]> {
   const ids = options.pathSceneIds ?? (await loadPath(db, storyId, options.headSceneId, 0)).ids;
   const { rows } = await db.query<{ content: string; through_scene_number: number; scene_id: string }>(
     `SELECT m.content, m.through_scene_number, m.scene_id
        FROM memories m JOIN scenes s ON s.story_id = m.story_id AND s.id = m.scene_id
       WHERE m.story_id = $1 AND m.kind = 'summary' AND ${onPathSql('m.scene_id', '$2')}
         AND ($3::int IS NULL OR m.through_scene_number <= $3)
-      ORDER BY m.through_scene_number DESC, s.scene_number DESC LIMIT 1`,
+      ORDER BY m.through_scene_number DESC, s.scene_number DESC LIMIT ${limit}`,
     [storyId, pathParam(ids), options.atMostThrough ?? null],
   );
-  return rows[0] ? { content: rows[0].content, throughSceneNumber: rows[0].through_scene_number, sceneId: rows[0].scene_id } : undefined;
+  return rows.map((row) => ({ content: row.content, throughSceneNumber: row.through_scene_number, sceneId: row.scene_id }));
 }
 
 /**
@@ -60,14 +111,19 @@ export async function planSummaryUpdate(
   db: Queryable,
   storyId: string,
   headSceneNumber: number,
-  options: SummaryOptions & { pathSceneId: string; path?: LoadedPath },
+  options: SummaryOptions & { pathSceneId: string; path?: LoadedPath; summaries?: NewestSummaries },
 ): Promise<SummaryPlan> {
   const window = options.recentWindow ?? 4;
   const windowStart = headSceneNumber - window + 1;
-  // The turn has walked this path already for its context: its ids and newest scenes serve here too.
+  // The turn has walked this path already for its context: its ids and newest scenes serve
+  // here too, and so may the summaries its context read.
   const path = options.path ?? (await loadPath(db, storyId, options.pathSceneId, 0));
   const pathIds = path.ids;
-  const latest = await loadLatestSummary(db, storyId, { headSceneId: options.pathSceneId, atMostThrough: windowStart - 1, pathSceneIds: pathIds });
+  const fromContext = options.summaries ? newestSummaryFrom(options.summaries, windowStart - 1) : 'unknown';
+  const latest =
+    fromContext === 'unknown'
+      ? await loadLatestSummary(db, storyId, { headSceneId: options.pathSceneId, atMostThrough: windowStart - 1, pathSceneIds: pathIds })
+      : fromContext;
   const coveredThrough = latest?.throughSceneNumber ?? 0;
   const uncovered = windowStart - 1 - coveredThrough;
   const base = { coveredThrough, ...(latest ? { previousSummary: latest.content } : {}) };
@@ -168,12 +224,13 @@ export interface PreparedSummary {
 export async function prepareSummaryUpdate(
   db: Queryable,
   embedder: Embedder,
-  input: { storyId: string; newSceneNumber: number; parentSceneId: string | null; parentPath?: LoadedPath },
+  input: { storyId: string; newSceneNumber: number; parentSceneId: string | null; parentPath?: LoadedPath; summaries?: NewestSummaries },
 ): Promise<PreparedSummary | undefined> {
   if (input.parentSceneId === null) return undefined;
   const plan = await planSummaryUpdate(db, input.storyId, input.newSceneNumber, {
     pathSceneId: input.parentSceneId,
     ...(input.parentPath ? { path: input.parentPath } : {}),
+    ...(input.summaries ? { summaries: input.summaries } : {}),
   });
   if (!plan.needed) return undefined;
   const content = summariseScenesLocally(plan.previousSummary, plan.scenesToAdd);

@@ -11,6 +11,7 @@ import { createSceneTextStream } from './scene-text-stream.js';
 import { seedFor } from './request-hash.js';
 import type { SceneOutput } from './scene-output.js';
 import { buildTurnContext, fitToBudget, type TurnContext } from '../memory/build-turn-context.js';
+import type { NewestSummaries } from '../memory/summarise.js';
 import { describeScenePrompt, type ScenePromptRecord } from './scene-prompt.js';
 import { defaultPlayerName, replaceMacrosInRequest } from './macros.js';
 import { cardOpeningScene, loadStoryCard } from './story-card.js';
@@ -31,6 +32,8 @@ export interface GeneratedScene {
   parentPath?: LoadedPath;
   /** The character memories the context recalled, for the commit to mark recalled. */
   recalledMemoryIds?: string[];
+  /** The summaries the context read (for the summary update after the scene). */
+  summariesRead?: NewestSummaries;
 }
 
 /** Scenes of the path given in full to the storyteller. */
@@ -267,6 +270,7 @@ export async function generateScene(
         activatedLoreIds: whole.activatedLoreIds ?? [],
         recalledMemoryIds: whole.recalledMemoryIds ?? [],
         ...(parentPath ? { parentPath } : {}),
+        ...(whole.summariesRead ? { summariesRead: whole.summariesRead } : {}),
       };
     } catch (error) {
       if (!isAppError(error, 'llm_bad_output')) throw error;

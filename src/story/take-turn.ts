@@ -158,6 +158,7 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
               newSceneNumber,
               parentSceneId: plan.parentSceneId,
               ...(generated.parentPath ? { parentPath: generated.parentPath } : {}),
+              ...(generated.summariesRead ? { summaries: generated.summariesRead } : {}),
             }),
           );
     if (controller.signal.aborted) throw leaseLost ? new LeaseLostError() : stopped ? shuttingDown() : new AppError('cancelled', 'The turn was cancelled.');
