@@ -105,24 +105,31 @@ function markedChunks(): { chunks: string[]; markers: string[] } {
   return { chunks, markers };
 }
 
-/** Streams the marked scene, one marker every tokenGapMs, noting when each is handed to the engine. */
+/**
+ * Streams the marked scene, one marker every tokenGapMs, noting when each is handed to the
+ * engine: through the request's onDelta, as the engine asks for streaming (callModel), and
+ * through stream() alike.
+ */
 function createMarkerProvider(emitted: Map<string, number>, prefix: () => string): ModelProvider {
   const { chunks, markers } = markedChunks();
+  async function* marked() {
+    const turn = prefix();
+    for (const [i, chunk] of chunks.entries()) {
+      await sleep(tokenGapMs);
+      if (i < markers.length) emitted.set(`${turn}:${markers[i]}`, performance.now());
+      yield chunk;
+    }
+  }
   return {
     name: 'bench',
     model: 'marked-tokens',
     offline: false,
-    async complete(): Promise<Completion> {
+    async complete(request: CompletionRequest): Promise<Completion> {
+      await request.onAttempt?.();
+      if (request.onDelta) for await (const chunk of marked()) request.onDelta({ text: chunk });
       return { text: chunks.join(''), model: 'marked-tokens' };
     },
-    async *stream(_request: CompletionRequest) {
-      const turn = prefix();
-      for (const [i, chunk] of chunks.entries()) {
-        await sleep(tokenGapMs);
-        if (i < markers.length) emitted.set(`${turn}:${markers[i]}`, performance.now());
-        yield chunk;
-      }
-    },
+    stream: () => marked(),
   };
 }
 
@@ -222,6 +229,8 @@ async function measureEngineSse(env: NodeJS.ProcessEnv): Promise<{ samples: numb
     await running.app.close();
     await running.runtime.close();
   }
+  // A figure over no tokens is no figure: the engine stopped streaming through this provider.
+  if (emitted.size === 0) throw new Error('SSE delay: the engine streamed no token from the marker provider');
   return delays(emitted, arrived);
 }
 
