@@ -124,6 +124,24 @@ describe('offline provider: scenes', () => {
     }
   });
 
+  it('brings in the people the setting names, by the whole names it gives them', async () => {
+    const settings: [string, string][] = [
+      ['A caravan town at the edge of a salt desert, where the well keeper Ilsa Marr guards the last sweet water.', 'Ilsa Marr'],
+      ['A river port at dusk, where the ferryman Oren Vale owes everyone money.', 'Oren Vale'],
+      ['Oren Vale, the ferryman, owes everyone money in this river port.', 'Oren Vale'],
+    ];
+    for (const [setting, name] of settings) {
+      for (const seed of [1, 2, 3, 4]) {
+        const opening = await writeScene(sceneTask({ setting, seed }), seed);
+        expect(opening.characters.map((character) => character.name)).toContain(name);
+        expect(opening.scene).toContain(name);
+      }
+    }
+    // A place set before a role is no person.
+    const scene = await writeScene(sceneTask({ setting: 'In Porthkellis, the keeper has vanished and the lamp is dark.' }));
+    expect(scene.characters.map((character) => character.name)).not.toContain('Porthkellis');
+  });
+
   it('falls back to a generic place for a setting it has no vocabulary for', async () => {
     const scene = await writeScene(sceneTask({ setting: 'Somewhere unusual.' }));
     expect(scene.choices).toHaveLength(3);

@@ -49,6 +49,9 @@ const personNouns = new Map<string, string>(
     colonist: 'colonist', cultists: 'cultist', monster: 'monster', ghost: 'ghost', ghosts: 'ghost', spirits: 'spirit',
     healer: 'healer', herbalist: 'herbalist', scholar: 'scholar', scholars: 'scholar', students: 'student',
     apprentice: 'apprentice', courier: 'courier', smith: 'smith', baker: 'baker', constable: 'constable', nurse: 'nurse',
+    ferryman: 'ferryman', ferrymen: 'ferryman', boatman: 'boatman', boatmen: 'boatman', cook: 'cook', weaver: 'weaver',
+    carpenter: 'carpenter', mason: 'mason', miller: 'miller', shepherd: 'shepherd', hermit: 'hermit', bard: 'bard',
+    scribe: 'scribe', judge: 'judge', clerk: 'clerk', bandit: 'bandit', bandits: 'bandit', trader: 'trader', traders: 'trader',
   }),
 );
 
@@ -128,6 +131,42 @@ function phraseEndingAt(tokens: Token[], end: number): { text: string; start: nu
   return { text: `the ${words.join(' ')}`, start };
 }
 
+/** Could this word be part of a person's name: capitalised, and no role, place, glue or mood word? */
+function nameWord(token: Token | undefined, allowSentenceStart: boolean): token is Token {
+  if (!token || !isWord(token) || !/^\p{Lu}/u.test(token.word)) return false;
+  if (token.sentenceStart && !allowSentenceStart) return false;
+  return !personNouns.has(token.lower) && !isPlaceNoun(token.lower) && !stopWords.has(token.lower) && !moodWords.has(token.lower);
+}
+
+/**
+ * "his daughter Ysolde", "the well keeper Ilsa Marr", "the keeper, Tomas,": the whole name after
+ * a role (up to three words), so that the storyteller calls the person what the author did.
+ */
+function nameAfterRole(tokens: Token[], roleIndex: number): string | undefined {
+  let from = roleIndex + 1;
+  if (tokens[from]?.word === ',') from++;
+  const words: string[] = [];
+  for (let index = from; words.length < 3 && nameWord(tokens[index], false); index++) words.push(tokens[index]!.word);
+  return words.length > 0 ? words.join(' ') : undefined;
+}
+
+/** "Oren Vale, the ferryman,": a name set before its role; not a place ("in Porthkellis, the keeper"). */
+function nameBeforeRole(tokens: Token[], roleIndex: number): string | undefined {
+  const article = tokens[roleIndex - 1];
+  if (!article || !['the', 'a', 'an'].includes(article.lower) || tokens[roleIndex - 2]?.word !== ',') return undefined;
+  const words: string[] = [];
+  let first = roleIndex - 2;
+  for (let index = roleIndex - 3; words.length < 3 && nameWord(tokens[index], true); index--) {
+    words.unshift(tokens[index]!.word);
+    first = index;
+    if (tokens[index]!.sentenceStart) break;
+  }
+  if (words.length === 0) return undefined;
+  const before = tokens[first - 1];
+  if (!tokens[first]!.sentenceStart && before && placePrepositions.has(before.lower)) return undefined;
+  return words.join(' ');
+}
+
 export function readSetting(setting: string): SettingProfile {
   const tokens = tokenise(setting);
   const profile: SettingProfile = { places: [], roles: [], namedPeople: [], things: [], moods: [] };
@@ -147,10 +186,9 @@ export function readSetting(setting: string): SettingProfile {
     const role = personNouns.get(baseOf(lower));
     if (role) {
       addUnique(profile.roles, role);
-      // "his daughter Ysolde", "the keeper, Tomas,": a named person of the setting.
-      const named = next && isWord(next) && isCapitalised(next) ? next : next?.word === ',' && isWord(tokens[index + 2]) && isCapitalised(tokens[index + 2]!) ? tokens[index + 2] : undefined;
-      if (named && !personNouns.has(named.lower) && !isPlaceNoun(named.lower)) {
-        profile.namedPeople.push({ name: named.word, role });
+      const named = nameAfterRole(tokens, index) ?? nameBeforeRole(tokens, index);
+      if (named) {
+        if (!profile.namedPeople.some((person) => person.name === named)) profile.namedPeople.push({ name: named, role });
       } else if (!lower.endsWith("'s") && !(next && isPlaceNoun(next.lower)) && !(previous && personNouns.has(previous.lower))) {
         addUnique(profile.things, phraseEndingAt(tokens, index).text);
       }
