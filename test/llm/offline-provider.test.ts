@@ -220,6 +220,25 @@ describe('offline provider: scenes', () => {
     expect(scenesWithSeveralSpeakers).toBeGreaterThan(10);
   });
 
+  it('never has anyone repeat a line spoken in the last ten scenes, whoever said it', async () => {
+    const provider = createOfflineProvider({ seed: 5 });
+    const characters: TaskCharacter[] = [];
+    const scenes: string[] = [];
+    const linesOf = (scene: string) => [...scene.matchAll(/"([^"]+?),?"/g)].map((match) => match[1]!.toLowerCase());
+    let chosenAction: string | undefined;
+    for (let sceneNumber = 1; sceneNumber <= 24; sceneNumber++) {
+      const recentScenes = scenes.slice(-4);
+      const task = sceneTask({ seed: 500 + sceneNumber, sceneNumber, recentScenes, characters: [...characters] });
+      if (chosenAction) task.chosenAction = chosenAction;
+      const output = parseSceneOutput((await provider.complete(request(task))).text, { choiceCount: 3 });
+      const before = new Set(scenes.slice(-10).flatMap(linesOf));
+      for (const line of linesOf(output.scene)) expect(before.has(line), `scene ${sceneNumber} repeats "${line}"`).toBe(false);
+      for (const character of output.characters) if (!characters.some((known) => known.name === character.name)) characters.push({ name: character.name });
+      scenes.push(output.scene);
+      chosenAction = output.choices[sceneNumber % 3];
+    }
+  });
+
   it('offers exactly the configured number of distinct choices', async () => {
     for (const choiceCount of [2, 3, 5, 9]) {
       const scene = await writeScene(sceneTask({ choiceCount }));

@@ -181,6 +181,9 @@ function placeSentence(plan: ScenePlan, f: Fills): string {
   ]);
 }
 
+/** Speakers a scene's lines are set aside for (a bank of linesPerScene × minimumBank lines). */
+const linesPerScene = 3;
+
 const lines = (f: Fills): string[] => [
   `You ask a lot of questions`,
   `If it's ${f.topic} you're after, start at ${f.other}`,
@@ -196,6 +199,25 @@ const lines = (f: Fills): string[] => [
   `Things were quieter before you came`,
   `Ask the right person and you might learn something`,
   `Some doors here are better left shut`,
+  `Careful who you trust around ${f.place}`,
+  `I only know what I've heard, and I've heard plenty`,
+  `If you want my advice, look closer at ${f.topic}`,
+  `People who ask about ${f.topic} tend to regret it`,
+  `You look like someone who has lost their way`,
+  `I haven't slept properly since it started`,
+  `There was a time when nobody locked their doors here`,
+  `Talk to me again once you've seen ${f.other}`,
+  `I can't help you, and I'd be a fool to try`,
+  `Half of what you'll hear is lies; the trouble is knowing which half`,
+  `Someone is watching us right now, I'd wager`,
+  `You'd do better to ask about what nobody mentions`,
+  `I saw something I shouldn't have, and that's all I'll say`,
+  `They'll tell you it's nothing; it isn't nothing`,
+  `Everyone here owes someone, and nobody forgets`,
+  `Come back after dark if you want the truth`,
+  `I was warned about people like you`,
+  `Whatever happened at ${f.other}, it isn't finished`,
+  `Don't just stand there; you're drawing attention`,
 ];
 
 function introduction(plan: ScenePlan, member: AnimatedMember): string {
@@ -236,21 +258,17 @@ function mention(plan: ScenePlan, f: Fills, member: AnimatedMember): string {
 /** Each person once: who they are when new, then a line in their own voice and manner. */
 function castParagraph(plan: ScenePlan, f: Fills, members: AnimatedMember[]): string {
   const sentences: string[] = [];
-  // Two people in one scene never say the same words.
-  const spoken = new Set<string>();
   for (const member of members) {
     if (member.role === 'mentioned') {
       sentences.push(mention(plan, f, member));
       continue;
     }
     if (member.isNew) sentences.push(introduction(plan, member));
-    // Each person walks through the lines on their own, so that nobody repeats themself.
+    // The scene's speakers take the next lines of one story-wide rotation, so that no line
+    // comes back within ten scenes, whoever says it, and nobody repeats themself.
     const verb = member.mood === 'angry' || member.mood === 'defiant' ? 'snaps' : 'says';
-    const bank = lines(f);
-    const options = bank.map((line) => `"${line}," ${member.callName} ${verb} ${member.voice}, ${member.manner}.`);
-    const sentence = plan.variety.pick(`line/${member.name}`, options, 1, (option) => !spoken.has(bank[options.indexOf(option)]!));
-    spoken.add(bank[options.indexOf(sentence)]!);
-    sentences.push(sentence);
+    const options = lines(f).map((line) => `"${line}," ${member.callName} ${verb} ${member.voice}, ${member.manner}.`);
+    sentences.push(plan.variety.pick('line', options, linesPerScene));
   }
   return sentences.join(' ');
 }
