@@ -44,10 +44,30 @@ export function wrapBeside(prefix: string, text: string, width = lineWidth()): s
   const indent = stripVTControlCharacters(prefix).length;
   if (width - indent < Math.max(20, Math.floor(width / 2))) {
     const below = wrap(text, Math.max(1, width - belowIndent.length)).split('\n');
-    return [prefix.trimEnd(), ...below.map((line) => belowIndent + line)].join('\n');
+    return [...wrapStyled(prefix.trimEnd(), width), ...below.map((line) => belowIndent + line)].join('\n');
   }
   const lines = wrap(text, Math.max(1, width - indent)).split('\n');
   return lines.map((line, i) => (i === 0 ? prefix : ' '.repeat(indent)) + line).join('\n');
+}
+
+/**
+ * Styled text (a bold name, a dim standing) in lines of at most `width` visible columns, broken
+ * at spaces; a style open at a line's end carries on in the terminal, as it should.
+ */
+function wrapStyled(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    const longer = line === '' ? word : `${line} ${word}`;
+    if (line !== '' && stripVTControlCharacters(longer).length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = longer;
+    }
+  }
+  if (line !== '') lines.push(line);
+  return lines;
 }
 
 export function renderChoices(scene: SceneView): string {

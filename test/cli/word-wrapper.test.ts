@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { WordWrapper } from '../../src/cli/word-wrapper.js';
 import { wrapBeside } from '../../src/cli/format.js';
@@ -38,7 +39,7 @@ describe('wrapBeside', () => {
   });
 
   it('puts the text below a prefix that leaves less than half the line, never one letter a line', () => {
-    const prefix = 'Matthias Fairweather (watchful · trust 0.02 · feeling 0.00) — ';
+    const prefix = 'Matthias Fairweather (watchful · trust 0.02) — ';
     const lines = wrapBeside(prefix, description, 60).split('\n');
     expect(lines[0]).toBe(prefix.trimEnd());
     expect(lines.slice(1).join(' ').replace(/\s+/g, ' ').trim()).toBe(description);
@@ -47,5 +48,14 @@ describe('wrapBeside', () => {
       expect(line.startsWith('  ')).toBe(true);
     }
     expect(lines.length).toBeLessThanOrEqual(3);
+  });
+
+  it('breaks a prefix wider than the line at its spaces, styles and all', () => {
+    const prefix = '\x1b[1mRosalind Vantongeren\x1b[22m \x1b[2m(watchful · trust 0.02 · feeling 0.00)\x1b[22m — ';
+    const lines = wrapBeside(prefix, description, 60).split('\n');
+    for (const line of lines) expect(stripVTControlCharacters(line).length).toBeLessThanOrEqual(60);
+    expect(lines.map((line) => stripVTControlCharacters(line).trim()).join(' ').replace(/\s+/g, ' ')).toBe(
+      `Rosalind Vantongeren (watchful · trust 0.02 · feeling 0.00) — ${description}`,
+    );
   });
 });
