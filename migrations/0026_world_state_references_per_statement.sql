@@ -29,13 +29,18 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION lw_check_character_state_references() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Each row's scene and characters are probed by their keys, as the foreign keys did: a sequential
+-- or hashed scan of scenes or characters would read every story's rows, and under SERIALIZABLE
+-- would lock whole tables against every other writer (SIRead on the relation), so the checks are
+-- planned without sequential scans (a setting of the function only).
+CREATE FUNCTION lw_check_character_state_references() RETURNS trigger LANGUAGE plpgsql SET enable_seqscan = off AS $$
 DECLARE
   bad record;
 BEGIN
   SELECT a.story_id, a.scene_id, a.character_id INTO bad FROM added a
-   WHERE NOT EXISTS (SELECT 1 FROM scenes s WHERE s.story_id = a.story_id AND s.id = a.scene_id)
-      OR NOT EXISTS (SELECT 1 FROM characters c WHERE c.story_id = a.story_id AND c.id = a.character_id)
+    LEFT JOIN LATERAL (SELECT true AS found FROM scenes s WHERE s.story_id = a.story_id AND s.id = a.scene_id LIMIT 1) scene ON true
+    LEFT JOIN LATERAL (SELECT true AS found FROM characters c WHERE c.story_id = a.story_id AND c.id = a.character_id LIMIT 1) who ON true
+   WHERE scene.found IS NULL OR who.found IS NULL
    LIMIT 1;
   IF FOUND THEN
     RAISE EXCEPTION 'character state of character % at scene % names no scene or character of story %', bad.character_id, bad.scene_id, bad.story_id
@@ -45,15 +50,15 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION lw_check_relationship_state_references() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION lw_check_relationship_state_references() RETURNS trigger LANGUAGE plpgsql SET enable_seqscan = off AS $$
 DECLARE
   bad record;
 BEGIN
   SELECT a.story_id, a.scene_id, a.character_id, a.target_character_id INTO bad FROM added a
-   WHERE NOT EXISTS (SELECT 1 FROM scenes s WHERE s.story_id = a.story_id AND s.id = a.scene_id)
-      OR NOT EXISTS (SELECT 1 FROM characters c WHERE c.story_id = a.story_id AND c.id = a.character_id)
-      OR (a.target_character_id IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM characters c WHERE c.story_id = a.story_id AND c.id = a.target_character_id))
+    LEFT JOIN LATERAL (SELECT true AS found FROM scenes s WHERE s.story_id = a.story_id AND s.id = a.scene_id LIMIT 1) scene ON true
+    LEFT JOIN LATERAL (SELECT true AS found FROM characters c WHERE c.story_id = a.story_id AND c.id = a.character_id LIMIT 1) who ON true
+    LEFT JOIN LATERAL (SELECT true AS found FROM characters c WHERE c.story_id = a.story_id AND c.id = a.target_character_id LIMIT 1) target ON true
+   WHERE scene.found IS NULL OR who.found IS NULL OR (a.target_character_id IS NOT NULL AND target.found IS NULL)
    LIMIT 1;
   IF FOUND THEN
     RAISE EXCEPTION 'relationship state of character % with % at scene % names no scene or character of story %',
