@@ -14,10 +14,8 @@ export interface Variety {
   /**
    * One of `options` (already filled in) for this scene. `perScene` is how many times the
    * slot can be used in one scene; the bank then needs `perScene × minimumBank` options.
-   * `acceptable` turns down options besides the repeat check (it keeps the bank's order, so
-   * an option is skipped only where it clashes).
    */
-  pick(slot: string, options: readonly string[], perScene?: number, acceptable?: (option: string) => boolean): string;
+  pick(slot: string, options: readonly string[], perScene?: number): string;
   /** Records text written outside `pick` (the player's own words), so that nothing repeats it. */
   note(text: string): void;
 }
@@ -45,7 +43,7 @@ export function createVariety(storyKey: string, sceneNumber: number, recentScene
     for (const sentence of splitSentences(text)) seen.add(sentenceKey(sentence));
   };
   return {
-    pick(slot, options, perScene = 1, acceptable = () => true) {
+    pick(slot, options, perScene = 1) {
       if (options.length === 0) throw new Error(`sentence slot ${slot} has no options`);
       const use = usesInScene.get(slot) ?? 0;
       usesInScene.set(slot, use + 1);
@@ -55,7 +53,7 @@ export function createVariety(storyKey: string, sceneNumber: number, recentScene
       let chosen = options[start % options.length]!;
       for (let step = 0; step < options.length; step++) {
         const candidate = options[(start + step) % options.length]!;
-        if (fresh(candidate) && acceptable(candidate)) {
+        if (fresh(candidate)) {
           chosen = candidate;
           break;
         }
