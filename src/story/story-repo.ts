@@ -168,7 +168,7 @@ export async function lockStoryForWrite(tx: Queryable, storyId: string, strength
 /** What a turn's commit checks once it holds the story and the turn. */
 export interface LockedForCommit {
   story: { status: string; headSceneId: string | null };
-  /** undefined: no such turn (it went with a deleted story). */
+  /** undefined: the story has no such turn. */
   turn?: { status: string; leaseOwner: string | null };
 }
 
