@@ -43,6 +43,13 @@ export interface VectorStore {
   hasDimensionSql(column: string, dimension: number): string;
   /** SQL for the cosine similarity of a column to a `real[]` parameter. */
   similaritySql(column: string, param: string, dimension: number): string;
+  /** similaritySql where the column holds an embedding of this dimension, else NULL. */
+  similarityOrNullSql(column: string, param: string, dimension: number): string;
+  /**
+   * Whether nearestSql on this table and dimension is an exact scan of its scope (no HNSW
+   * index it could use), so that a caller may rank the scope in a plan of its own.
+   */
+  searchesExactly(table: EmbeddingTable, dimension: number): boolean;
   /**
    * SQL for the `limit` rows nearest to the query embedding, most similar first, with a
    * `similarity` column. On pgvector it has the shape the HNSW expression index serves.
@@ -99,7 +106,7 @@ type KnownIndexes = Set<string>;
 const indexKey = (table: EmbeddingTable, dimension: number) => `${table}:${dimension}`;
 
 function pgvectorStoreWith(known: KnownIndexes | undefined): VectorStore {
-  return {
+  const store: VectorStore = {
     backend: 'pgvector',
     hasDimensionSql(column, dimension) {
       return `(${column} IS NOT NULL AND vector_dims(${column}) = ${checkDimension(dimension)})`;
@@ -107,6 +114,12 @@ function pgvectorStoreWith(known: KnownIndexes | undefined): VectorStore {
     similaritySql(column, param, dimension) {
       const d = checkDimension(dimension);
       return `(1 - (${column}::vector(${d}) <=> ${param}::real[]::vector(${d})))`;
+    },
+    similarityOrNullSql(column, param, dimension) {
+      return `CASE WHEN ${store.hasDimensionSql(column, dimension)} THEN ${store.similaritySql(column, param, dimension)} END`;
+    },
+    searchesExactly(table, dimension) {
+      return known !== undefined && !known.has(indexKey(table, checkDimension(dimension)));
     },
     nearestSql(query) {
       const d = checkDimension(query.dimension);
@@ -124,7 +137,7 @@ function pgvectorStoreWith(known: KnownIndexes | undefined): VectorStore {
             WHERE ${inScope} AND ${ofDimension}${condition}
             ORDER BY similarity DESC
             LIMIT ${limit}`;
-      if (known && !known.has(indexKey(query.table, d))) return { sql: exact(''), params };
+      if (store.searchesExactly(query.table, d)) return { sql: exact(''), params };
       // Two plans, one chosen per query by the size of its scope: a small scope (one character's
       // memories, a story's path of a few thousand scenes) is scored exactly, which is always
       // right; a large one is served by the HNSW index. Whether the scope is larger than the
@@ -211,6 +224,7 @@ function pgvectorStoreWith(known: KnownIndexes | undefined): VectorStore {
       await db.query(`SET hnsw.ef_search = 100`);
     },
   };
+  return store;
 }
 
 // Embeddings are unit vectors, so their dot product is the cosine similarity.
@@ -272,6 +286,13 @@ function exactStoreWith(scoring: ExactScoring): VectorStore {
     },
     similaritySql(column, param, dimension) {
       return scoring.similarity(column, param, checkDimension(dimension));
+    },
+    similarityOrNullSql(column, param, dimension) {
+      const similarity = store.similaritySql(column, param, dimension);
+      return scoring.checksDimension ? similarity : `CASE WHEN ${store.hasDimensionSql(column, dimension)} THEN ${similarity} END`;
+    },
+    searchesExactly() {
+      return true;
     },
     nearestSql(query) {
       const d = checkDimension(query.dimension);

@@ -3,6 +3,7 @@ import { withTransaction, type Database } from '../../src/db/index.js';
 import { getOrCreateCharacter } from '../../src/characters/character-repo.js';
 import { insertCharacterMemories, type CharacterMemoryKind } from '../../src/memory/memory-repo.js';
 import { rankMemories, retrieveMemories } from '../../src/memory/retrieve-memories.js';
+import { hnswIndexName, loadVectorStore } from '../../src/memory/vector-store.js';
 import { createTestDatabase, type BackendName } from '../helpers/db.js';
 import { insertStory } from '../helpers/fixtures.js';
 import { axis } from '../helpers/test-embedder.js';
@@ -37,11 +38,17 @@ describe('rankMemories (paper scoring, no database)', () => {
   });
 });
 
-describe.each<BackendName>(['server', 'embedded'])('retrieveMemories on the %s backend', (backend) => {
+// 'embedded with an index': an HNSW index of the query's dimension exists, so candidates come
+// from the nearest query that can use it (a union with the most recent) instead of one scan.
+describe.each<BackendName | 'embedded with an index'>(['server', 'embedded', 'embedded with an index'])('retrieveMemories on the %s backend', (backend) => {
   let db: Database;
   let dispose: () => Promise<void>;
   beforeAll(async () => {
-    ({ db, dispose } = await createTestDatabase(backend));
+    ({ db, dispose } = await createTestDatabase(backend === 'embedded with an index' ? 'embedded' : backend));
+    if (backend === 'embedded with an index') {
+      await db.query(`CREATE INDEX "${hnswIndexName('character_memories', 16)}" ON character_memories USING hnsw ((embedding::vector(16)) vector_cosine_ops)`);
+    }
+    expect((await loadVectorStore(db)).searchesExactly('character_memories', 16)).toBe(backend !== 'embedded with an index');
   });
   afterAll(async () => dispose());
 
@@ -52,7 +59,7 @@ describe.each<BackendName>(['server', 'embedded'])('retrieveMemories on the %s b
     const add = async (
       characterId: string,
       content: string,
-      fields: { importance?: number; embedding?: number[]; hoursAgo?: number; kind?: CharacterMemoryKind } = {},
+      fields: { importance?: number; embedding?: number[] | null; hoursAgo?: number; kind?: CharacterMemoryKind } = {},
     ) => {
       await insertCharacterMemories(db, [
         {
@@ -63,7 +70,7 @@ describe.each<BackendName>(['server', 'embedded'])('retrieveMemories on the %s b
           content,
           emotionalValence: 0,
           importance: fields.importance ?? 0.5,
-          embedding: fields.embedding ?? axis(15),
+          embedding: fields.embedding === undefined ? axis(15) : fields.embedding,
         },
       ]);
       if (fields.hoursAgo !== undefined) {
@@ -115,6 +122,27 @@ describe.each<BackendName>(['server', 'embedded'])('retrieveMemories on the %s b
     // Now the week-old memory is the least recently used; retrieving it refreshes it too.
     const two = await retrieveMemories(db, { storyId, characterId: maya, queryEmbedding: axis(15), limit: 2 });
     expect(two.map((m) => m.content)).toEqual(['an hour ago', 'yesterday']);
+  });
+
+  it('takes as candidates the nearest and the most recently accessed, each once; one with no embedding only as a recent one', async () => {
+    // Each count on a story of its own: retrieval touches what it returns, which makes it recent.
+    const candidates = async (nearest: number, recent: number) => {
+      const { storyId, maya, add } = await setup();
+      await add(maya, 'near', { embedding: axis(1), hoursAgo: 50 });
+      await add(maya, 'nearly as near', { embedding: axis(1, 16, { index: 2, weight: 0.5 }), hoursAgo: 50 });
+      await add(maya, 'far and old', { embedding: axis(3), hoursAgo: 100 });
+      await add(maya, 'far and fresh', { embedding: axis(4), hoursAgo: 1 });
+      await add(maya, 'never embedded', { embedding: null, hoursAgo: 2 });
+      const found = await retrieveMemories(db, { storyId, characterId: maya, queryEmbedding: axis(1), limit: 10, candidates: { nearest, recent } });
+      return found;
+    };
+    expect((await candidates(2, 1)).map((m) => m.content).sort()).toEqual(['far and fresh', 'near', 'nearly as near']);
+    const withUnembedded = await candidates(2, 2);
+    expect(withUnembedded.map((m) => m.content).sort()).toEqual(['far and fresh', 'near', 'nearly as near', 'never embedded']);
+    expect(withUnembedded.find((m) => m.content === 'never embedded')!.similarity).toBe(0);
+    // Every memory is among the nearest or the recent ones: each is a candidate once.
+    const all = await candidates(5, 5);
+    expect(all.map((m) => m.content).sort()).toEqual(['far and fresh', 'far and old', 'near', 'nearly as near', 'never embedded']);
   });
 
   it("never returns another character's memory, however relevant", async () => {
