@@ -317,21 +317,31 @@ export interface SceneCharacterLink {
   importance: number;
 }
 
-/** A scene with its choices and the characters linked to it (most important first), in one statement. */
-export async function getSceneWithCharacters(db: Queryable, storyId: string, sceneId: string): Promise<{ scene: SceneRow; characters: SceneCharacterLink[] }> {
-  const { rows } = isUuid(sceneId)
-    ? await db.query<SceneRecord & { scene_characters: SceneCharacterLink[] | null }>(
-        `SELECT x.*,
+/**
+ * The row of scene `sceneParam` of story `storyParam` with its choices and the characters
+ * linked to it (most important first), for toSceneWithCharacters; a statement that writes
+ * the scene may end with it (the turn's commit does).
+ */
+export function sceneWithCharactersSql(storyParam: string, sceneParam: string): string {
+  return `SELECT x.*,
                 (SELECT json_agg(json_build_object('id', c.id, 'name', c.name, 'role', sc.role, 'importance', sc.importance) ORDER BY sc.importance DESC, c.name)
                    FROM scene_characters sc JOIN characters c ON c.story_id = sc.story_id AND c.id = sc.character_id
-                  WHERE sc.story_id = $1 AND sc.scene_id = $2) AS scene_characters
-           FROM (${sceneSelect} WHERE s.story_id = $1 AND s.id = $2) x`,
-        [storyId, sceneId],
-      )
-    : { rows: [] };
+                  WHERE sc.story_id = ${storyParam} AND sc.scene_id = ${sceneParam}) AS scene_characters
+           FROM (${sceneSelect} WHERE s.story_id = ${storyParam} AND s.id = ${sceneParam}) x`;
+}
+
+export type SceneWithCharactersRecord = SceneRecord & { scene_characters: SceneCharacterLink[] | null };
+
+export function toSceneWithCharacters(row: SceneWithCharactersRecord): { scene: SceneRow; characters: SceneCharacterLink[] } {
+  return { scene: toScene(row), characters: row.scene_characters ?? [] };
+}
+
+/** A scene with its choices and the characters linked to it (most important first), in one statement. */
+export async function getSceneWithCharacters(db: Queryable, storyId: string, sceneId: string): Promise<{ scene: SceneRow; characters: SceneCharacterLink[] }> {
+  const { rows } = isUuid(sceneId) ? await db.query<SceneWithCharactersRecord>(sceneWithCharactersSql('$1', '$2'), [storyId, sceneId]) : { rows: [] };
   const row = rows[0];
   if (!row) throw new AppError('not_found', `No scene ${sceneId} in story ${storyId}.`, { details: { storyId, sceneId } });
-  return { scene: toScene(row), characters: row.scene_characters ?? [] };
+  return toSceneWithCharacters(row);
 }
 
 export async function getScene(db: Queryable, storyId: string, sceneId: string): Promise<SceneRow> {

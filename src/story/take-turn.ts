@@ -80,7 +80,10 @@ const shuttingDown = () => new AppError('shutting_down', 'The server is shutting
  * waiter: the caller leaving stops it only when no other waiter, on any process, is left;
  * the stop signal (shutdown) stops it regardless.
  */
-async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: TurnRequest, waiter: TurnWaiter): Promise<string> {
+/** The scene a generation committed: as its commit read it back, or only its id when the commit's reply was lost. */
+type Committed = { sceneId: string; view?: SceneView };
+
+async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: TurnRequest, waiter: TurnWaiter): Promise<Committed> {
   const { story, turn } = plan;
   const log = deps.log.child({ storyId: story.id, turnId: turn.id, fromSceneId: turn.fromSceneId });
   const controller = new AbortController();
@@ -210,8 +213,8 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
       }
       if (prepared.embeddingsDeferred || summary?.embedding === null) queued = (await enqueueJob(tx, { storyId: story.id, kind: 'embedding', sceneId: scene.id })) || queued;
       if (queued) await tx.query('SELECT pg_notify($1, $2)', [jobsChannel, story.id]);
-      await markTurnSucceededAtHead(tx, { storyId: story.id, turnId: turn.id, sceneId: scene.id, modelCalls: modelCalls.count, channel: eventsChannel });
-      return scene.id;
+      const head = await markTurnSucceededAtHead(tx, { storyId: story.id, turnId: turn.id, sceneId: scene.id, modelCalls: modelCalls.count, channel: eventsChannel });
+      return { sceneId: scene.id, view: head.scene };
     });
   } catch (error) {
     clearInterval(heartbeat);
@@ -226,7 +229,7 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
     }
     // The commit may have landed even if we did not hear back (connection lost during COMMIT).
     const after = await retryOnConnectionLoss(() => findTurn(deps.db, story.id, turn.id)).catch(() => undefined);
-    if (after?.status === 'succeeded' && after.sceneId) return after.sceneId;
+    if (after?.status === 'succeeded' && after.sceneId) return { sceneId: after.sceneId };
     const failure = stopped ? shuttingDown() : controller.signal.aborted && !isAppError(error) ? new AppError('cancelled', 'The turn was cancelled.') : toAppError(error);
     const recorded = await retryOnConnectionLoss(() =>
       markTurnFailed(deps.db, story.id, turn.id, {
@@ -346,14 +349,14 @@ export async function takeTurn(deps: EngineDeps, request: TurnRequest): Promise<
       }
       const waiter = holdTurnWaiter(deps, request.storyId, decision.plan.turn.id, waiterId);
       try {
-        const sceneId = await runGeneration(deps, decision.plan, request, waiter);
+        const committed = await runGeneration(deps, decision.plan, request, waiter);
         waiter.committed();
         turnEvents.inc({ event: 'succeeded' });
         // Index upkeep reads whole tables: the player has the scene meanwhile.
         if (await noteTurnForPlannerStatistics(deps.db)) {
           void refreshVectorIndexes(deps.db, deps.embedder).catch((error: unknown) => log.warn({ err: error }, 'could not check the vector indexes'));
         }
-        return { scene: await getSceneView(deps.db, request.storyId, sceneId), turnId: decision.plan.turn.id, how: 'generated' };
+        return { scene: committed.view ?? (await getSceneView(deps.db, request.storyId, committed.sceneId)), turnId: decision.plan.turn.id, how: 'generated' };
       } catch (error) {
         if (!(error instanceof LeaseLostError)) throw error;
         log.warn({ turnId: decision.plan.turn.id }, 'lost the turn lease to another process; waiting for its result');

@@ -1,5 +1,7 @@
 import { upsertModelCallsSql } from '../llm/model-call-counts.js';
 import type { Queryable } from '../db/index.js';
+import { sceneWithCharactersSql, toSceneWithCharacters, type SceneWithCharactersRecord } from './story-repo.js';
+import { toSceneView, type SceneView } from './scene-view.js';
 
 export type TurnKind = 'open' | 'advance' | 'regenerate';
 export type TurnStatus = 'generating' | 'succeeded' | 'failed';
@@ -229,8 +231,10 @@ export async function renewLease(db: Queryable, storyId: string, turnId: string,
 export async function markTurnSucceededAtHead(
   tx: Queryable,
   input: { storyId: string; turnId: string; sceneId: string; modelCalls: number; channel: string },
-): Promise<number> {
-  const { rows } = await tx.query<{ version: number | string }>(
+): Promise<{ version: number; scene: SceneView }> {
+  // The new scene as interfaces show it comes back from the same statement: read after the
+  // commit it was a round trip of its own on every turn.
+  const { rows } = await tx.query<SceneWithCharactersRecord & { head_version: number | string }>(
     `WITH head AS (
        UPDATE stories SET head_scene_id = $3, version = version + 1, updated_at = now() WHERE id = $1 RETURNING version),
      gone AS (DELETE FROM turn_waiters WHERE story_id = $1 AND turn_id = $2),
@@ -241,12 +245,18 @@ export async function markTurnSucceededAtHead(
      events AS (
        SELECT 1 AS n, json_build_object('type', 'scene', 'storyId', $1::text, 'sceneId', $3::text, 'turnId', $2::text, 'version', head.version)::text AS event FROM head
        UNION ALL
-       SELECT 2, json_build_object('type', 'turn', 'storyId', $1::text, 'turnId', $2::text, 'status', 'succeeded')::text)
-     -- pg_notify is volatile: it runs after the sort, so the events go out in order.
-     SELECT head.version, pg_notify($5, events.event) FROM head CROSS JOIN events ORDER BY events.n`,
+       SELECT 2, json_build_object('type', 'turn', 'storyId', $1::text, 'turnId', $2::text, 'status', 'succeeded')::text),
+     notified AS (
+       -- pg_notify is volatile: it runs after the sort, so the events go out in order.
+       SELECT head.version, pg_notify($5, events.event) FROM head CROSS JOIN events ORDER BY events.n)
+     SELECT n.version AS head_version, scene.*
+       FROM (SELECT max(version) AS version FROM notified) AS n
+       LEFT JOIN (${sceneWithCharactersSql('$1', '$3')}) AS scene ON true`,
     [input.storyId, input.turnId, input.sceneId, input.modelCalls, input.channel],
   );
-  return Number(rows[0]!.version);
+  const row = rows[0]!;
+  const { scene, characters } = toSceneWithCharacters(row);
+  return { version: Number(row.head_version), scene: toSceneView(scene, characters) };
 }
 
 /**
