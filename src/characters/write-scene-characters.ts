@@ -1,6 +1,6 @@
-import type { Queryable } from '../db/index.js';
+import type { Queryable, StatementPart } from '../db/index.js';
 import { getLogger } from '../logger.js';
-import { characterMemoriesInsert, insertStoryMemories, insertUserInstruction, touchCharacterMemoriesSql, type NewCharacterMemory } from '../memory/memory-repo.js';
+import { characterMemoriesInsert, storyMemoryParts, touchCharacterMemoriesSql, userInstructionPart, type NewCharacterMemory } from '../memory/memory-repo.js';
 import type { PreparedCharacter, PreparedSceneMemories } from '../memory/prepare-scene-memories.js';
 import { summaryMemory, type PreparedSummary } from '../memory/summarise.js';
 import { characterNameKey, cleanCharacterName } from './character-name.js';
@@ -33,8 +33,6 @@ export interface WriteSceneMemoriesInput {
   sceneNumber: number;
   turnId?: string;
   prepared: PreparedSceneMemories;
-  /** The rolling summary made at this scene, when one is due (stored with the scene's digest). */
-  summary?: PreparedSummary;
   /** Character memories the scene's context recalled: marked recalled with this scene's writes. */
   recalledMemoryIds?: readonly string[];
   /** The parent's path, root first, when the caller has walked it already (else it is walked here). */
@@ -42,8 +40,38 @@ export interface WriteSceneMemoriesInput {
 }
 
 /**
- * The memory side of a turn's commit, run inside the engine's transaction after the scene row
- * exists (inserted with `prepared.sceneEmbedding`): characters, their links to the scene, memories (only for those present: knowledge
+ * The story's side of a scene's memories, written with the scene (parts of its insert): the
+ * scene's digest, the summary made at this scene when one is due, and the player's instruction.
+ */
+export function sceneMemoryParts(
+  input: Pick<WriteSceneMemoriesInput, 'storyId' | 'sceneId' | 'sceneNumber' | 'turnId' | 'prepared'> & {
+    /** The rolling summary made at this scene, when one is due (stored with the scene's digest). */
+    summary?: PreparedSummary;
+  },
+): StatementPart[] {
+  const { storyId, sceneId, prepared } = input;
+  return [
+    ...storyMemoryParts([
+      {
+        storyId,
+        kind: 'scene',
+        sceneId,
+        throughSceneNumber: input.sceneNumber,
+        content: prepared.digest.content,
+        importance: prepared.digest.importance,
+        embedding: prepared.digest.embedding,
+      },
+      ...(input.summary ? [summaryMemory({ storyId, sceneId, ...input.summary })] : []),
+    ]),
+    ...(prepared.instruction
+      ? [userInstructionPart({ storyId, sceneId, turnId: input.turnId ?? null, content: prepared.instruction.content, embedding: prepared.instruction.embedding })]
+      : []),
+  ];
+}
+
+/**
+ * The characters' side of a turn's commit, run inside the engine's transaction after the scene
+ * row exists (inserted with `prepared.sceneEmbedding` and sceneMemoryParts): characters, their links to the scene, memories (only for those present: knowledge
  * isolation), and the new scene's world — its parent's, plus everyone named here met, plus
  * the moods, emotional states and relationships the model reports, each recorded as an event
  * at this scene. Lock order: story (held by the caller, FOR NO KEY UPDATE) → characters (in name-key
@@ -52,29 +80,6 @@ export interface WriteSceneMemoriesInput {
 export async function writeSceneMemories(tx: Queryable, input: WriteSceneMemoriesInput): Promise<{ charactersCreated: number }> {
   const { storyId, sceneId, prepared } = input;
   const log = getLogger().child({ storyId, sceneId });
-
-  // The scene's digest and, when one is due, the summary made at this scene: one statement.
-  await insertStoryMemories(tx, [
-    {
-      storyId,
-      kind: 'scene',
-      sceneId,
-      throughSceneNumber: input.sceneNumber,
-      content: prepared.digest.content,
-      importance: prepared.digest.importance,
-      embedding: prepared.digest.embedding,
-    },
-    ...(input.summary ? [summaryMemory({ storyId, sceneId, ...input.summary })] : []),
-  ]);
-  if (prepared.instruction) {
-    await insertUserInstruction(tx, {
-      storyId,
-      sceneId,
-      turnId: input.turnId ?? null,
-      content: prepared.instruction.content,
-      embedding: prepared.instruction.embedding,
-    });
-  }
 
   await branchWorldState(tx, storyId, input.parentSceneId, sceneId);
   const characters = usableCharacters(prepared.characters, log.debug.bind(log));

@@ -1,5 +1,5 @@
 import { headPathCte } from '../world/scene-path.js';
-import type { Queryable } from '../db/index.js';
+import { runStatementParts, statementPart, type Queryable, type StatementPart } from '../db/index.js';
 import { optionalEmbeddingParam } from './embedding-param.js';
 
 /**
@@ -88,7 +88,12 @@ function storyMemoryValues(memory: NewStoryMemory): unknown[] {
 
 /** Inserts several story memories in one statement (a turn's scene digest and its summary). */
 export async function insertStoryMemories(tx: Queryable, memories: NewStoryMemory[]): Promise<void> {
-  if (memories.length === 0) return;
+  await runStatementParts(tx, storyMemoryParts(memories));
+}
+
+/** insertStoryMemories as parts of another statement (the scene's insert). */
+export function storyMemoryParts(memories: NewStoryMemory[]): StatementPart[] {
+  if (memories.length === 0) return [];
   const params: unknown[] = [];
   const values = memories.map((memory) => {
     const base = params.length;
@@ -96,21 +101,34 @@ export async function insertStoryMemories(tx: Queryable, memories: NewStoryMemor
     const p = (i: number) => `$${base + i}`;
     return `(${p(1)}::uuid, ${p(2)}, ${p(3)}::uuid, ${p(4)}::int, ${p(5)}, ${p(6)}::real, ${p(7)}::real[])`;
   });
-  await tx.query(`INSERT INTO memories (story_id, kind, scene_id, through_scene_number, content, importance, embedding) VALUES ${values.join(', ')}`, params);
+  return [statementPart(`INSERT INTO memories (story_id, kind, scene_id, through_scene_number, content, importance, embedding) VALUES ${values.join(', ')}`, params)];
 }
 
 export async function setSceneEmbedding(tx: Queryable, storyId: string, sceneId: string, embedding: number[] | null): Promise<void> {
   await tx.query(`UPDATE scenes SET embedding = $3::real[] WHERE story_id = $1 AND id = $2`, [storyId, sceneId, optionalEmbeddingParam(embedding)]);
 }
 
-export async function insertUserInstruction(
-  tx: Queryable,
-  input: { storyId: string; sceneId: string; turnId: string | null; content: string; embedding: number[] | null },
-): Promise<void> {
-  await tx.query(
-    `INSERT INTO user_instructions (story_id, scene_id, turn_id, content, embedding) VALUES ($1, $2, $3, $4, $5::real[])`,
-    [input.storyId, input.sceneId, input.turnId, input.content.slice(0, 2000), optionalEmbeddingParam(input.embedding)],
-  );
+export async function insertUserInstruction(tx: Queryable, input: NewUserInstruction): Promise<void> {
+  await runStatementParts(tx, [userInstructionPart(input)]);
+}
+
+export interface NewUserInstruction {
+  storyId: string;
+  sceneId: string;
+  turnId: string | null;
+  content: string;
+  embedding: number[] | null;
+}
+
+/** insertUserInstruction as a part of another statement (the scene's insert). */
+export function userInstructionPart(input: NewUserInstruction): StatementPart {
+  return statementPart(`INSERT INTO user_instructions (story_id, scene_id, turn_id, content, embedding) VALUES ($1, $2, $3, $4, $5::real[])`, [
+    input.storyId,
+    input.sceneId,
+    input.turnId,
+    input.content.slice(0, 2000),
+    optionalEmbeddingParam(input.embedding),
+  ]);
 }
 
 export interface CharacterMemory {

@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/index.js';
+import { runStatementParts, statementPart, type Queryable, type StatementPart } from '../db/index.js';
 import { headPathCte } from '../world/scene-path.js';
 import type { LoreOptions } from './lore-options.js';
 
@@ -77,12 +77,18 @@ export async function loadPathActivations(db: Queryable, storyId: string, sceneI
  * delete hides the row, an uncommitted one is waited for), so the turn never fails on it.
  */
 export async function recordLoreActivations(tx: Queryable, storyId: string, sceneId: string, loreEntryIds: readonly string[]): Promise<void> {
-  if (loreEntryIds.length === 0) return;
-  await tx.query(
-    `WITH live AS (SELECT l.id FROM lore_entries l WHERE l.story_id = $1 AND l.id = ANY($3::uuid[]) FOR KEY SHARE)
-     INSERT INTO scene_lore_activations (story_id, scene_id, lore_entry_id)
-     SELECT $1, $2, live.id FROM live
-     ON CONFLICT DO NOTHING`,
-    [storyId, sceneId, [...new Set(loreEntryIds)]],
-  );
+  await runStatementParts(tx, loreActivationParts(storyId, sceneId, loreEntryIds));
+}
+
+/** recordLoreActivations as parts of another statement (the scene's insert); none when nothing was activated. */
+export function loreActivationParts(storyId: string, sceneId: string, loreEntryIds: readonly string[]): StatementPart[] {
+  if (loreEntryIds.length === 0) return [];
+  return [
+    statementPart(
+      `INSERT INTO scene_lore_activations (story_id, scene_id, lore_entry_id)
+       SELECT $1, $2, l.id FROM lore_entries l WHERE l.story_id = $1 AND l.id = ANY($3::uuid[]) FOR KEY SHARE
+       ON CONFLICT DO NOTHING`,
+      [storyId, sceneId, [...new Set(loreEntryIds)]],
+    ),
+  ];
 }

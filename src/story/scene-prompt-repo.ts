@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Queryable } from '../db/index.js';
+import { statementPart, type Queryable, type StatementPart } from '../db/index.js';
 import { AppError } from '../errors.js';
 import type { ChatMessage } from '../llm/provider.js';
 import type { ScenePromptRecord } from './scene-prompt.js';
@@ -15,7 +15,11 @@ export type StoredMessage = { role: ChatMessage['role']; content: string } | { r
 /** Messages longer than this are shared by hash when they are system messages. */
 const sharedTextMinLength = 200;
 
-export async function insertScenePrompt(tx: Queryable, storyId: string, sceneId: string, record: ScenePromptRecord): Promise<void> {
+/**
+ * A scene's prompt, written with the scene (parts of its insert): the shared texts, kept once
+ * per story, and the scene's messages naming them.
+ */
+export function scenePromptParts(storyId: string, sceneId: string, record: ScenePromptRecord): StatementPart[] {
   const stored: StoredMessage[] = [];
   const shared = new Map<string, string>();
   for (const message of record.messages) {
@@ -27,13 +31,8 @@ export async function insertScenePrompt(tx: Queryable, storyId: string, sceneId:
     shared.set(textHash, message.content);
     stored.push({ role: message.role, textHash });
   }
-  // One statement: the shared texts (kept once per story) and the scene's prompt naming them.
-  await tx.query(
-    `WITH texts AS (
-       INSERT INTO prompt_texts (story_id, hash, content)
-       SELECT $1, t.hash, t.content FROM unnest($14::text[], $15::text[]) AS t(hash, content)
-       ON CONFLICT DO NOTHING)
-     INSERT INTO scene_prompts (story_id, scene_id, provider, model, context_window, context_source, num_ctx, max_tokens,
+  const prompt = statementPart(
+    `INSERT INTO scene_prompts (story_id, scene_id, provider, model, context_window, context_source, num_ctx, max_tokens,
                                 structured_output, prompt_tokens, tokenizer, sections, messages)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
     [
@@ -50,10 +49,16 @@ export async function insertScenePrompt(tx: Queryable, storyId: string, sceneId:
       record.tokenizer,
       JSON.stringify(record.sections),
       JSON.stringify(stored),
-      [...shared.keys()],
-      [...shared.values()],
     ],
   );
+  if (shared.size === 0) return [prompt];
+  const texts = statementPart(
+    `INSERT INTO prompt_texts (story_id, hash, content)
+     SELECT $1, t.hash, t.content FROM unnest($2::text[], $3::text[]) AS t(hash, content)
+     ON CONFLICT DO NOTHING`,
+    [storyId, [...shared.keys()], [...shared.values()]],
+  );
+  return [texts, prompt];
 }
 
 interface ScenePromptRow {

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/index.js';
-import { measureLockWait } from '../db/index.js';
+import { measureLockWait, withStatementParts, type StatementPart } from '../db/index.js';
 import { AppError } from '../errors.js';
 import { headPathCte } from '../world/scene-path.js';
 import { optionalEmbeddingParam } from '../memory/embedding-param.js';
@@ -379,6 +379,8 @@ export async function countSiblings(db: Queryable, storyId: string, parentSceneI
 }
 
 export interface NewScene {
+  /** Chosen by the caller (randomUUID), so that writes sent with the insert can name the scene. */
+  id: string;
   storyId: string;
   parentSceneId: string | null;
   parentSceneNumber: number | null;
@@ -394,15 +396,18 @@ export interface NewScene {
   embedding: number[] | null;
 }
 
-/** Inserts the scene, its choices, and marks the parent's choice as taken. */
-export async function insertSceneWithChoices(tx: Queryable, scene: NewScene): Promise<{ id: string; sceneNumber: number }> {
+/** Inserts the scene, its choices and the caller's parts, and marks the parent's choice as taken. */
+export async function insertSceneWithChoices(tx: Queryable, scene: NewScene, parts: readonly StatementPart[] = []): Promise<{ id: string; sceneNumber: number }> {
   // One statement: the scene with its embedding (inserted with it, not updated after: an update
-  // writes every index entry again), its choices, and the parent's choice marked as taken (the
-  // choices' foreign key to the new scene is checked at the statement's end, when it exists).
-  const { rows } = await tx.query<{ id: string; scene_number: number }>(
-    `WITH scene AS (
-       INSERT INTO scenes (story_id, parent_scene_id, parent_scene_number, scene_number, turn_id, choice_number, instruction, content, raw_output, provider, model, embedding)
-       VALUES ($1, $2, $3::int, COALESCE($3::int, 0) + 1, $4, $5, $6, $7, $8, $9, $10, $12::real[])
+  // writes every index entry again), its choices, the parent's choice marked as taken, and the
+  // caller's parts (the scene's prompt, memories, facts), whose foreign keys to the new scene
+  // are checked at the statement's end, when it exists. The id is the caller's, so that the
+  // parts can name the scene.
+  const { sql, params } = withStatementParts(
+    {
+      sql: `WITH scene AS (
+       INSERT INTO scenes (id, story_id, parent_scene_id, parent_scene_number, scene_number, turn_id, choice_number, instruction, content, raw_output, provider, model, embedding)
+       VALUES ($13, $1, $2, $3::int, COALESCE($3::int, 0) + 1, $4, $5, $6, $7, $8, $9, $10, $12::real[])
        RETURNING id, scene_number),
      offered AS (
        INSERT INTO choices (story_id, scene_id, choice_number, content)
@@ -410,21 +415,25 @@ export async function insertSceneWithChoices(tx: Queryable, scene: NewScene): Pr
      taken AS (
        UPDATE choices SET selected = true WHERE story_id = $1 AND scene_id = $2 AND choice_number = $5)
      SELECT id, scene_number FROM scene`,
-    [
-      scene.storyId,
-      scene.parentSceneId,
-      scene.parentSceneNumber,
-      scene.turnId,
-      scene.choiceNumber,
-      scene.instruction,
-      scene.content,
-      scene.rawOutput,
-      scene.provider,
-      scene.model,
-      scene.choices,
-      optionalEmbeddingParam(scene.embedding),
-    ],
+      params: [
+        scene.storyId,
+        scene.parentSceneId,
+        scene.parentSceneNumber,
+        scene.turnId,
+        scene.choiceNumber,
+        scene.instruction,
+        scene.content,
+        scene.rawOutput,
+        scene.provider,
+        scene.model,
+        scene.choices,
+        optionalEmbeddingParam(scene.embedding),
+        scene.id,
+      ],
+    },
+    parts,
   );
+  const { rows } = await tx.query<{ id: string; scene_number: number }>(sql, params);
   const inserted = rows[0]!;
   return { id: inserted.id, sceneNumber: inserted.scene_number };
 }

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { noteTurnForPlannerStatistics, retryOnConnectionLoss, withTransaction } from '../db/index.js';
 import { AppError, isAppError, toAppError, type ErrorCode, errorCodes } from '../errors.js';
 import { turnEvents } from '../metrics.js';
-import { writeSceneMemories, prepareSceneMemories } from '../characters/write-scene-characters.js';
+import { writeSceneMemories, prepareSceneMemories, sceneMemoryParts } from '../characters/write-scene-characters.js';
 import { prepareSummaryUpdate } from '../memory/summarise.js';
 import { refreshVectorIndexes } from '../memory/embedding-settings.js';
 import { enqueueJob, jobsChannel } from '../jobs/index.js';
-import { insertSceneFacts } from '../world/index.js';
+import { sceneFactParts } from '../world/index.js';
 import { isSummaryDue } from './summary-job.js';
 import { findCharactersDueForReflection } from '../characters/reflection-job.js';
 import type { EngineDeps, StoryEvent } from './engine-deps.js';
@@ -17,8 +17,8 @@ import { awaitTurn } from './await-turn.js';
 import { getStory, insertSceneWithChoices, lockStoryAndTurn } from './story-repo.js';
 import { recordTurnModelCalls, findClaimedTurn, findTurn, markTurnFailed, markTurnSucceededAtHead, renewLease } from './turn-repo.js';
 import { validateTurnInput } from './validate-turn-input.js';
-import { insertScenePrompt } from './scene-prompt-repo.js';
-import { recordLoreActivations } from '../memory/timed-lore.js';
+import { scenePromptParts } from './scene-prompt-repo.js';
+import { loreActivationParts } from '../memory/timed-lore.js';
 import { createTurnCallCounter } from './turn-call-counter.js';
 import { getSceneView, type SceneView } from './scene-view.js';
 import type { TurnKind } from './turn-repo.js';
@@ -177,22 +177,32 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
         // Only a rewind can move the head under a generating turn, and rewinds refuse while one runs.
         throw new AppError('turn_conflict', 'The story head moved while the scene was being written.');
       }
-      const scene = await insertSceneWithChoices(tx, {
-        storyId: story.id,
-        parentSceneId: plan.parentSceneId,
-        parentSceneNumber: plan.parentSceneNumber,
-        turnId: turn.id,
-        choiceNumber: plan.choiceNumber,
-        instruction: plan.instruction,
-        content: generated.output.scene,
-        rawOutput: generated.rawOutput,
-        provider: generated.writtenBy?.provider ?? deps.provider.name,
-        model: generated.writtenBy?.model ?? deps.provider.model,
-        choices: generated.output.choices,
-        embedding: prepared.sceneEmbedding,
-      });
-      if (generated.prompt) await insertScenePrompt(tx, story.id, scene.id, generated.prompt);
-      await recordLoreActivations(tx, story.id, scene.id, generated.activatedLoreIds ?? []);
+      const sceneId = randomUUID();
+      const scene = await insertSceneWithChoices(
+        tx,
+        {
+          id: sceneId,
+          storyId: story.id,
+          parentSceneId: plan.parentSceneId,
+          parentSceneNumber: plan.parentSceneNumber,
+          turnId: turn.id,
+          choiceNumber: plan.choiceNumber,
+          instruction: plan.instruction,
+          content: generated.output.scene,
+          rawOutput: generated.rawOutput,
+          provider: generated.writtenBy?.provider ?? deps.provider.name,
+          model: generated.writtenBy?.model ?? deps.provider.model,
+          choices: generated.output.choices,
+          embedding: prepared.sceneEmbedding,
+        },
+        // What the scene brings that nothing later in the commit reads goes in its insert.
+        [
+          ...(generated.prompt ? scenePromptParts(story.id, sceneId, generated.prompt) : []),
+          ...loreActivationParts(story.id, sceneId, generated.activatedLoreIds ?? []),
+          ...sceneMemoryParts({ storyId: story.id, sceneId, sceneNumber: newSceneNumber, turnId: turn.id, prepared, ...(summary ? { summary } : {}) }),
+          ...sceneFactParts(story.id, sceneId, generated.output.facts ?? []),
+        ],
+      );
       await writeSceneMemories(tx, {
         storyId: story.id,
         sceneId: scene.id,
@@ -201,10 +211,8 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
         turnId: turn.id,
         prepared,
         recalledMemoryIds: generated.recalledMemoryIds ?? [],
-        ...(summary ? { summary } : {}),
         ...(generated.parentPath ? { parentPathSceneIds: generated.parentPath.ids } : {}),
       });
-      await insertSceneFacts(tx, story.id, scene.id, generated.output.facts ?? []);
       let queued = false;
       if (modelSummaryDue) queued = (await enqueueJob(tx, { storyId: story.id, kind: 'summary', sceneId: scene.id })) || queued;
       const reflecting = background ? await findCharactersDueForReflection(tx, story.id, scene.id, background.reflectionThreshold) : [];

@@ -24,6 +24,7 @@ export { findCharactersOnlyHeardOf } from './characters-only-heard-of.js';
 export {
   sanitizeFacts,
   insertSceneFacts,
+  sceneFactParts,
   loadFactsAt,
   foldFacts,
   describeFacts,

@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/index.js';
+import { runStatementParts, statementPart, type Queryable, type StatementPart } from '../db/index.js';
 import { loadPath, onPathSql, pathParam } from './scene-path.js';
 
 /**
@@ -61,13 +61,20 @@ export function sanitizeFacts(raw: unknown): StoryFactChange[] {
 
 /** Records a scene's fact changes in the turn's commit, in the order the model gave them. */
 export async function insertSceneFacts(tx: Queryable, storyId: string, sceneId: string, facts: readonly StoryFactChange[]): Promise<void> {
-  if (facts.length === 0) return;
-  await tx.query(
-    `INSERT INTO story_facts (story_id, scene_id, seq, op, fact_type, fact_key, content)
-     SELECT $1, $2, f.seq - 1, f.op, f.fact_type, f.fact_key, f.content
-       FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS f(op, fact_type, fact_key, content, seq)`,
-    [storyId, sceneId, facts.map((f) => f.op), facts.map((f) => f.type), facts.map((f) => factKey(f.type, f.subject)), facts.map((f) => f.text)],
-  );
+  await runStatementParts(tx, sceneFactParts(storyId, sceneId, facts));
+}
+
+/** insertSceneFacts as parts of another statement (the scene's insert); none when the scene changed no fact. */
+export function sceneFactParts(storyId: string, sceneId: string, facts: readonly StoryFactChange[]): StatementPart[] {
+  if (facts.length === 0) return [];
+  return [
+    statementPart(
+      `INSERT INTO story_facts (story_id, scene_id, seq, op, fact_type, fact_key, content)
+       SELECT $1, $2, f.seq - 1, f.op, f.fact_type, f.fact_key, f.content
+         FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS f(op, fact_type, fact_key, content, seq)`,
+      [storyId, sceneId, facts.map((f) => f.op), facts.map((f) => f.type), facts.map((f) => factKey(f.type, f.subject)), facts.map((f) => f.text)],
+    ),
+  ];
 }
 
 /** Folds fact changes in path order: an add sets the fact under its key, a resolve removes it. */

@@ -1,5 +1,5 @@
-import { withTransaction, type Database } from '../../src/db/index.js';
-import { prepareSceneMemories, writeSceneMemories } from '../../src/characters/write-scene-characters.js';
+import { runStatementParts, withTransaction, type Database } from '../../src/db/index.js';
+import { prepareSceneMemories, sceneMemoryParts, writeSceneMemories } from '../../src/characters/write-scene-characters.js';
 import type { Embedder } from '../../src/memory/embedder.js';
 import { setSceneEmbedding } from '../../src/memory/memory-repo.js';
 import type { SceneCharacter } from '../../src/story/scene-output.js';
@@ -35,6 +35,8 @@ export async function writeScene(
     // The engine inserts the scene with its embedding; the fixture's insert has none.
     await setSceneEmbedding(tx, input.storyId, sceneId, prepared.sceneEmbedding);
     await tx.query('UPDATE stories SET head_scene_id = $2 WHERE id = $1', [input.storyId, sceneId]);
+    // The engine sends these with the scene's insert.
+    await runStatementParts(tx, sceneMemoryParts({ storyId: input.storyId, sceneId, sceneNumber: input.sceneNumber, prepared }));
     const { charactersCreated } = await writeSceneMemories(tx, { storyId: input.storyId, sceneId, parentSceneId: input.parentId, sceneNumber: input.sceneNumber, prepared });
     return { sceneId, charactersCreated };
   });
