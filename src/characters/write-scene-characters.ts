@@ -7,7 +7,6 @@ import { characterNameKey, cleanCharacterName } from './character-name.js';
 import { findCharactersByNames, getOrCreateCharacters } from './character-repo.js';
 import {
   adjustRelationshipsAt,
-  branchWorldState,
   changeCharacterStates,
   findCharactersOnlyHeardOf,
   loadPath,
@@ -71,7 +70,8 @@ export function sceneMemoryParts(
 
 /**
  * The characters' side of a turn's commit, run inside the engine's transaction after the scene
- * row exists (inserted with `prepared.sceneEmbedding` and sceneMemoryParts): characters, their links to the scene, memories (only for those present: knowledge
+ * row exists (inserted with `prepared.sceneEmbedding`, sceneMemoryParts and the parent's world,
+ * worldBranchParts): characters, their links to the scene, memories (only for those present: knowledge
  * isolation), and the new scene's world — its parent's, plus everyone named here met, plus
  * the moods, emotional states and relationships the model reports, each recorded as an event
  * at this scene. Lock order: story (held by the caller, FOR NO KEY UPDATE) → characters (in name-key
@@ -81,7 +81,6 @@ export async function writeSceneMemories(tx: Queryable, input: WriteSceneMemorie
   const { storyId, sceneId, prepared } = input;
   const log = getLogger().child({ storyId, sceneId });
 
-  await branchWorldState(tx, storyId, input.parentSceneId, sceneId);
   const characters = usableCharacters(prepared.characters, log.debug.bind(log));
   let charactersCreated = 0;
   const idByKey = new Map<string, string>();

@@ -2,6 +2,7 @@ import type { Queryable } from '../db/index.js';
 import { measureLockWait, withStatementParts, type StatementPart } from '../db/index.js';
 import { AppError } from '../errors.js';
 import { headPathCte } from '../world/scene-path.js';
+import { parentStateThroughSeqSql } from '../world/world-state-repo.js';
 import { optionalEmbeddingParam } from '../memory/embedding-param.js';
 
 export interface StoryRow {
@@ -406,8 +407,9 @@ export async function insertSceneWithChoices(tx: Queryable, scene: NewScene, par
   const { sql, params } = withStatementParts(
     {
       sql: `WITH scene AS (
-       INSERT INTO scenes (id, story_id, parent_scene_id, parent_scene_number, scene_number, turn_id, choice_number, instruction, content, raw_output, provider, model, embedding)
-       VALUES ($13, $1, $2, $3::int, COALESCE($3::int, 0) + 1, $4, $5, $6, $7, $8, $9, $10, $12::real[])
+       INSERT INTO scenes (id, story_id, parent_scene_id, parent_scene_number, scene_number, turn_id, choice_number, instruction, content, raw_output, provider, model, embedding,
+                           state_through_seq)
+       VALUES ($13, $1, $2, $3::int, COALESCE($3::int, 0) + 1, $4, $5, $6, $7, $8, $9, $10, $12::real[], ${parentStateThroughSeqSql('$1', '$2::uuid')})
        RETURNING id, scene_number),
      offered AS (
        INSERT INTO choices (story_id, scene_id, choice_number, content)

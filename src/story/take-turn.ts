@@ -6,7 +6,7 @@ import { writeSceneMemories, prepareSceneMemories, sceneMemoryParts } from '../c
 import { prepareSummaryUpdate } from '../memory/summarise.js';
 import { refreshVectorIndexes } from '../memory/embedding-settings.js';
 import { enqueueJob, jobsChannel } from '../jobs/index.js';
-import { sceneFactParts } from '../world/index.js';
+import { sceneFactParts, worldBranchParts } from '../world/index.js';
 import { isSummaryDue } from './summary-job.js';
 import { findCharactersDueForReflection } from '../characters/reflection-job.js';
 import type { EngineDeps, StoryEvent } from './engine-deps.js';
@@ -197,6 +197,7 @@ async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: Tu
         },
         // What the scene brings that nothing later in the commit reads goes in its insert.
         [
+          ...worldBranchParts(story.id, plan.parentSceneId, sceneId),
           ...(generated.prompt ? scenePromptParts(story.id, sceneId, generated.prompt) : []),
           ...loreActivationParts(story.id, sceneId, generated.activatedLoreIds ?? []),
           ...sceneMemoryParts({ storyId: story.id, sceneId, sceneNumber: newSceneNumber, turnId: turn.id, prepared, ...(summary ? { summary } : {}) }),

@@ -6,6 +6,7 @@ export {
   readRelationshipsAt,
   lockHeadForWorldWrite,
   branchWorldState,
+  worldBranchParts,
   meetCharacters,
   changeCharacterStates,
   adjustRelationshipAt,

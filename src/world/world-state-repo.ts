@@ -1,5 +1,4 @@
-import type { Queryable } from '../db/index.js';
-import { measureLockWait } from '../db/index.js';
+import { measureLockWait, statementPart, withStatementParts, type Queryable, type StatementPart } from '../db/index.js';
 import { AppError } from '../errors.js';
 import { characterColumns, toCharacter, type Character } from '../characters/character-repo.js';
 
@@ -187,23 +186,42 @@ export async function lockHeadForWorldWrite(tx: Queryable, storyId: string): Pro
  */
 export async function branchWorldState(tx: Queryable, storyId: string, parentSceneId: string | null, sceneId: string): Promise<void> {
   if (parentSceneId === null) return;
-  // One statement: both snapshots copied and the parent's last event noted (the CTEs share
+  // One statement: both snapshots copied and the parent's last event noted (the parts share
   // one snapshot of the parent, which the story lock keeps still anyway).
-  await tx.query(
-    `WITH characters_copied AS (
-       INSERT INTO character_states (story_id, scene_id, character_id, description, personality, goals, background, mood,
+  const { sql, params } = withStatementParts(
+    { sql: `UPDATE scenes SET state_through_seq = ${parentStateThroughSeqSql('$1', '$2')} WHERE story_id = $1 AND id = $3`, params: [storyId, parentSceneId, sceneId] },
+    worldBranchParts(storyId, parentSceneId, sceneId),
+  );
+  await tx.query(sql, params);
+}
+
+/**
+ * branchWorldState's copies as parts of the statement that inserts the scene, which sets the
+ * scene's state_through_seq to parentStateThroughSeqSql itself; none for an opening scene.
+ */
+export function worldBranchParts(storyId: string, parentSceneId: string | null, sceneId: string): StatementPart[] {
+  if (parentSceneId === null) return [];
+  const params = [storyId, parentSceneId, sceneId];
+  return [
+    statementPart(
+      `INSERT INTO character_states (story_id, scene_id, character_id, description, personality, goals, background, mood,
                                      emotion_valence, emotion_arousal, emotion_dominance)
        SELECT story_id, $3, character_id, description, personality, goals, background, mood, emotion_valence, emotion_arousal, emotion_dominance
-         FROM character_states WHERE story_id = $1 AND scene_id = $2
-     ), relationships_copied AS (
-       INSERT INTO relationship_states (story_id, scene_id, character_id, target_character_id, sentiment, trust, familiarity, type, interaction_count)
+         FROM character_states WHERE story_id = $1 AND scene_id = $2`,
+      params,
+    ),
+    statementPart(
+      `INSERT INTO relationship_states (story_id, scene_id, character_id, target_character_id, sentiment, trust, familiarity, type, interaction_count)
        SELECT story_id, $3, character_id, target_character_id, sentiment, trust, familiarity, type, interaction_count
-         FROM relationship_states WHERE story_id = $1 AND scene_id = $2
-     )
-     UPDATE scenes SET state_through_seq = COALESCE((SELECT max(seq) FROM world_events WHERE story_id = $1 AND scene_id = $2), 0)
-      WHERE story_id = $1 AND id = $3`,
-    [storyId, parentSceneId, sceneId],
-  );
+         FROM relationship_states WHERE story_id = $1 AND scene_id = $2`,
+      params,
+    ),
+  ];
+}
+
+/** The last world event of the parent scene (0 without one): where its child's own state begins. */
+export function parentStateThroughSeqSql(storyParam: string, parentParam: string): string {
+  return `COALESCE((SELECT max(seq) FROM world_events WHERE story_id = ${storyParam} AND scene_id = ${parentParam}), 0)`;
 }
 
 /**

@@ -2,6 +2,7 @@ import { runStatementParts, withTransaction, type Database } from '../../src/db/
 import { prepareSceneMemories, sceneMemoryParts, writeSceneMemories } from '../../src/characters/write-scene-characters.js';
 import type { Embedder } from '../../src/memory/embedder.js';
 import { setSceneEmbedding } from '../../src/memory/memory-repo.js';
+import { branchWorldState } from '../../src/world/index.js';
 import type { SceneCharacter } from '../../src/story/scene-output.js';
 import { insertScene } from '../helpers/fixtures.js';
 
@@ -37,6 +38,7 @@ export async function writeScene(
     await tx.query('UPDATE stories SET head_scene_id = $2 WHERE id = $1', [input.storyId, sceneId]);
     // The engine sends these with the scene's insert.
     await runStatementParts(tx, sceneMemoryParts({ storyId: input.storyId, sceneId, sceneNumber: input.sceneNumber, prepared }));
+    await branchWorldState(tx, input.storyId, input.parentId, sceneId);
     const { charactersCreated } = await writeSceneMemories(tx, { storyId: input.storyId, sceneId, parentSceneId: input.parentId, sceneNumber: input.sceneNumber, prepared });
     return { sceneId, charactersCreated };
   });
