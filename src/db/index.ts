@@ -7,4 +7,4 @@ export { migrate, pendingMigrations, readMigrations, migrationsDir } from './mig
 export * from './pg-errors.js';
 export { retryOnConnectionLoss } from './retry-on-connection-loss.js';
 export { refreshPlannerStatistics, noteTurnForPlannerStatistics, turnsPerStatisticsRefresh } from './planner-statistics.js';
-export { withStatementParts, runStatementParts, statementPart, type StatementPart } from './statement-parts.js';
+export { withStatementParts, runStatementParts, statementPart, renumberParameters, type StatementPart } from './statement-parts.js';

@@ -42,7 +42,16 @@ export async function runStatementParts(tx: Queryable, parts: readonly Statement
 export function statementPart(sql: string, params: unknown[]): StatementPart {
   return {
     at(offset) {
-      return { sql: offset === 0 ? sql : sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`), params };
+      return { sql: renumberParameters(sql, offset), params };
     },
   };
+}
+
+/**
+ * `sql` with each parameter `$n` as `$(n + offset)`, to be sent inside a statement whose
+ * parameters before it number `offset`. Only for SQL of our own, where `$` followed by a
+ * digit is always a parameter (no dollar-quoted bodies, no `$` in literals).
+ */
+export function renumberParameters(sql: string, offset: number): string {
+  return offset === 0 ? sql : sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
 }

@@ -11,7 +11,7 @@ import { readCharactersAt, readRelationshipsAt } from '../world/world-state-repo
 import { defaultLoreScanDepth, defaultLoreTokenBudget, selectLore, type PlacedLore, type SelectedLore } from './select-lore.js';
 import type { LoreRole } from './lore-options.js';
 import { digestScene } from './prepare-scene-memories.js';
-import { findRelevantInstructions, findRelevantStoryMemories, findSimilarScenes, retrieveMemoriesOfCharacters } from './retrieve-memories.js';
+import { relevantInstructionsSearch, relevantStoryMemoriesSearch, retrieveMemoriesOfCharacters, searchTogether, similarScenesSearch, type RelevantText } from './retrieve-memories.js';
 import { loadLatestSummary, loadNewestSummaries, newestSummaryFrom, type NewestSummaries } from './summarise.js';
 import { describeFacts, loadFactsAt } from '../world/story-facts.js';
 
@@ -182,17 +182,23 @@ export async function buildTurnContext(db: Database, embedder: Embedder, input: 
   const [queryEmbedding] = (await embedOrDefer(embedder, [queryText], getLogger().child({ storyId: input.storyId }), 'retrieval')) ?? [];
 
   const scope = { storyId: input.storyId, headSceneId, pathSceneIds: path.ids };
-  const byMeaning = <T>(find: (query: typeof scope & { queryEmbedding: number[] }) => Promise<T[]>): Promise<T[]> =>
-    queryEmbedding ? find({ ...scope, queryEmbedding }) : Promise.resolve([]);
+  // What is found by meaning, in one statement: story memories, similar scenes, instructions.
+  const byMeaning = async (): Promise<RelevantText[][]> => {
+    if (!queryEmbedding) return [[], [], []];
+    const query = { ...scope, queryEmbedding };
+    return searchTogether(db, [
+      await relevantStoryMemoriesSearch(db, { ...query, beforeSceneNumber: windowStart, limit: 5, minSimilarity: 0.1 }),
+      await similarScenesSearch(db, { ...query, beforeSceneNumber: windowStart, limit: 2, minSimilarity: 0.2 }),
+      await relevantInstructionsSearch(db, { ...query, limit: 3, minSimilarity: 0.1 }),
+    ]);
+  };
   // Independent reads: on a server pool they run side by side (PGlite queues them anyway).
-  const [summariesRead, facts, storyMemories, similar, instructions, lore, characters] = await Promise.all([
+  const [summariesRead, facts, [storyMemories = [], similar = [], instructions = []], lore, characters] = await Promise.all([
     // Read for one scene further than the context needs: the summary update after the scene
     // asks for exactly that (planSummaryUpdate), and gets it from here.
     loadNewestSummaries(db, input.storyId, { headSceneId, atMostThrough: windowStart, pathSceneIds: path.ids }),
     loadFactsAt(db, input.storyId, headSceneId, path.ids),
-    byMeaning((query) => findRelevantStoryMemories(db, { ...query, beforeSceneNumber: windowStart, limit: 5, minSimilarity: 0.1 })),
-    byMeaning((query) => findSimilarScenes(db, { ...query, beforeSceneNumber: windowStart, limit: 2, minSimilarity: 0.2 })),
-    byMeaning((query) => findRelevantInstructions(db, { ...query, limit: 3, minSimilarity: 0.1 })),
+    byMeaning(),
     loreFor(
       recent.map((scene) => scene.content),
       queryText,

@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/index.js';
+import { renumberParameters, type Queryable } from '../db/index.js';
 import { loadPathSceneIds, onPathSql, pathParam } from '../world/scene-path.js';
 import { toCharacterMemory, touchCharacterMemoriesSql, type CharacterMemory, type CharacterMemoryKind, type CharacterMemoryRow } from './memory-repo.js';
 import { embeddingParam } from './embedding-param.js';
@@ -267,29 +267,6 @@ export interface SimilarScene {
   similarity: number;
 }
 
-/** Earlier scenes of the head path, outside the recent window, closest in meaning to the query. */
-export async function findSimilarScenes(
-  db: Queryable,
-  input: PathScopedQuery & { beforeSceneNumber: number },
-): Promise<SimilarScene[]> {
-  const store = await loadVectorStore(db);
-  const query = store.nearestSql({
-    table: 'scenes',
-    from: 'scenes s',
-    column: 's.embedding',
-    select: 's.id, s.scene_number, s.content',
-    where: `s.story_id = $1 AND s.scene_number < $3 AND ${onPathSql('s.id', '$2')}`,
-    params: [input.storyId, await pathFilterFor(db, input.storyId, input), input.beforeSceneNumber],
-    queryEmbedding: input.queryEmbedding,
-    dimension: input.queryEmbedding.length,
-    limit: input.limit ?? 3,
-  });
-  const { rows } = await db.query<{ id: string; scene_number: number; content: string; similarity: number | string }>(query.sql, query.params);
-  return rows
-    .map((row) => ({ id: row.id, sceneNumber: row.scene_number, content: row.content, similarity: Number(row.similarity) }))
-    .filter((scene) => scene.similarity >= (input.minSimilarity ?? -1));
-}
-
 export interface RelevantText {
   id: string;
   content: string;
@@ -297,36 +274,68 @@ export interface RelevantText {
   sceneNumber: number | null;
 }
 
-/** The player's earlier parenthetical instructions on the head path, closest to the query. */
-export async function findRelevantInstructions(
+/**
+ * One nearest-neighbour read of texts (scenes, story memories, instructions), sent alone or
+ * with others in one statement (searchTogether). Its SQL returns id, content, scene_number and
+ * similarity, most similar first.
+ */
+export interface TextSearch {
+  sql: string;
+  params: unknown[];
+  minSimilarity: number;
+}
+
+interface TextSearchRow {
+  search?: number;
+  id: string;
+  content: string;
+  scene_number: number | null;
+  similarity: number | string;
+}
+
+async function textSearch(
   db: Queryable,
   input: PathScopedQuery,
-): Promise<RelevantText[]> {
+  shape: { table: 'scenes' | 'memories' | 'user_instructions'; from: string; column: string; select: string; where: string; params: unknown[]; limit: number },
+): Promise<TextSearch> {
   const store = await loadVectorStore(db);
-  const query = store.nearestSql({
+  const query = store.nearestSql({ ...shape, queryEmbedding: input.queryEmbedding, dimension: input.queryEmbedding.length, limit: input.limit ?? shape.limit });
+  return {
+    sql: `SELECT found.id, found.content, found.scene_number::int AS scene_number, found.similarity::float8 AS similarity FROM (${query.sql}) AS found`,
+    params: query.params,
+    minSimilarity: input.minSimilarity ?? -1,
+  };
+}
+
+/** Earlier scenes of the head path, outside the recent window, closest in meaning to the query. */
+export async function similarScenesSearch(db: Queryable, input: PathScopedQuery & { beforeSceneNumber: number }): Promise<TextSearch> {
+  return textSearch(db, input, {
+    table: 'scenes',
+    from: 'scenes s',
+    column: 's.embedding',
+    select: 's.id, s.content, s.scene_number',
+    where: `s.story_id = $1 AND s.scene_number < $3 AND ${onPathSql('s.id', '$2')}`,
+    params: [input.storyId, await pathFilterFor(db, input.storyId, input), input.beforeSceneNumber],
+    limit: 3,
+  });
+}
+
+/** The player's earlier parenthetical instructions on the head path, closest to the query. */
+export async function relevantInstructionsSearch(db: Queryable, input: PathScopedQuery): Promise<TextSearch> {
+  return textSearch(db, input, {
     table: 'user_instructions',
     from: 'user_instructions i JOIN scenes p ON p.story_id = i.story_id AND p.id = i.scene_id',
     column: 'i.embedding',
     select: 'i.id, i.content, p.scene_number',
     where: `i.story_id = $1 AND ${onPathSql('i.scene_id', '$2')}`,
     params: [input.storyId, await pathFilterFor(db, input.storyId, input)],
-    queryEmbedding: input.queryEmbedding,
-    dimension: input.queryEmbedding.length,
-    limit: input.limit ?? 3,
+    limit: 3,
   });
-  const { rows } = await db.query<{ id: string; content: string; scene_number: number; similarity: number | string }>(query.sql, query.params);
-  return rows
-    .map((row) => ({ id: row.id, content: row.content, sceneNumber: row.scene_number, similarity: Number(row.similarity) }))
-    .filter((row) => row.similarity >= (input.minSimilarity ?? -1));
 }
 
 /** Story-wide memories (scene digests, facts) of the head path before a scene number, closest to the query. */
-export async function findRelevantStoryMemories(
-  db: Queryable,
-  input: PathScopedQuery & { beforeSceneNumber: number },
-): Promise<RelevantText[]> {
-  const store = await loadVectorStore(db);
-  const query = store.nearestSql({
+export async function relevantStoryMemoriesSearch(db: Queryable, input: PathScopedQuery & { beforeSceneNumber: number }): Promise<TextSearch> {
+  return textSearch(db, input, {
     table: 'memories',
     from: 'memories m',
     column: 'm.embedding',
@@ -334,12 +343,34 @@ export async function findRelevantStoryMemories(
     where: `m.story_id = $1 AND m.kind IN ('scene', 'fact')
       AND (m.scene_id IS NULL OR (${onPathSql('m.scene_id', '$2')} AND m.through_scene_number < $3))`,
     params: [input.storyId, await pathFilterFor(db, input.storyId, input), input.beforeSceneNumber],
-    queryEmbedding: input.queryEmbedding,
-    dimension: input.queryEmbedding.length,
-    limit: input.limit ?? 5,
+    limit: 5,
   });
-  const { rows } = await db.query<{ id: string; content: string; scene_number: number | null; similarity: number | string }>(query.sql, query.params);
+}
+
+function textsFound(rows: TextSearchRow[], search: TextSearch): RelevantText[] {
   return rows
     .map((row) => ({ id: row.id, content: row.content, sceneNumber: row.scene_number, similarity: Number(row.similarity) }))
-    .filter((row) => row.similarity >= (input.minSimilarity ?? -1));
+    .filter((row) => row.similarity >= search.minSimilarity)
+    .sort((a, b) => b.similarity - a.similarity);
+}
+
+/**
+ * Several searches in one statement (a turn's context asks three), each answered as if it had
+ * been sent alone: its rows, most similar first, above its minimum similarity.
+ */
+export async function searchTogether(db: Queryable, searches: readonly TextSearch[]): Promise<RelevantText[][]> {
+  if (searches.length === 0) return [];
+  const params: unknown[] = [];
+  const branches = searches.map((search, i) => {
+    const sql = renumberParameters(search.sql, params.length);
+    params.push(...search.params);
+    return `SELECT ${i} AS search, searched.* FROM (${sql}) AS searched`;
+  });
+  const { rows } = await db.query<TextSearchRow>(branches.join('\nUNION ALL\n'), params);
+  return searches.map((search, i) => textsFound(rows.filter((row) => Number(row.search) === i), search));
+}
+
+export async function findSimilarScenes(db: Queryable, input: PathScopedQuery & { beforeSceneNumber: number }): Promise<SimilarScene[]> {
+  const [found = []] = await searchTogether(db, [await similarScenesSearch(db, input)]);
+  return found.map((scene) => ({ id: scene.id, sceneNumber: scene.sceneNumber ?? 0, content: scene.content, similarity: scene.similarity }));
 }
