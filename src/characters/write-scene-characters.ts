@@ -1,6 +1,6 @@
-import type { Queryable, StatementPart } from '../db/index.js';
+import { statementPart, type Queryable, type StatementPart } from '../db/index.js';
 import { getLogger } from '../logger.js';
-import { characterMemoriesInsert, storyMemoryParts, touchCharacterMemoriesSql, userInstructionPart, type NewCharacterMemory } from '../memory/memory-repo.js';
+import { characterMemoriesPart, storyMemoryParts, touchCharacterMemoriesSql, userInstructionPart, type NewCharacterMemory } from '../memory/memory-repo.js';
 import type { PreparedCharacter, PreparedSceneMemories } from '../memory/prepare-scene-memories.js';
 import { summaryMemory, type PreparedSummary } from '../memory/summarise.js';
 import { characterNameKey, cleanCharacterName } from './character-name.js';
@@ -123,23 +123,29 @@ export async function writeSceneMemories(tx: Queryable, input: WriteSceneMemorie
       embedding: memory.embedding,
     })),
   );
-  // One statement: the characters' links to the scene, the memories of those present, the
-  // recalled memories marked, and the version of each present character raised (their mood and state change at this scene, so an
-  // edit based on what was shown before it is refused by If-Match instead of silently replaced).
   const presentIds = present.map((c) => idByKey.get(characterNameKey(c.name))!);
-  const linkParams = [storyId, sceneId, ids, characters.map((c) => c.role), characters.map((c) => c.sceneImportance), presentIds, recalled];
-  const remembered = memories.length > 0 ? characterMemoriesInsert(memories, linkParams.length) : undefined;
-  await tx.query(
-    `WITH ${remembered ? `remembered AS (${remembered.sql}), ` : ''}
-     touched AS (${touchCharacterMemoriesSql('$1', '$7')}),
-     bumped AS (UPDATE characters SET version = version + 1, updated_at = now() WHERE story_id = $1 AND id = ANY($6::uuid[]))
-     INSERT INTO scene_characters (story_id, scene_id, character_id, role, importance)
-     SELECT $1, $2, u.character_id, u.role, u.importance
-     FROM unnest($3::uuid[], $4::text[], $5::real[]) AS u(character_id, role, importance)
-     ON CONFLICT (story_id, scene_id, character_id) DO NOTHING`,
-    [...linkParams, ...(remembered?.params ?? [])],
-  );
-  await meetCharacters(tx, { storyId, sceneId, source: 'scene', characterIds: [...new Set(ids)] });
+  // Sent with the meeting's statement: the characters' links to the scene, the memories of
+  // those present, the recalled memories marked, and the version of each present character
+  // raised (their mood and state change at this scene, so an edit based on what was shown
+  // before it is refused by If-Match instead of silently replaced).
+  await meetCharacters(tx, {
+    storyId,
+    sceneId,
+    source: 'scene',
+    characterIds: [...new Set(ids)],
+    parts: [
+      ...(memories.length > 0 ? [characterMemoriesPart(memories)] : []),
+      statementPart(touchCharacterMemoriesSql('$1', '$2'), [storyId, recalled]),
+      statementPart(`UPDATE characters SET version = version + 1, updated_at = now() WHERE story_id = $1 AND id = ANY($2::uuid[])`, [storyId, presentIds]),
+      statementPart(
+        `INSERT INTO scene_characters (story_id, scene_id, character_id, role, importance)
+         SELECT $1, $2, u.character_id, u.role, u.importance
+         FROM unnest($3::uuid[], $4::text[], $5::real[]) AS u(character_id, role, importance)
+         ON CONFLICT (story_id, scene_id, character_id) DO NOTHING`,
+        [storyId, sceneId, ids, characters.map((c) => c.role), characters.map((c) => c.sceneImportance)],
+      ),
+    ],
+  });
   // Someone only heard of until now is described afresh by this first meeting in person (one
   // created here already has this scene's description).
   const describedHere = presentIds.filter((id, i) => !createdIds.has(id) && present[i]!.description);

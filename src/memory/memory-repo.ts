@@ -29,18 +29,14 @@ const clamp = (value: number, min: number, max: number) => (Number.isFinite(valu
 /** Inserts several character memories in one statement. */
 export async function insertCharacterMemories(tx: Queryable, memories: NewCharacterMemory[]): Promise<void> {
   if (memories.length === 0) return;
-  const insert = characterMemoriesInsert(memories, 0);
-  await tx.query(insert.sql, insert.params);
+  await runStatementParts(tx, [characterMemoriesPart(memories)]);
 }
 
-/**
- * The INSERT of insertCharacterMemories with its parameters numbered from `offset` + 1, for a
- * caller that sends it as part of a larger statement (a data-modifying CTE).
- */
-export function characterMemoriesInsert(memories: NewCharacterMemory[], offset: number): { sql: string; params: unknown[] } {
+/** insertCharacterMemories as a part of another statement (a scene's meeting of its characters). */
+export function characterMemoriesPart(memories: NewCharacterMemory[]): StatementPart {
   const params: unknown[] = [];
   const values = memories.map((memory) => {
-    const base = offset + params.length;
+    const base = params.length;
     params.push(
       memory.storyId,
       memory.characterId,
@@ -55,11 +51,11 @@ export function characterMemoriesInsert(memories: NewCharacterMemory[], offset: 
     const p = (i: number) => `$${base + i}`;
     return `(${p(1)}::uuid, ${p(2)}::uuid, ${p(3)}::uuid, ${p(4)}, ${p(5)}, ${p(6)}::real, ${p(7)}::real, ${p(8)}::real[], ${p(9)}::uuid[])`;
   });
-  return {
-    sql: `INSERT INTO character_memories (story_id, character_id, scene_id, kind, content, emotional_valence, importance, embedding, evidence_memory_ids)
+  return statementPart(
+    `INSERT INTO character_memories (story_id, character_id, scene_id, kind, content, emotional_valence, importance, embedding, evidence_memory_ids)
      VALUES ${values.join(', ')}`,
     params,
-  };
+  );
 }
 
 export interface NewStoryMemory {

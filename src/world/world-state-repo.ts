@@ -1,4 +1,4 @@
-import { measureLockWait, statementPart, withStatementParts, type Queryable, type StatementPart } from '../db/index.js';
+import { measureLockWait, runStatementParts, statementPart, withStatementParts, type Queryable, type StatementPart } from '../db/index.js';
 import { AppError } from '../errors.js';
 import { characterColumns, toCharacter, type Character } from '../characters/character-repo.js';
 
@@ -226,12 +226,20 @@ export function parentStateThroughSeqSql(storyParam: string, parentParam: string
 
 /**
  * Characters enter the world of a scene (met there) starting from the values they were created
- * with; those already known there are left alone. Returns nothing: one statement, event included.
+ * with; those already known there are left alone. Returns nothing: one statement, event
+ * included, with the caller's parts (which see the world as it was before the meeting).
  */
-export async function meetCharacters(tx: Queryable, input: { storyId: string; sceneId: string; source: WorldEventSource; characterIds: string[] }): Promise<void> {
-  if (input.characterIds.length === 0) return;
-  await tx.query(
-    `WITH met AS (
+export async function meetCharacters(
+  tx: Queryable,
+  input: { storyId: string; sceneId: string; source: WorldEventSource; characterIds: string[]; parts?: readonly StatementPart[] },
+): Promise<void> {
+  if (input.characterIds.length === 0) {
+    await runStatementParts(tx, input.parts ?? []);
+    return;
+  }
+  const { sql, params } = withStatementParts(
+    {
+      sql: `WITH met AS (
        INSERT INTO character_states (story_id, scene_id, character_id, description, personality, goals, background, mood,
                                      emotion_valence, emotion_arousal, emotion_dominance)
        SELECT c.story_id, $2, c.id, c.description, c.personality, c.goals, c.background, c.mood, c.emotion_valence, c.emotion_arousal, c.emotion_dominance
@@ -245,8 +253,11 @@ export async function meetCharacters(tx: Queryable, input: { storyId: string; sc
             jsonb_build_object('description', description, 'personality', personality, 'goals', goals, 'background', background,
               'mood', mood, 'valence', emotion_valence, 'arousal', emotion_arousal, 'dominance', emotion_dominance)
        FROM met ORDER BY character_id`,
-    [input.storyId, input.sceneId, input.source, input.characterIds],
+      params: [input.storyId, input.sceneId, input.source, input.characterIds],
+    },
+    input.parts ?? [],
   );
+  await tx.query(sql, params);
 }
 
 /** Profile fields a scene or an edit may change about a character. */
