@@ -1,7 +1,6 @@
 import { renumberParameters, type Queryable } from '../db/index.js';
 import { loadPathSceneIds, onPathSql, pathParam } from '../world/scene-path.js';
 import { toCharacterMemory, touchCharacterMemoriesSql, type CharacterMemory, type CharacterMemoryKind, type CharacterMemoryRow } from './memory-repo.js';
-import { embeddingParam } from './embedding-param.js';
 import { loadVectorStore } from './vector-store.js';
 
 /**
@@ -164,54 +163,35 @@ export async function retrieveMemoriesOfCharacters(
     ));
   } else {
     const dimension = input.queryEmbedding.length;
-    if (store.searchesExactly('character_memories', dimension)) {
-      // Each character's scope is read once and both candidate lists are taken from that one
-      // read, each row scored once: the nearest and the most recent as two scans read every
-      // memory of a character with fewer than the nearest count twice, and scored the recent
-      // ones twice, which made this the costliest read of a turn (bench/turn-overhead.ts).
-      const queryParam = `$${params.length + 1}`;
-      ({ rows } = await db.query<CandidateRow>(
-        `SELECT candidate.* FROM unnest($2::uuid[]) AS who(character_id) CROSS JOIN LATERAL (
-           SELECT ranked.id, ranked.character_id, ranked.importance, ranked.hours_since_access, ranked.similarity
-             FROM (SELECT scored.*,
-                          row_number() OVER (ORDER BY scored.similarity DESC NULLS LAST) AS by_similarity,
-                          row_number() OVER (ORDER BY scored.last_accessed_at DESC) AS by_recency
-                     FROM (SELECT ${candidateColumns}, m.last_accessed_at,
-                                  ${store.similarityOrNullSql('m.embedding', queryParam, dimension)} AS similarity
-                             FROM character_memories m
-                            WHERE ${scope}
-                           OFFSET 0) AS scored) AS ranked
-            WHERE (ranked.similarity IS NOT NULL AND ranked.by_similarity <= ${nearestCount}) OR ranked.by_recency <= ${recentCount}
-         ) AS candidate`,
-        [...params, embeddingParam(input.queryEmbedding)],
-      ));
-    } else {
-      const nearest = store.nearestSql({
-        table: 'character_memories',
-        from: 'character_memories m',
-        column: 'm.embedding',
-        select: candidateColumns,
-        where: scope,
-        params,
-        queryEmbedding: input.queryEmbedding,
-        dimension,
-        limit: nearestCount,
-      });
-      const queryParam = `$${params.length + 1}`;
-      // A memory both near and recent is sent once (the same row, scored by the same
-      // expression): a character with fewer memories than the nearest count has every recent
-      // one among its nearest, and at 2,000 scenes that was some 300 rows of 680 sent twice.
-      ({ rows } = await db.query<CandidateRow>(
-        `SELECT DISTINCT ON (candidate.character_id, candidate.id) candidate.* FROM (
-           SELECT candidate.* FROM unnest($2::uuid[]) AS who(character_id)
-             CROSS JOIN LATERAL (${nearest.sql}) AS candidate
-           UNION ALL
-           SELECT candidate.* FROM unnest($2::uuid[]) AS who(character_id)
-             CROSS JOIN LATERAL (${recentOnes(store.similarityOrNullSql('m.embedding', queryParam, dimension))}) AS candidate
-         ) AS candidate`,
-        nearest.params,
-      ));
-    }
+    const nearest = store.nearestSql({
+      table: 'character_memories',
+      from: 'character_memories m',
+      column: 'm.embedding',
+      select: candidateColumns,
+      where: scope,
+      params,
+      queryEmbedding: input.queryEmbedding,
+      dimension,
+      limit: nearestCount,
+    });
+    const queryParam = `$${params.length + 1}`;
+    // A memory both near and recent is sent once (the same row, scored by the same
+    // expression): a character with fewer memories than the nearest count has every recent
+    // one among its nearest, and at 2,000 scenes that was some 300 rows of 680 sent twice.
+    // One scan with both lists taken by window ranks reads a small character's memories once,
+    // but its two full sorts made this read half again as slow at 10,000 memories of one
+    // character (bench/retrieval.ts, server) than the bounded top-N sort and the index-ordered
+    // recent read here.
+    ({ rows } = await db.query<CandidateRow>(
+      `SELECT DISTINCT ON (candidate.character_id, candidate.id) candidate.* FROM (
+         SELECT candidate.* FROM unnest($2::uuid[]) AS who(character_id)
+           CROSS JOIN LATERAL (${nearest.sql}) AS candidate
+         UNION ALL
+         SELECT candidate.* FROM unnest($2::uuid[]) AS who(character_id)
+           CROSS JOIN LATERAL (${recentOnes(store.similarityOrNullSql('m.embedding', queryParam, dimension))}) AS candidate
+       ) AS candidate`,
+      nearest.params,
+    ));
   }
   const byCharacter = new Map<string, Map<string, CandidateRow>>(characterIds.map((id) => [id, new Map()]));
   for (const row of rows) byCharacter.get(row.character_id)?.set(row.id, row);

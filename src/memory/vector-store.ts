@@ -46,8 +46,8 @@ export interface VectorStore {
   /** similaritySql where the column holds an embedding of this dimension, else NULL. */
   similarityOrNullSql(column: string, param: string, dimension: number): string;
   /**
-   * Whether nearestSql on this table and dimension is an exact scan of its scope (no HNSW
-   * index it could use), so that a caller may rank the scope in a plan of its own.
+   * Whether nearestSql on this table and dimension is an exact scan of its scope in a plan of
+   * one (no HNSW index it could use), rather than a choice between that scan and the index.
    */
   searchesExactly(table: EmbeddingTable, dimension: number): boolean;
   /**

@@ -38,8 +38,8 @@ describe('rankMemories (paper scoring, no database)', () => {
   });
 });
 
-// 'embedded with an index': an HNSW index of the query's dimension exists, so candidates come
-// from the nearest query that can use it (a union with the most recent) instead of one scan.
+// 'embedded with an index': an HNSW index of the query's dimension exists, so the nearest
+// candidates come from the query that chooses between the index and an exact scan.
 describe.each<BackendName | 'embedded with an index'>(['server', 'embedded', 'embedded with an index'])('retrieveMemories on the %s backend', (backend) => {
   let db: Database;
   let dispose: () => Promise<void>;
