@@ -8,3 +8,4 @@ export * from './pg-errors.js';
 export { retryOnConnectionLoss } from './retry-on-connection-loss.js';
 export { refreshPlannerStatistics, noteTurnForPlannerStatistics, turnsPerStatisticsRefresh } from './planner-statistics.js';
 export { withStatementParts, runStatementParts, statementPart, renumberParameters, type StatementPart } from './statement-parts.js';
+export { readTogether, type SharedRead } from './read-together.js';

@@ -1,4 +1,4 @@
-import type { Database, Queryable } from '../db/index.js';
+import { readTogether, type Database, type Queryable } from '../db/index.js';
 import { AppError } from '../errors.js';
 import { estimateTokens } from '../llm/token-count.js';
 import type { TaskCharacter } from '../llm/provider.js';
@@ -12,8 +12,8 @@ import { defaultLoreScanDepth, defaultLoreTokenBudget, selectLore, type PlacedLo
 import type { LoreRole } from './lore-options.js';
 import { digestScene } from './prepare-scene-memories.js';
 import { relevantInstructionsSearch, relevantStoryMemoriesSearch, retrieveMemoriesOfCharacters, searchTogether, similarScenesSearch, type RelevantText } from './retrieve-memories.js';
-import { loadLatestSummary, loadNewestSummaries, newestSummaryFrom, type NewestSummaries } from './summarise.js';
-import { describeFacts, loadFactsAt } from '../world/story-facts.js';
+import { loadLatestSummary, newestSummariesRead, newestSummaryFrom, type NewestSummaries } from './summarise.js';
+import { describeFacts, factsAtRead } from '../world/story-facts.js';
 
 export interface TurnContext {
   /** The newest scenes of the head path, oldest first. */
@@ -193,11 +193,11 @@ export async function buildTurnContext(db: Database, embedder: Embedder, input: 
     ]);
   };
   // Independent reads: on a server pool they run side by side (PGlite queues them anyway).
-  const [summariesRead, facts, [storyMemories = [], similar = [], instructions = []], lore, characters] = await Promise.all([
-    // Read for one scene further than the context needs: the summary update after the scene
-    // asks for exactly that (planSummaryUpdate), and gets it from here.
-    loadNewestSummaries(db, input.storyId, { headSceneId, atMostThrough: windowStart, pathSceneIds: path.ids }),
-    loadFactsAt(db, input.storyId, headSceneId, path.ids),
+  const [[summariesRead, facts], [storyMemories = [], similar = [], instructions = []], lore, characters] = await Promise.all([
+    // One statement: the summaries, read for one scene further than the context needs (the
+    // summary update after the scene asks for exactly that, planSummaryUpdate, and gets it
+    // from here), and the facts true at the head.
+    readTogether(db, [newestSummariesRead(input.storyId, { atMostThrough: windowStart, pathSceneIds: path.ids }), factsAtRead(input.storyId, path.ids)]),
     byMeaning(),
     loreFor(
       recent.map((scene) => scene.content),

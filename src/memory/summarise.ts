@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/index.js';
+import { readTogether, type Queryable, type SharedRead } from '../db/index.js';
 import { loadPath, onPathSql, pathParam, type LoadedPath } from '../world/scene-path.js';
 import { insertStoryMemory, type NewStoryMemory } from './memory-repo.js';
 import type { Embedder } from './embedder.js';
@@ -47,7 +47,7 @@ export interface NewestSummaries {
   newest: StoredSummary[];
 }
 
-const newestSummariesRead = 2;
+const newestSummariesCount = 2;
 
 /**
  * The newest summary made along the path to `headSceneId` (a summary belongs to the scene it
@@ -69,7 +69,17 @@ export async function loadNewestSummaries(
   storyId: string,
   options: { headSceneId: string; atMostThrough: number; pathSceneIds?: readonly string[] },
 ): Promise<NewestSummaries> {
-  return { atMostThrough: options.atMostThrough, newest: await readNewestSummaries(db, storyId, options, newestSummariesRead) };
+  const pathSceneIds = options.pathSceneIds ?? (await loadPath(db, storyId, options.headSceneId, 0)).ids;
+  const [summaries] = await readTogether(db, [newestSummariesRead(storyId, { atMostThrough: options.atMostThrough, pathSceneIds })]);
+  return summaries;
+}
+
+/** loadNewestSummaries as a read that may share a statement with others (a turn's context). */
+export function newestSummariesRead(storyId: string, options: { atMostThrough: number; pathSceneIds: readonly string[] }): SharedRead<NewestSummaries, SummaryRow> {
+  return {
+    ...summariesSql(storyId, options, newestSummariesCount),
+    decode: (rows) => ({ atMostThrough: options.atMostThrough, newest: rows.map(toStoredSummary) }),
+  };
 }
 
 /**
@@ -82,7 +92,26 @@ export function newestSummaryFrom(known: NewestSummaries, atMostThrough: number)
   if (atMostThrough !== known.atMostThrough - 1) return 'unknown';
   const below = known.newest.find((summary) => summary.throughSceneNumber <= atMostThrough);
   if (below) return below;
-  return known.newest.length < newestSummariesRead ? undefined : 'unknown';
+  return known.newest.length < newestSummariesCount ? undefined : 'unknown';
+}
+
+interface SummaryRow {
+  content: string;
+  through_scene_number: number;
+  scene_id: string;
+}
+
+const toStoredSummary = (row: SummaryRow): StoredSummary => ({ content: row.content, throughSceneNumber: row.through_scene_number, sceneId: row.scene_id });
+
+function summariesSql(storyId: string, options: { atMostThrough?: number; pathSceneIds: readonly string[] }, limit: number): { sql: string; params: unknown[] } {
+  return {
+    sql: `SELECT m.content, m.through_scene_number, m.scene_id
+       FROM memories m JOIN scenes s ON s.story_id = m.story_id AND s.id = m.scene_id
+      WHERE m.story_id = $1 AND m.kind = 'summary' AND ${onPathSql('m.scene_id', '$2')}
+        AND ($3::int IS NULL OR m.through_scene_number <= $3)
+      ORDER BY m.through_scene_number DESC, s.scene_number DESC LIMIT ${limit}`,
+    params: [storyId, pathParam(options.pathSceneIds), options.atMostThrough ?? null],
+  };
 }
 
 async function readNewestSummaries(
@@ -91,16 +120,10 @@ async function readNewestSummaries(
   options: { headSceneId: string; atMostThrough?: number; pathSceneIds?: readonly string[] },
   limit: number,
 ): Promise<StoredSummary[]> {
-  const ids = options.pathSceneIds ?? (await loadPath(db, storyId, options.headSceneId, 0)).ids;
-  const { rows } = await db.query<{ content: string; through_scene_number: number; scene_id: string }>(
-    `SELECT m.content, m.through_scene_number, m.scene_id
-       FROM memories m JOIN scenes s ON s.story_id = m.story_id AND s.id = m.scene_id
-      WHERE m.story_id = $1 AND m.kind = 'summary' AND ${onPathSql('m.scene_id', '$2')}
-        AND ($3::int IS NULL OR m.through_scene_number <= $3)
-      ORDER BY m.through_scene_number DESC, s.scene_number DESC LIMIT ${limit}`,
-    [storyId, pathParam(ids), options.atMostThrough ?? null],
-  );
-  return rows.map((row) => ({ content: row.content, throughSceneNumber: row.through_scene_number, sceneId: row.scene_id }));
+  const pathSceneIds = options.pathSceneIds ?? (await loadPath(db, storyId, options.headSceneId, 0)).ids;
+  const { sql, params } = summariesSql(storyId, { ...options, pathSceneIds }, limit);
+  const { rows } = await db.query<SummaryRow>(sql, params);
+  return rows.map(toStoredSummary);
 }
 
 /**

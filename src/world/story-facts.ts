@@ -1,4 +1,4 @@
-import { runStatementParts, statementPart, type Queryable, type StatementPart } from '../db/index.js';
+import { readTogether, runStatementParts, statementPart, type Queryable, type SharedRead, type StatementPart } from '../db/index.js';
 import { loadPath, onPathSql, pathParam } from './scene-path.js';
 
 /**
@@ -98,14 +98,27 @@ export function foldFacts(changes: Iterable<{ op: 'add' | 'resolve'; type: Story
  */
 export async function loadFactsAt(db: Queryable, storyId: string, sceneId: string, pathSceneIds?: readonly string[]): Promise<StoryFact[]> {
   const ids = pathSceneIds ?? (await loadPath(db, storyId, sceneId, 0)).ids;
-  const { rows } = await db.query<{ op: 'add' | 'resolve'; fact_type: StoryFactType; fact_key: string; content: string }>(
-    `SELECT f.op, f.fact_type, f.fact_key, f.content
+  const [facts] = await readTogether(db, [factsAtRead(storyId, ids)]);
+  return facts;
+}
+
+interface FactChangeRow {
+  op: 'add' | 'resolve';
+  fact_type: StoryFactType;
+  fact_key: string;
+  content: string;
+}
+
+/** loadFactsAt on a path already walked, as a read that may share a statement with others (a turn's context). */
+export function factsAtRead(storyId: string, pathSceneIds: readonly string[]): SharedRead<StoryFact[], FactChangeRow> {
+  return {
+    sql: `SELECT f.op, f.fact_type, f.fact_key, f.content
        FROM story_facts f JOIN scenes s ON s.story_id = f.story_id AND s.id = f.scene_id
       WHERE f.story_id = $1 AND ${onPathSql('f.scene_id', '$2')}
       ORDER BY s.scene_number, f.seq`,
-    [storyId, pathParam(ids)],
-  );
-  return [...foldFacts(rows.map((row) => ({ op: row.op, type: row.fact_type, key: row.fact_key, text: row.content }))).values()];
+    params: [storyId, pathParam(pathSceneIds)],
+    decode: (rows) => [...foldFacts(rows.map((row) => ({ op: row.op, type: row.fact_type, key: row.fact_key, text: row.content }))).values()],
+  };
 }
 
 /** One line per fact for the storyteller, grouped by type. */
