@@ -8,7 +8,8 @@ import { embedOrDefer } from './embedding-backfill.js';
 import { getLogger } from '../logger.js';
 import { loadPath, type LoadedPath } from '../world/scene-path.js';
 import { readCharactersAt, readRelationshipsAt } from '../world/world-state-repo.js';
-import { defaultLoreScanDepth, defaultLoreTokenBudget, selectLore, type PlacedLore, type SelectedLore } from './select-lore.js';
+import { defaultLoreScanDepth, defaultLoreTokenBudget, liveLoreRead, selectLore, type PlacedLore, type SelectedLore } from './select-lore.js';
+import type { LoreEntry } from './lore-repo.js';
 import type { LoreRole } from './lore-options.js';
 import { digestScene } from './prepare-scene-memories.js';
 import { relevantInstructionsSearch, relevantStoryMemoriesSearch, retrieveMemoriesOfCharacters, searchTogether, similarScenesSearch, type RelevantText } from './retrieve-memories.js';
@@ -136,8 +137,15 @@ export async function buildTurnContext(db: Database, embedder: Embedder, input: 
   const tokenBudget = input.tokenBudget ?? defaultContextTokenBudget;
   const recentWindow = input.recentWindow ?? 4;
   await ensureEmbeddingSettings(db, embedder);
-  const loreFor = (recentScenes: string[], queryText: string, queryEmbedding: number[] | undefined, head: { id: string; sceneNumber: number } | null) =>
+  const loreFor = (
+    recentScenes: string[],
+    queryText: string,
+    queryEmbedding: number[] | undefined,
+    head: { id: string; sceneNumber: number } | null,
+    entries?: LoreEntry[],
+  ) =>
     selectLore(db, {
+      ...(entries ? { entries } : {}),
       storyId: input.storyId,
       headSceneId: head?.id ?? null,
       headSceneNumber: head?.sceneNumber ?? 0,
@@ -193,17 +201,25 @@ export async function buildTurnContext(db: Database, embedder: Embedder, input: 
     ]);
   };
   // Independent reads: on a server pool they run side by side (PGlite queues them anyway).
+  // One statement: the summaries, read for one scene further than the context needs (the
+  // summary update after the scene asks for exactly that, planSummaryUpdate, and gets it
+  // from here), the facts true at the head, and the lore entries that can activate.
+  const storyRead = readTogether(db, [
+    newestSummariesRead(input.storyId, { atMostThrough: windowStart, pathSceneIds: path.ids }),
+    factsAtRead(input.storyId, path.ids),
+    liveLoreRead(input.storyId),
+  ]);
   const [[summariesRead, facts], [storyMemories = [], similar = [], instructions = []], lore, characters] = await Promise.all([
-    // One statement: the summaries, read for one scene further than the context needs (the
-    // summary update after the scene asks for exactly that, planSummaryUpdate, and gets it
-    // from here), and the facts true at the head.
-    readTogether(db, [newestSummariesRead(input.storyId, { atMostThrough: windowStart, pathSceneIds: path.ids }), factsAtRead(input.storyId, path.ids)]),
+    storyRead,
     byMeaning(),
-    loreFor(
-      recent.map((scene) => scene.content),
-      queryText,
-      queryEmbedding,
-      head,
+    storyRead.then(([, , entries]) =>
+      loreFor(
+        recent.map((scene) => scene.content),
+        queryText,
+        queryEmbedding,
+        head,
+        entries,
+      ),
     ),
     loadContextCharacters(db, {
       ...scope,

@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/index.js';
+import { readTogether, type Queryable, type SharedRead } from '../db/index.js';
 import { seedFor } from '../story/request-hash.js';
 import { keywordMatches } from './lore-keys.js';
 import { loreColumns, toLoreEntry, type LoreEntry, type LoreRow } from './lore-repo.js';
@@ -287,6 +287,18 @@ export function emptyLoreSelection(): SelectedLore {
 const nearestLoreLimit = 20;
 
 /**
+ * The entries that can activate (enabled, with a chance): a read that may share a statement
+ * with others (a turn's context). Its timestamps come back as text there, which toLoreEntry reads.
+ */
+export function liveLoreRead(storyId: string): SharedRead<LoreEntry[], LoreRow> {
+  return {
+    sql: `SELECT ${loreColumns} FROM lore_entries WHERE story_id = $1 AND enabled AND probability > 0`,
+    params: [storyId],
+    decode: (rows) => rows.map(toLoreEntry),
+  };
+}
+
+/**
  * Loads a story's enabled entries, their similarity to the query and the timed effects the
  * path to `headSceneId` leaves, then chooses as `chooseLore` does for the scene after it.
  * Runs with no transaction open.
@@ -300,11 +312,12 @@ export async function selectLore(
     /** The head's scene number (0, the default, before the opening scene). */
     headSceneNumber?: number;
     queryEmbedding?: number[];
+    /** The story's live entries when the caller has read them already (liveLoreRead). */
+    entries?: LoreEntry[];
   },
 ): Promise<SelectedLore> {
-  const { rows } = await db.query<LoreRow>(`SELECT ${loreColumns} FROM lore_entries WHERE story_id = $1 AND enabled AND probability > 0`, [input.storyId]);
-  if (rows.length === 0) return emptyLoreSelection();
-  const entries = rows.map(toLoreEntry);
+  const entries = input.entries ?? (await readTogether(db, [liveLoreRead(input.storyId)]))[0];
+  if (entries.length === 0) return emptyLoreSelection();
   const timed =
     input.headSceneId && entries.some((entry) => entry.sticky > 0 || entry.cooldown > 0)
       ? timedLoreAt(entries, await loadPathActivations(db, input.storyId, input.headSceneId), (input.headSceneNumber ?? 0) + 1)
