@@ -7,7 +7,7 @@ import { ensureEmbeddingSettings } from './embedding-settings.js';
 import { embedOrDefer } from './embedding-backfill.js';
 import { getLogger } from '../logger.js';
 import { loadPath, type LoadedPath } from '../world/scene-path.js';
-import { readCharactersAt, readRelationshipsAt } from '../world/world-state-repo.js';
+import { charactersAtRead, relationshipsAtRead } from '../world/world-state-repo.js';
 import { defaultLoreScanDepth, defaultLoreTokenBudget, liveLoreRead, selectLore, type PlacedLore, type SelectedLore } from './select-lore.js';
 import type { LoreEntry } from './lore-repo.js';
 import type { LoreRole } from './lore-options.js';
@@ -328,18 +328,20 @@ async function loadContextCharacters(
     memoriesPerCharacter: number;
   },
 ): Promise<{ characters: TaskCharacter[]; recalledMemoryIds: string[] }> {
-  const [known, presence, relations] = await Promise.all([
-    readCharactersAt(db, input.storyId, input.headSceneId),
-    db.query<{ character_id: string; last_seen: number; importance: number }>(
-      `SELECT sc.character_id, max(s.scene_number) AS last_seen, max(sc.importance) AS importance
+  // One statement: the characters at the head, who was present lately, and how each stands with the player.
+  const [known, presence, relations] = await readTogether(db, [
+    charactersAtRead(input.storyId, input.headSceneId),
+    {
+      sql: `SELECT sc.character_id, max(s.scene_number) AS last_seen, max(sc.importance) AS importance
          FROM scene_characters sc JOIN scenes s ON s.story_id = sc.story_id AND s.id = sc.scene_id
         WHERE sc.story_id = $1 AND sc.scene_id = ANY($2::uuid[]) AND sc.role = 'present'
         GROUP BY sc.character_id`,
-      [input.storyId, input.recentScenes.map((scene) => scene.id)],
-    ),
-    readRelationshipsAt(db, input.storyId, input.headSceneId, { playerOnly: true }),
+      params: [input.storyId, input.recentScenes.map((scene) => scene.id)],
+      decode: (rows: { character_id: string; last_seen: number; importance: number }[]) => rows,
+    },
+    relationshipsAtRead(input.storyId, input.headSceneId, { playerOnly: true }),
   ]);
-  const seen = new Map(presence.rows.map((row) => [row.character_id, row]));
+  const seen = new Map(presence.map((row) => [row.character_id, row]));
   const asked = normaliseWords(input.queryText);
   const recentText = normaliseWords(input.recentScenes.map((scene) => scene.content).join(' '));
   const ranked = known

@@ -1,4 +1,4 @@
-import { measureLockWait, runStatementParts, statementPart, withStatementParts, type Queryable, type StatementPart } from '../db/index.js';
+import { measureLockWait, readTogether, runStatementParts, statementPart, withStatementParts, type Queryable, type SharedRead, type StatementPart } from '../db/index.js';
 import { AppError } from '../errors.js';
 import { characterColumns, toCharacter, type Character } from '../characters/character-repo.js';
 
@@ -62,8 +62,17 @@ export async function readCharactersAt(
   sceneId: string | null,
   options: { characterIds?: string[] } = {},
 ): Promise<CharacterAtScene[]> {
-  const { rows } = await db.query(charactersAtSql(''), [storyId, sceneId, options.characterIds ?? null]);
-  return rows.map((row) => toCharacterAtScene(row, sceneId));
+  const [characters] = await readTogether(db, [charactersAtRead(storyId, sceneId, options)]);
+  return characters;
+}
+
+/** readCharactersAt as a read that may share a statement with others (a turn's context). */
+export function charactersAtRead(storyId: string, sceneId: string | null, options: { characterIds?: string[] } = {}): SharedRead<CharacterAtScene[], unknown> {
+  return {
+    sql: charactersAtSql(''),
+    params: [storyId, sceneId, options.characterIds ?? null],
+    decode: (rows) => rows.map((row) => toCharacterAtScene(row, sceneId)),
+  };
 }
 
 /** How a character stands with the player at a scene; null before they have met there. */
@@ -151,8 +160,18 @@ export async function readRelationshipsAt(
   options: { characterIds?: string[]; playerOnly?: boolean } = {},
 ): Promise<RelationshipAtScene[]> {
   if (sceneId === null) return [];
-  const { rows } = await db.query<RelationshipStateRow>(
-    `SELECT r.character_id, r.target_character_id, t.name AS target_name, r.sentiment, r.trust, r.familiarity, r.type,
+  const [relationships] = await readTogether(db, [relationshipsAtRead(storyId, sceneId, options)]);
+  return relationships;
+}
+
+/** readRelationshipsAt as a read that may share a statement with others (a turn's context). */
+export function relationshipsAtRead(
+  storyId: string,
+  sceneId: string,
+  options: { characterIds?: string[]; playerOnly?: boolean } = {},
+): SharedRead<RelationshipAtScene[], RelationshipStateRow> {
+  return {
+    sql: `SELECT r.character_id, r.target_character_id, t.name AS target_name, r.sentiment, r.trust, r.familiarity, r.type,
             r.interaction_count, r.updated_at
        FROM relationship_states r
        LEFT JOIN characters t ON t.story_id = r.story_id AND t.id = r.target_character_id
@@ -160,9 +179,9 @@ export async function readRelationshipsAt(
         AND ($3::uuid[] IS NULL OR r.character_id = ANY($3::uuid[]))
         AND (NOT $4 OR r.target_character_id IS NULL)
       ORDER BY r.character_id, r.target_character_id IS NOT NULL, t.name`,
-    [storyId, sceneId, options.characterIds ?? null, options.playerOnly ?? false],
-  );
-  return rows.map(toRelationship);
+    params: [storyId, sceneId, options.characterIds ?? null, options.playerOnly ?? false],
+    decode: (rows) => rows.map(toRelationship),
+  };
 }
 
 /**
