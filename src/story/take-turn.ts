@@ -75,14 +75,14 @@ function turnConflict(deps: EngineDeps, storyId: string, reason: string): Promis
 
 const shuttingDown = () => new AppError('shutting_down', 'The server is shutting down; nothing was written. Send the same request again in a moment.');
 
+/** The scene a generation committed: as its commit read it back, or only its id when the commit's reply was lost. */
+type Committed = { sceneId: string; view?: SceneView };
+
 /**
  * Steps 2–4 of the protocol for a turn this process owns. The generation belongs to every
  * waiter: the caller leaving stops it only when no other waiter, on any process, is left;
  * the stop signal (shutdown) stops it regardless.
  */
-/** The scene a generation committed: as its commit read it back, or only its id when the commit's reply was lost. */
-type Committed = { sceneId: string; view?: SceneView };
-
 async function runGeneration(deps: EngineDeps, plan: GenerationPlan, request: TurnRequest, waiter: TurnWaiter): Promise<Committed> {
   const { story, turn } = plan;
   const log = deps.log.child({ storyId: story.id, turnId: turn.id, fromSceneId: turn.fromSceneId });
