@@ -82,12 +82,18 @@ describe('playing in a real pseudo-terminal', () => {
 
   it('keeps a scene readable when the terminal is resized while it streams', async () => {
     const storyId = await newStory('Resized');
-    const cli = new PtyCli(['play', storyId], { ...env, LIVINGWORLD_OFFLINE_LATENCY_MS: '3000' }, { cols: 100, rows: 30 });
+    // The scene streams over 9 s (some 90 ms a word), so that its first line is still short of
+    // 60 columns when the terminal narrows to 60 even on a loaded machine: a row already past
+    // the new width is cut by the terminal itself, which no later write can mend (at 3 s a
+    // stall of a third of a second under the full suite let the row past 60 first).
+    const cli = new PtyCli(['play', storyId], { ...env, LIVINGWORLD_OFFLINE_LATENCY_MS: '9000' }, { cols: 100, rows: 30 });
     try {
       await cli.waitForScreen(/\n> $/, { timeoutMs: 30_000 });
       const mark = cli.type('1');
-      // Some prose is on screen, the scene is not finished: narrow the terminal, then widen it.
-      await cli.waitForScreen(/\S+ \S+ \S+ \S+/, { from: mark + 2 });
+      // The scene has begun, it is not finished: narrow the terminal, then widen it.
+      await cli.waitForScreen(/Scene 2 ·/, { from: mark });
+      const rowAtResize = cli.screenLines().at(-1)?.text ?? '';
+      expect(rowAtResize.length, `the row being streamed was already ${rowAtResize.length} columns wide when the terminal narrowed to 60`).toBeLessThan(60);
       cli.resize(60, 30);
       await new Promise((resolve) => setTimeout(resolve, 700));
       cli.resize(80, 30);
