@@ -142,6 +142,21 @@ describe('offline provider: scenes', () => {
     expect(scene.characters.map((character) => character.name)).not.toContain('Porthkellis');
   });
 
+  it('reads a verb after a named person as a verb, not a place ("Oren Vale keeps the toll")', async () => {
+    for (const [setting, name, notAPlace] of [
+      ['A ferry crossing on a wide brown river, where the ferryman Oren Vale keeps the toll.', 'Oren Vale', 'Vale keeps'],
+      ['A mountain pass in winter, where the innkeeper Brand Holloway keeps the only fire.', 'Brand Holloway', 'Holloway keeps'],
+    ] as const) {
+      for (const seed of [1, 2, 3]) {
+        const opening = await writeScene(sceneTask({ setting, seed }), seed);
+        expect(opening.scene).toContain(name);
+        expect(opening.scene).not.toContain(notAPlace);
+      }
+    }
+    // The same noun is still a place where it names one.
+    expect((await writeScene(sceneTask({ setting: 'The ruined keep above the valley, where wolves howl at night.' }))).scene).toMatch(/\bkeep\b/i);
+  });
+
   it('falls back to a generic place for a setting it has no vocabulary for', async () => {
     const scene = await writeScene(sceneTask({ setting: 'Somewhere unusual.' }));
     expect(scene.choices).toHaveLength(3);

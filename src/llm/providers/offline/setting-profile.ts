@@ -195,7 +195,9 @@ export function readSetting(setting: string): SettingProfile {
       continue;
     }
     const nextIsNounish = next !== undefined && isWord(next) && (isPlaceNoun(next.lower) || personNouns.has(next.lower));
-    if (isPlaceNoun(lower) && !nextIsNounish) {
+    // "the ferryman Oren Vale keeps the toll": a place noun between a name and a determiner is a verb.
+    const usedAsVerb = previous !== undefined && isCapitalised(previous) && next !== undefined && isWord(next) && determiners.has(next.lower);
+    if (isPlaceNoun(lower) && !nextIsNounish && !usedAsVerb) {
       addUnique(profile.places, phraseEndingAt(tokens, index).text);
       continue;
     }
