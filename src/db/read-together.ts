@@ -3,9 +3,10 @@ import { renumberParameters } from './statement-parts.js';
 
 /**
  * A read that can share one statement with reads of other shapes (readTogether): each one's
- * rows come back as one JSON array. Only for columns whose JSON form is the value pg would
- * give anyway (text, integer, uuid, boolean, json): not timestamps (strings in JSON, Dates
- * from pg), numeric or bigint (numbers in JSON, strings from pg).
+ * rows come back as one JSON array. Text, integer, real, uuid, boolean and json columns come
+ * back as pg would give them; a timestamp comes back as text and numeric or bigint as a JSON
+ * number, so a decoder reading those must accept both (new Date(…), Number(…)), as
+ * toCharacter, toRelationship and toLoreEntry do.
  */
 export interface SharedRead<T, R = Record<string, unknown>> {
   sql: string;
