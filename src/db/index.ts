@@ -2,7 +2,7 @@ export type { Database, DbConnection, Queryable, QueryResult, TransactionDefault
 export { openDatabase, openServerDatabase } from './open-database.js';
 export { openEmbeddedDatabase } from './embedded-database.js';
 export { describeDatabaseUrl } from './describe-database-url.js';
-export { withTransaction, refuseCommits, measureLockWait, backoffDelayMs, type Transaction, type TransactionOptions, type Isolation } from './with-transaction.js';
+export { withTransaction, newStoryTransaction, refuseCommits, measureLockWait, backoffDelayMs, type Transaction, type TransactionOptions, type Isolation } from './with-transaction.js';
 export { migrate, pendingMigrations, readMigrations, migrationsDir } from './migrate.js';
 export * from './pg-errors.js';
 export { retryOnConnectionLoss } from './retry-on-connection-loss.js';

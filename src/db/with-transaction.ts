@@ -17,6 +17,15 @@ export interface TransactionOptions {
   maxDelayMs?: number;
 }
 
+/**
+ * For a transaction that writes only the rows of a story it creates (a new story, an imported
+ * archive or card). Nothing another transaction writes can make what it read stale: the ids are
+ * its own, uniqueness is the indexes' job and a file's import hash is looked up under an
+ * advisory lock, which READ COMMITTED sees past. Under SERIALIZABLE a long import is only ever
+ * a pivot between busy turns that read and write the tables it fills, and failed after every retry.
+ */
+export const newStoryTransaction: TransactionOptions = { isolation: 'read committed' };
+
 /** A transaction's view of its connection: queries only, no BEGIN/COMMIT of its own. */
 export type Transaction = Queryable;
 

@@ -1,4 +1,4 @@
-import { withTransaction } from '../db/index.js';
+import { newStoryTransaction, withTransaction } from '../db/index.js';
 import { AppError } from '../errors.js';
 import { ensureEmbeddingSettings } from '../memory/embedding-settings.js';
 import { queueEmbeddingBackfill } from '../memory/embedding-backfill.js';
@@ -54,7 +54,7 @@ export async function createStoryFromCard(
 
   // With a claim, the story and its key are one transaction: a retry resumes this story's opening.
   const made = await runIdempotent(deps.db, options.idempotency, () =>
-    withTransaction(deps.db, {}, async (tx) => {
+    withTransaction(deps.db, newStoryTransaction, async (tx) => {
       const inserted = await insertStory(tx, {
         title: fitToColumn(name, maxTitleChars),
         setting,

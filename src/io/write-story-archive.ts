@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Database, Queryable } from '../db/index.js';
-import { pgErrorOf, refreshPlannerStatistics, sqlStateOf, withTransaction } from '../db/index.js';
+import { newStoryTransaction, pgErrorOf, refreshPlannerStatistics, sqlStateOf, withTransaction } from '../db/index.js';
 import { AppError } from '../errors.js';
 import { findStoryByImportHash, lockImportHash, setStoryImportHash } from '../story/story-repo.js';
 import { recordIdempotentAnswer, type IdempotencyClaim } from '../idempotency/index.js';
@@ -57,7 +57,7 @@ export async function importStoryArchive(
   const rows = buildRows(parsed);
   let earlier: { id: string; title: string } | undefined;
   try {
-    await withTransaction(db, {}, async (tx) => {
+    await withTransaction(db, newStoryTransaction, async (tx) => {
       if (options.importHash !== undefined) {
         await lockImportHash(tx, options.importHash);
         earlier = await findStoryByImportHash(tx, options.importHash, options.ownerId);

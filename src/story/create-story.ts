@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { withTransaction } from '../db/index.js';
+import { newStoryTransaction, withTransaction } from '../db/index.js';
 import { AppError } from '../errors.js';
 import type { EngineDeps } from './engine-deps.js';
 import { getStory, insertStory, type StoryRow } from './story-repo.js';
@@ -52,7 +52,7 @@ export async function createStory(
 ): Promise<{ story: StoryRow; opening: TurnResult }> {
   const fields = parseNewStory(input);
   const { storyId } = await runIdempotent(deps.db, options.idempotency, () =>
-    withTransaction(deps.db, {}, async (tx) => {
+    withTransaction(deps.db, newStoryTransaction, async (tx) => {
       const story = await insertStory(tx, {
         title: fields.title,
         setting: fields.setting,
