@@ -44,6 +44,21 @@ describe('exact search without pgvector, over cube parts (migrations 0014 and 00
     if (dimension <= 800) expect(rows.map((row) => row.compression)).toEqual([null]);
   });
 
+  it('keeps each written embedding as cubes of 100 of its dimensions, and none for a missing or empty one (migration 0028)', async () => {
+    const story = await insertStory(db);
+    const [vector] = unitVectors(1, 256, 9);
+    const { rows } = await db.query<{ dims: number[] | null; first: number; last: number }>(
+      `INSERT INTO memories (story_id, kind, content, embedding)
+       VALUES ($1, 'fact', 'a', $2::real[]), ($1, 'fact', 'b', NULL), ($1, 'fact', 'c', '{}'::real[])
+       RETURNING (SELECT array_agg(cube_dim(p) ORDER BY n) FROM unnest(embedding_parts) WITH ORDINALITY AS u(p, n)) AS dims,
+                 cube_ll_coord(embedding_parts[1], 1) AS first, cube_ll_coord(embedding_parts[3], 56) AS last`,
+      [story, vector],
+    );
+    expect(rows.map((row) => row.dims)).toEqual([[100, 100, 56], null, null]);
+    expect(rows[0]!.first).toBeCloseTo(vector![0]!, 6);
+    expect(rows[0]!.last).toBeCloseTo(vector![255]!, 6);
+  });
+
   it('leaves out memories of another dimension', async () => {
     const scope = await insertMemories(db, 256, unitVectors(50, 256, 3));
     await insertMemories(db, 200, unitVectors(50, 200, 4), scope);
