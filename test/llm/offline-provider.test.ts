@@ -157,6 +157,22 @@ describe('offline provider: scenes', () => {
     expect((await writeScene(sceneTask({ setting: 'The ruined keep above the valley, where wolves howl at night.' }))).scene).toMatch(/\bkeep\b/i);
   });
 
+  it('makes the verb agree with a plural place or topic ("the docks feel", never "the docks feels")', async () => {
+    const setting = 'A harbour town sinking under old debts, where the docks flood at every high tide and smugglers trade forged letters by night.';
+    // The place or topic as the subject: a sentence's start, or after "that", "say" or "even".
+    const mismatched = /(?:^|[.!?]\s+|\b(?:that|say|even) )the (docks|smugglers) (is|matters|seems|feels|has)\b/i;
+    let plural = 0;
+    for (const [seed, storyTitle] of Array.from({ length: 40 }, (_, i) => i + 1).flatMap((seed) => ['Low Water', 'The Dark Light', 'Debts'].map((title) => [seed, title] as const))) {
+      for (const sceneNumber of [1, 2, 3]) {
+        const { scene } = await writeScene(sceneTask({ setting, seed, storyTitle, sceneNumber, recentScenes: sceneNumber > 1 ? ['You arrive at the docks.'] : [] }), seed);
+        expect(scene).not.toMatch(mismatched);
+        plural += (scene.match(/(?:^|[.!?]\s+|\b(?:that|say|even) )the (docks|smugglers) (are|matter|seem|feel|have)\b/gi) ?? []).length;
+      }
+    }
+    // The templates with a plural subject really came up.
+    expect(plural).toBeGreaterThan(3);
+  });
+
   it('falls back to a generic place for a setting it has no vocabulary for', async () => {
     const scene = await writeScene(sceneTask({ setting: 'Somewhere unusual.' }));
     expect(scene.choices).toHaveLength(3);

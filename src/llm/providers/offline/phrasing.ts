@@ -1,4 +1,5 @@
 /** Small English helpers for slotting phrases into sentence templates. */
+import pluralize from 'pluralize';
 
 export function capitalise(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
@@ -6,6 +7,25 @@ export function capitalise(text: string): string {
 
 export function withArticle(noun: string): string {
   return `${/^[aeiou]/i.test(noun) ? 'an' : 'a'} ${noun}`;
+}
+
+// Words that end a noun phrase's head ("the letters of the keeper": "letters").
+const afterHead = /\s(?:of|in|on|at|by|from|with|under|near|behind|beyond|across|over|for|to|between|along|above|below|beside|past|upon|into|outside|inside)\s/i;
+
+/**
+ * Whether a noun phrase takes a plural verb: "the debts" and "the letters of the keeper" do;
+ * "the news", "the old mill" and "the salt-glass" do not (a word that can be either, like
+ * "news" or "series", counts as one).
+ */
+export function isPluralPhrase(phrase: string): boolean {
+  const head = phrase.split(afterHead)[0]!.trim().split(/\s+/).pop() ?? '';
+  const word = (head.split('-').pop() ?? '').replace(/[^a-z']/gi, '').replace(/'s$/i, '').toLowerCase();
+  return word.length > 0 && pluralize.isPlural(word) && !pluralize.isSingular(word);
+}
+
+/** The form that agrees with a noun phrase as subject: agree('the debts', 'matters', 'matter') is 'matter'. */
+export function agree(phrase: string, singular: string, plural: string): string {
+  return isPluralPhrase(phrase) ? plural : singular;
 }
 
 /** "a brass spyglass" → "the brass spyglass", for the second mention. */

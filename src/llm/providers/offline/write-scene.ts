@@ -1,5 +1,5 @@
 import type { SceneCharacter } from '../../../story/scene-output.js';
-import { capitalise } from './phrasing.js';
+import { agree, capitalise } from './phrasing.js';
 import { animateCast, describeCharacters, type AnimatedMember } from './scene-characters.js';
 import { offerChoices } from './scene-choices.js';
 import { planScene, type ScenePlan, type SceneTask } from './scene-plan.js';
@@ -165,19 +165,19 @@ function openingParagraph(plan: ScenePlan, f: Fills): string {
 
 function placeSentence(plan: ScenePlan, f: Fills): string {
   return plan.variety.pick('place', [
-    `${f.Place} is every bit as ${f.mood} as you were warned.`,
+    `${f.Place} ${agree(f.place, 'is', 'are')} every bit as ${f.mood} as you were warned.`,
     `Here at ${f.place}, ${f.sight}.`,
-    `Even ${f.place} feels ${f.mood} today.`,
+    `Even ${f.place} ${agree(f.place, 'feels', 'feel')} ${f.mood} today.`,
     `Beyond ${f.place} you can just make out ${f.other}.`,
     `The smell of ${f.smell} clings to everything at ${f.place}.`,
     `From ${f.place} you can hear ${f.sound}.`,
     `Nothing about ${f.place} feels safe this evening.`,
-    `${f.Place} seems to be holding its breath.`,
+    `${f.Place} ${agree(f.place, 'seems', 'seem')} to be holding ${agree(f.place, 'its', 'their')} breath.`,
     `The ${f.weather} has followed you all the way to ${f.place}.`,
     `Every path here seems to lead back to ${f.other} in the end.`,
     `${f.period ? `${f.period}, few` : 'Few'} people linger at ${f.place} by choice.`,
     `You would not have thought ${f.place} could feel so ${f.mood}.`,
-    `Some of the locals say ${f.other} has not been the same since the last ${f.weather}.`,
+    `Some of the locals say ${f.other} ${agree(f.other, 'has', 'have')} not been the same since the last ${f.weather}.`,
   ]);
 }
 
@@ -288,14 +288,14 @@ function closingParagraph(plan: ScenePlan, f: Fills): string {
   const event = plan.variety.pick('event', [...plan.flavour.events, ...genericEvents]);
   const tension = plan.variety.pick('tension', [
     `Whatever is happening here, it all comes back to ${f.topic}.`,
-    `You have the feeling that ${f.topic} matters more than anyone admits.`,
+    `You have the feeling that ${f.topic} ${agree(f.topic, 'matters', 'matter')} more than anyone admits.`,
     `In the confusion you notice ${f.object} lying where it should not be.`,
     `Someone has left ${f.object} at ${f.place}, and it was not there a moment ago.`,
     `Every answer you get only makes ${f.topic} stranger.`,
     `You are sure now that ${f.topic} and ${f.other} are connected.`,
     `One thing is clear: you have not heard the last of ${f.topic}.`,
     `If anyone knows the truth about ${f.topic}, they are not saying.`,
-    `It is hard to shake the sense that ${f.other} is where this ends.`,
+    `It is hard to shake the sense that ${f.other} ${agree(f.other, 'is', 'are')} where this ends.`,
     `You make a note to find out more about ${f.topic}.`,
     `Something about ${f.topic} does not add up.`,
     `The answer, you suspect, lies somewhere near ${f.other}.`,

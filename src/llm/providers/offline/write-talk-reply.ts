@@ -3,6 +3,7 @@ import { isVerb, readPlayerIntent } from './player-intent.js';
 import type { SeededRandom } from './seeded-random.js';
 import { detectFlavour } from './setting-flavours.js';
 import { readSetting } from './setting-profile.js';
+import { agree } from './phrasing.js';
 
 type TalkTask = Extract<StoryTask, { kind: 'talk' }>;
 
@@ -153,7 +154,7 @@ export function writeTalkReply(task: TalkTask, random: SeededRandom): string {
         body = open ? `With ${subject}, slowly and carefully. Start at ${place}.` : `${Subject}? Before long, if the talk at ${place} is true.`;
         break;
       case 'yesno':
-        body = open ? `Yes. ${Subject} is part of it, I'm sure of that.` : `Maybe. I've heard talk about ${subject}, but talk is cheap around ${place}.`;
+        body = open ? `Yes. ${Subject} ${agree(subject, 'is', 'are')} part of it, I'm sure of that.` : `Maybe. I've heard talk about ${subject}, but talk is cheap around ${place}.`;
         break;
       case 'what':
         body = open ? `About ${subject}? I'll tell you what I know, because it's you. Start at ${place}.` : `${Subject}? I might know a thing or two about that. Might.`;
