@@ -90,7 +90,14 @@ export function animateCast(plan: ScenePlan, random: SeededRandom): AnimatedMemb
 function thoughtFor(member: AnimatedMember, plan: ScenePlan, random: SeededRandom, taken: Set<string>): string {
   const candidates = thoughtCandidates(member, plan, random);
   // The first draw stands unless someone in this scene already thinks it (no extra draw, so seeds keep their scenes).
-  const chosen = [...candidates.slice(candidates.length - 1), ...candidates.slice(0, -1)].find((thought) => !taken.has(thought)) ?? `I came here to ${member.goal}. That has not changed.`;
+  // Two people may want the same thing: their fallbacks say it differently.
+  const fallbacks = [
+    `I came here to ${member.goal}. That has not changed.`,
+    `Whatever this stranger wants, I still have to ${member.goal}.`,
+    `Nothing here changes what I came for: to ${member.goal}.`,
+    `I will keep my own counsel, and my eyes on this stranger.`,
+  ];
+  const chosen = [...candidates.slice(candidates.length - 1), ...candidates.slice(0, -1), ...fallbacks].find((thought) => !taken.has(thought)) ?? fallbacks[0]!;
   taken.add(chosen);
   return chosen;
 }

@@ -1,3 +1,5 @@
+import pluralize from 'pluralize';
+
 /**
  * What the author's setting text says, read into parts the storyteller can use: the places
  * (where scenes happen), the people (who newcomers are), the things (what people talk about),
@@ -55,6 +57,40 @@ const personNouns = new Map<string, string>(
   }),
 );
 
+// Verbs whose doer ("-er") names a kind of person in a compound: "lamp-lighter", "grave-digger".
+const agentVerbs = new Set(
+  ('bake bear beg bind blow brew build burn buy carry carve catch charm clean climb collect cook count cut dance deal dig ' +
+    'draw dream drive drum dye eat farm feed fight fish forge gather grind guard haul heal herd hold hunt keep lead lend ' +
+    'light load make mend mine mourn pick preach print read ride rob run sail sell set sew shear shoot sing skin slay ' +
+    'smuggle spin stalk steal sweep swallow tan teach tell tend thresh track trade trap walk watch weave work write wreck').split(' '),
+);
+// Endings of a word that name a kind of person whatever comes before: "harbourmaster", "fishwife".
+const agentEnding = /(?:keeper|master|monger|smith|wright|wife|wives)s?$|-(?:m[ae]n|wom[ae]n|maker|makers)$/;
+
+/** "lighter" → "light", "digger" → "dig", "driver" → "drive": the verb an "-er" noun is the doer of. */
+function verbOfDoer(word: string): string | undefined {
+  const stem = word.replace(/s$/, '').match(/^(.+?)e?r$/)?.[1];
+  if (!stem) return undefined;
+  return [stem, `${stem}e`, stem.replace(/(.)\1$/, '$1'), stem.replace(/i$/, 'y')].find((verb) => agentVerbs.has(verb));
+}
+
+/**
+ * The role a word names, singular ("keepers" → "keeper"): a listed person noun, or a compound
+ * the setting coined for one ("harbour-master", "camel-drivers", "shopkeeper").
+ */
+function roleOf(lower: string): string | undefined {
+  const word = baseOf(lower);
+  const listed = personNouns.get(word);
+  if (listed) return listed;
+  const parts = word.split('-');
+  const last = parts[parts.length - 1]!;
+  const coined =
+    agentEnding.test(word) || (parts.length === 2 && parts[0]!.length >= 2 && (personNouns.has(last) || verbOfDoer(last) !== undefined));
+  return coined ? pluralize.singular(word) : undefined;
+}
+
+const isPersonNoun = (lower: string) => roleOf(lower) !== undefined;
+
 const moodWords = new Set(
   ('remote foggy misty stormy storm storms haunted grim bleak eerie cold frozen dark darkening lonely abandoned ancient ' +
     'crumbling desolate gloomy quiet sleepy bustling wild windswept wind rain fog mist snow ice sunlit golden dusty ' +
@@ -107,7 +143,12 @@ function tokenise(text: string): Token[] {
 const isWord = (token: Token | undefined): token is Token => token !== undefined && /^[\p{L}\d]/u.test(token.word);
 const isCapitalised = (token: Token) => /^\p{Lu}/u.test(token.word) && !token.sentenceStart;
 const baseOf = (lower: string) => lower.replace(/'s$/, '');
-const isPlaceNoun = (lower: string) => placeNouns.has(baseOf(lower)) || placeNouns.has(lower.replace(/s$/, ''));
+const isPlaceNoun = (lower: string): boolean => {
+  const last = baseOf(lower).split('-').pop()!;
+  return placeNouns.has(last) || placeNouns.has(last.replace(/s$/, ''));
+};
+/** "bell-tower", "love-letter": a compound noun, not a compound adjective ("rain-soaked", "half-drowned"). */
+const isCompoundNoun = (lower: string) => lower.includes('-') && !/(ed|en|ing|ful|less|like)$/.test(lower);
 
 function addUnique(list: string[], value: string): void {
   if (!list.some((existing) => existing.toLowerCase() === value.toLowerCase())) list.push(value);
@@ -123,7 +164,7 @@ function phraseEndingAt(tokens: Token[], end: number): { text: string; start: nu
   for (let index = end - 1; index >= 0 && words.length < 3; index--) {
     const token = tokens[index]!;
     if (!isWord(token) || stopWords.has(token.lower) || /^\d/.test(token.word)) break;
-    const nounish = isPlaceNoun(token.lower) || personNouns.has(baseOf(token.lower)) || token.lower.endsWith("'s");
+    const nounish = isPlaceNoun(token.lower) || isPersonNoun(token.lower) || token.lower.endsWith("'s");
     if (!nounish && !isCapitalised(token)) break;
     words.unshift(token.sentenceStart ? token.lower : token.word);
     start = index;
@@ -135,7 +176,7 @@ function phraseEndingAt(tokens: Token[], end: number): { text: string; start: nu
 function nameWord(token: Token | undefined, allowSentenceStart: boolean): token is Token {
   if (!token || !isWord(token) || !/^\p{Lu}/u.test(token.word)) return false;
   if (token.sentenceStart && !allowSentenceStart) return false;
-  return !personNouns.has(token.lower) && !isPlaceNoun(token.lower) && !stopWords.has(token.lower) && !moodWords.has(token.lower);
+  return !isPersonNoun(token.lower) && !isPlaceNoun(token.lower) && !stopWords.has(token.lower) && !moodWords.has(token.lower);
 }
 
 /**
@@ -179,22 +220,22 @@ export function readSetting(setting: string): SettingProfile {
     if (/^(1[0-9]{3}|20[0-9]{2})$/.test(token.word) && profile.period === undefined) profile.period = token.word;
     if (eraWords.includes(lower) && profile.period === undefined) profile.period = lower;
     // A capitalised word after "of/in/at" that is no person: a place name ("the villagers of Porthkellis").
-    if (isCapitalised(token) && previous && placePrepositions.has(previous.lower) && !personNouns.has(lower) && !isPlaceNoun(lower)) {
+    if (isCapitalised(token) && previous && placePrepositions.has(previous.lower) && !isPersonNoun(lower) && !isPlaceNoun(lower)) {
       if (!(next && isWord(next) && (isPlaceNoun(next.lower) || /^\p{Lu}/u.test(next.word)))) addUnique(profile.places, token.word);
       continue;
     }
-    const role = personNouns.get(baseOf(lower));
+    const role = roleOf(lower);
     if (role) {
       addUnique(profile.roles, role);
       const named = nameAfterRole(tokens, index) ?? nameBeforeRole(tokens, index);
       if (named) {
         if (!profile.namedPeople.some((person) => person.name === named)) profile.namedPeople.push({ name: named, role });
-      } else if (!lower.endsWith("'s") && !(next && isPlaceNoun(next.lower)) && !(previous && personNouns.has(previous.lower))) {
+      } else if (!lower.endsWith("'s") && !(next && isPlaceNoun(next.lower)) && !(previous && isPersonNoun(previous.lower))) {
         addUnique(profile.things, phraseEndingAt(tokens, index).text);
       }
       continue;
     }
-    const nextIsNounish = next !== undefined && isWord(next) && (isPlaceNoun(next.lower) || personNouns.has(next.lower));
+    const nextIsNounish = next !== undefined && isWord(next) && (isPlaceNoun(next.lower) || isPersonNoun(next.lower));
     // "the ferryman Oren Vale keeps the toll": a place noun between a name and a determiner is a verb.
     const usedAsVerb = previous !== undefined && isCapitalised(previous) && next !== undefined && isWord(next) && determiners.has(next.lower);
     if (isPlaceNoun(lower) && !nextIsNounish && !usedAsVerb) {
@@ -204,7 +245,7 @@ export function readSetting(setting: string): SettingProfile {
     // Any other noun after a determiner, perhaps with one adjective between ("tends the lamp",
     // "a dying star"), unless it is glue, a mood word, a number or a modifier of the next noun.
     const before = tokens[index - 2];
-    const afterDeterminer = previous !== undefined && (determiners.has(previous.lower) || (isWord(previous) && !stopWords.has(previous.lower) && !personNouns.has(previous.lower) && !isPlaceNoun(previous.lower) && before !== undefined && determiners.has(before.lower)));
+    const afterDeterminer = previous !== undefined && (determiners.has(previous.lower) || (isWord(previous) && !stopWords.has(previous.lower) && !isPersonNoun(previous.lower) && !isPlaceNoun(previous.lower) && !isCompoundNoun(previous.lower) && before !== undefined && determiners.has(before.lower)));
     const modifiesNext = next !== undefined && isWord(next) && !stopWords.has(next.lower) && !/(ly|ed)$/.test(next.lower);
     const partOfNext = partNouns.has(lower) && next?.lower === 'of';
     if (afterDeterminer && !modifiesNext && !partOfNext && !stopWords.has(lower) && !moodWords.has(lower) && lower.length >= 3 && !/^\d/.test(lower) && !/(ly|ing|ed)$/.test(lower)) {
