@@ -173,6 +173,20 @@ describe('offline provider: scenes', () => {
     expect(plural).toBeGreaterThan(3);
   });
 
+  it('never gives someone a goal about their own kind (the harbour-master owes no debt to the harbourmaster)', async () => {
+    const setting = 'A river port sinking under old debts, where the harbour-master takes bribes and the docks flood at every high tide.';
+    let harbourMasters = 0;
+    for (let seed = 1; seed <= 30; seed++) {
+      const { characters } = await writeScene(sceneTask({ setting, seed, storyTitle: 'Salt Debts' }), seed);
+      for (const character of characters ?? []) {
+        if (!/^a harbour-master\b/i.test(character.description ?? '')) continue;
+        harbourMasters++;
+        expect(character.goals ?? '').not.toMatch(/harbou?r-?master/i);
+      }
+    }
+    expect(harbourMasters).toBeGreaterThan(3);
+  });
+
   it('falls back to a generic place for a setting it has no vocabulary for', async () => {
     const scene = await writeScene(sceneTask({ setting: 'Somewhere unusual.' }));
     expect(scene.choices).toHaveLength(3);

@@ -34,9 +34,16 @@ const personalityTraits = [
   'anxious', 'stubborn', 'cheerful', 'calculating', 'loyal', 'restless',
 ];
 
-// Derived from the name, not the scene's seed, so that a character wants the same thing every turn.
-function goalOf(name: string, flavour: SettingFlavour): string {
-  return flavour.goals[hashText(name.toLowerCase()) % flavour.goals.length]!;
+/**
+ * Derived from the name, not the scene's seed, so that a character wants the same thing every
+ * turn; never a goal about their own kind (the harbour-master does not owe the harbourmaster).
+ * `whoTheyAre` is their role, or their description, whose first words say it.
+ */
+function goalOf(name: string, flavour: SettingFlavour, whoTheyAre: string): string {
+  const kind = (whoTheyAre.toLowerCase().split(/\s(?:with|who|from|of)\s|[,.;]/)[0] ?? '').replace(/-/g, '');
+  const aboutOthers = flavour.goals.filter((goal) => !(goal.toLowerCase().match(/[a-z]{5,}/g) ?? []).some((word) => kind.includes(word)));
+  const goals = aboutOthers.length > 0 ? aboutOthers : flavour.goals;
+  return goals[hashText(name.toLowerCase()) % goals.length]!;
 }
 
 function newMember(random: SeededRandom, name: string, role: string, knownDescriptions: readonly string[], memberRole: CastMember['role']): CastMember {
@@ -113,14 +120,14 @@ export function chooseCast(
     const role = person ? `${person.role} ${profile.places[0] ? `from ${profile.places[0]}` : 'everyone here knows'}` : (freshRoles.shift() ?? random.pick(flavour.roles));
     takenNames.push(name);
     const member = newMember(random, name, role, [...descriptions, ...cast.map((other) => other.description ?? '')], memberRole);
-    member.goal = goalOf(name, flavour);
+    member.goal = goalOf(name, flavour, role);
     return member;
   };
   const newcomerChance = usable.length === 0 ? 1 : settingPeople.length > 0 ? 0.6 : usable.length >= 6 ? 0.15 : 0.35;
   const newcomers = random.chance(newcomerChance) ? (isOpening && random.chance(0.5) ? 2 : 1) : 0;
   for (let count = 0; count < newcomers; count++) cast.push(invent('present'));
   if (random.chance(isOpening ? 0.5 : 0.2)) cast.push(invent('mentioned'));
-  for (const member of cast) if (member.goal === '') member.goal = goalOf(member.name, flavour);
+  for (const member of cast) if (member.goal === '') member.goal = goalOf(member.name, flavour, member.description ?? '');
   // A given name shared by two people in the scene would be ambiguous: use full names then.
   for (const member of cast) {
     if (cast.some((other) => other !== member && other.callName === member.callName)) member.callName = member.name;
