@@ -187,6 +187,18 @@ describe('offline provider: scenes', () => {
     expect(harbourMasters).toBeGreaterThan(3);
   });
 
+  it('introduces someone only talked about so far when they first appear, instead of having them simply speak', async () => {
+    const kestrel = { name: 'Kestrel Penhallow', description: 'A lamp-lighter with a heavy brass earring, talked about at the river port but not seen for days.' };
+    for (const seed of [1, 2, 3, 4]) {
+      const scene = await writeScene(
+        sceneTask({ sceneNumber: 2, seed, recentScenes: ['Twice you hear a whispered question about Kestrel Penhallow.'], characters: [kestrel], chosenAction: 'Ask Kestrel Penhallow about the flood' }),
+        seed,
+      );
+      expect(scene.scene).toMatch(/Kestrel Penhallow(,|:| is| turns out)[^.]*a lamp-lighter with a heavy brass earring/);
+      expect(scene.characters?.find((character) => character.name === kestrel.name)?.description).toMatch(/^A lamp-lighter with a heavy brass earring, met at /);
+    }
+  });
+
   it('falls back to a generic place for a setting it has no vocabulary for', async () => {
     const scene = await writeScene(sceneTask({ setting: 'Somewhere unusual.' }));
     expect(scene.choices).toHaveLength(3);

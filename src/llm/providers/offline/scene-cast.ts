@@ -1,6 +1,6 @@
 import type { TaskCharacter } from '../../provider.js';
 import { inventCharacterName, shortName } from './character-names.js';
-import { mentionsName } from './phrasing.js';
+import { capitalise, mentionsName } from './phrasing.js';
 import { inventPersona, personaOf } from './persona.js';
 import { hashText, type SeededRandom } from './seeded-random.js';
 import type { SettingFlavour } from './setting-flavours.js';
@@ -12,6 +12,8 @@ export interface CastMember {
   /** What the prose calls them after the first mention. */
   callName: string;
   isNew: boolean;
+  /** Known, but only talked about until now: this scene is where they are met in person. */
+  heardOfOnly: boolean;
   role: 'present' | 'mentioned';
   /** "a harbour pilot with salt-cracked hands"; empty for known characters. */
   introduction: string;
@@ -53,6 +55,7 @@ function newMember(random: SeededRandom, name: string, role: string, knownDescri
     name,
     callName: shortName(name),
     isNew: true,
+    heardOfOnly: false,
     role: memberRole,
     introduction: persona.introduction,
     manner: persona.manner,
@@ -66,14 +69,28 @@ function newMember(random: SeededRandom, name: string, role: string, knownDescri
   };
 }
 
+// Someone only talked about so far is described by hearsay; once they appear, by the meeting.
+const hearsay = /^(.*), talked about at .* but not seen for days\.$/;
+
+export function hearsayDescription(introduction: string, place: string): string {
+  return `${capitalise(introduction)}, talked about at ${place} but not seen for days.`;
+}
+
+/** Who someone only talked about so far is said to be ("a lamp-lighter with …"), read from their hearsay description. */
+export function heardOfAs(description: string | undefined): string | undefined {
+  const heardOf = description === undefined ? null : hearsay.exec(description);
+  return heardOf ? heardOf[1]!.charAt(0).toLowerCase() + heardOf[1]!.slice(1) : undefined;
+}
+
 function knownMember(character: TaskCharacter, others: readonly string[], addressed: boolean): CastMember {
   const { manner, voice } = personaOf(character.name, character.description, others);
   const member: CastMember = {
     name: character.name,
     callName: shortName(character.name),
     isNew: false,
+    heardOfOnly: heardOfAs(character.description) !== undefined,
     role: 'present',
-    introduction: '',
+    introduction: heardOfAs(character.description) ?? '',
     manner,
     voice,
     goal: '',

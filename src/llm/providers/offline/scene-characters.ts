@@ -1,5 +1,5 @@
 import type { SceneCharacter } from '../../../story/scene-output.js';
-import type { CastMember } from './scene-cast.js';
+import { hearsayDescription, heardOfAs, type CastMember } from './scene-cast.js';
 import type { ScenePlan } from './scene-plan.js';
 import { capitalise, replaceName, toThirdPerson } from './phrasing.js';
 import type { IntentKind } from './player-intent.js';
@@ -137,16 +137,9 @@ function reactionFor(member: AnimatedMember, plan: ScenePlan): string {
   return `${capitalise(member.callName)} ${member.reactionVerb} when you ${deed}.`;
 }
 
-// Someone only talked about so far is described by hearsay; once they appear, by the meeting.
-const hearsay = /^(.*), talked about at .* but not seen for days\.$/;
-
-function hearsayDescription(introduction: string, place: string): string {
-  return `${capitalise(introduction)}, talked about at ${place} but not seen for days.`;
-}
-
 function presentDescription(member: AnimatedMember, place: string): string {
-  const heardOf = member.description === undefined ? null : hearsay.exec(member.description);
-  if (heardOf) return `${heardOf[1]}, met at ${place}.`;
+  const heardOf = heardOfAs(member.description);
+  if (heardOf) return `${capitalise(heardOf)}, met at ${place}.`;
   return member.description ?? (member.introduction ? `${capitalise(member.introduction)}, met at ${place}.` : `Met again at ${place}.`);
 }
 

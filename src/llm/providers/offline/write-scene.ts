@@ -238,6 +238,18 @@ function introduction(plan: ScenePlan, member: AnimatedMember): string {
   ]);
 }
 
+/** Someone only talked about until now, met at last. */
+function firstMeeting(plan: ScenePlan, member: AnimatedMember): string {
+  const n = member.name;
+  const who = member.introduction;
+  return plan.variety.pick(`met/${n}`, [
+    `At last you meet ${n}, of whom you have heard so much: ${who}.`,
+    `So this is ${n}, the one everyone talks about: ${who}.`,
+    `You know the name before you know the face: ${n}, ${who}.`,
+    `${n}, whom nobody had seen for days, turns out to be ${who}.`,
+  ]);
+}
+
 function mention(plan: ScenePlan, f: Fills, member: AnimatedMember): string {
   const n = member.name;
   return plan.variety.pick('mentioned', [
@@ -264,6 +276,7 @@ function castParagraph(plan: ScenePlan, f: Fills, members: AnimatedMember[]): st
       continue;
     }
     if (member.isNew) sentences.push(introduction(plan, member));
+    else if (member.heardOfOnly) sentences.push(firstMeeting(plan, member));
     // The scene's speakers take the next lines of one story-wide rotation, so that no line
     // comes back within ten scenes, whoever says it, and nobody repeats themself.
     const verb = member.mood === 'angry' || member.mood === 'defiant' ? 'snaps' : 'says';
