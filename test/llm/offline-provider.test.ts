@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { CompletionRequest, StoryTask, TaskCharacter } from '../../src/llm/provider.js';
 import { createOfflineProvider } from '../../src/llm/providers/offline.js';
+import { planScene } from '../../src/llm/providers/offline/scene-plan.js';
+import { createSeededRandom } from '../../src/llm/providers/offline/seeded-random.js';
+import { writeScene as writeSceneProse } from '../../src/llm/providers/offline/write-scene.js';
 import { parseSceneOutput } from '../../src/story/parse-scene.js';
 import { sceneCharacterSchema, type SceneOutput } from '../../src/story/scene-output.js';
 
@@ -423,5 +426,29 @@ describe('offline provider: streaming, latency and abort', () => {
     setTimeout(() => streamController.abort(), 100);
     await expect(streaming).rejects.toMatchObject({ name: 'AbortError' });
     expect(chunks.length).toBeGreaterThan(0);
+  });
+});
+
+describe('offline provider: where a scene happens', () => {
+  it('says how the player came to a place the last scene was not at, when they did not ask to go there', () => {
+    const setting = 'A river port sinking under old debts, where the harbour-master takes bribes.';
+    const lastScene = 'You stand at the river port, listening to the gulls. Oskar Penhallow nods at you.';
+    let moved = 0;
+    for (let seed = 1; seed <= 60; seed++) {
+      const task = sceneTask({ setting, seed, sceneNumber: 2, recentScenes: [lastScene], chosenAction: 'Ask Oskar Penhallow about the bribes', characters: [{ name: 'Oskar Penhallow' }] });
+      const plan = planScene(task, createSeededRandom(seed));
+      const written = writeSceneProse(task, createSeededRandom(seed));
+      const placeParagraph = written.scene.split('\n\n')[1]!;
+      if (!plan.movedOn) {
+        expect(plan.place).toBe('the river port');
+        continue;
+      }
+      moved++;
+      expect(plan.place).not.toBe('the river port');
+      const firstSentence = placeParagraph.split(/(?<=\.) /)[0]!;
+      expect(firstSentence).toContain(plan.place);
+      expect(firstSentence).toMatch(/find yourself at|leads you on to|come as far as|steps take you to|move on to|stop at last/);
+    }
+    expect(moved).toBeGreaterThan(3);
   });
 });

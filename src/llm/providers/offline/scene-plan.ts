@@ -27,6 +27,8 @@ export interface ScenePlan {
   instruction?: PlayerIntent;
   cast: CastMember[];
   isOpening: boolean;
+  /** The scene is somewhere the last one was not, and the player did not ask to go there: the prose says how they got there. */
+  movedOn: boolean;
   /** Picks the wording of each sentence so that none recurs along the path. */
   variety: Variety;
 }
@@ -48,6 +50,8 @@ export function planScene(task: SceneTask, random: SeededRandom): ScenePlan {
   const moveTarget = action?.kind === 'move' && action.target && !/^(your|her|his|their)\b/.test(action.target) ? action.target : undefined;
   const usual = settingPlaces.length > 0 && (isOpening || random.chance(0.75)) ? (isOpening ? settingPlaces[0]! : random.pick(settingPlaces)) : random.pick(flavour.places);
   const place = visited ?? moveTarget ?? usual;
+  const lastScene = task.recentScenes[task.recentScenes.length - 1]?.toLowerCase();
+  const movedOn = !isOpening && place === usual && lastScene !== undefined && !lastScene.includes(place.toLowerCase().replace(/^the /, ''));
   const topics = [...profile.things, ...settingPlaces.filter((candidate) => candidate !== place)];
 
   const plan: ScenePlan = {
@@ -60,6 +64,7 @@ export function planScene(task: SceneTask, random: SeededRandom): ScenePlan {
     featuredObject: random.pick(flavour.objects),
     cast: chooseCast(random, flavour, profile, task.characters, `${task.chosenAction ?? ''} ${task.playerInstruction ?? ''}`.trim(), isOpening),
     isOpening,
+    movedOn,
     variety: createVariety(`${task.storyTitle}\u0000${task.setting}`, task.sceneNumber, task.recentScenes),
   };
   if (action) plan.action = action;

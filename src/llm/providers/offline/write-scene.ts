@@ -297,6 +297,18 @@ const genericEvents = [
   'The air turns colder, as if a door had opened onto the night.',
 ];
 
+/** How the player came to a place the last scene was not at. */
+function moveSentence(plan: ScenePlan, f: Fills): string {
+  return plan.variety.pick('move', [
+    `Before long you find yourself at ${f.place}.`,
+    `The way leads you on to ${f.place}, where ${f.sight}.`,
+    `By the time the talk is done, you have come as far as ${f.place}.`,
+    `Your steps take you to ${f.place} next.`,
+    `You move on to ${f.place}, and ${f.sight}.`,
+    `It is at ${f.place} that you stop at last.`,
+  ]);
+}
+
 function closingParagraph(plan: ScenePlan, f: Fills): string {
   const event = plan.variety.pick('event', [...plan.flavour.events, ...genericEvents]);
   const tension = plan.variety.pick('tension', [
@@ -326,7 +338,7 @@ export function writeScene(task: SceneTask, random: SeededRandom): WrittenScene 
   const paragraphs: string[] = [];
   paragraphs.push(plan.action || plan.instruction ? deedParagraph(plan, f, members) : openingParagraph(plan, f));
   const cast = castParagraph(plan, f, members);
-  paragraphs.push([placeSentence(plan, f), cast].filter(Boolean).join(' '));
+  paragraphs.push([plan.movedOn ? moveSentence(plan, f) : placeSentence(plan, f), cast].filter(Boolean).join(' '));
   paragraphs.push(closingParagraph(plan, f));
   return {
     scene: paragraphs.join('\n\n'),
