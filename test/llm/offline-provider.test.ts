@@ -451,4 +451,24 @@ describe('offline provider: where a scene happens', () => {
     }
     expect(moved).toBeGreaterThan(3);
   });
+
+  it('brings to a new place only the people met there before and those who were with the player', () => {
+    const setting = 'A river port sinking under old debts, where the harbour-master takes bribes.';
+    const lastScene = 'You stand at the river port with Oskar Penhallow, listening to the gulls.';
+    const characters = [
+      { name: 'Oskar Penhallow', description: 'A harbour-master with a tattooed forearm, met at the river port.' },
+      { name: 'Liesel Marsh', description: 'A harbour pilot with grey eyes, met at the docks.' },
+      { name: 'Dagny Thorne', description: 'A smuggler with a scar through one eyebrow, met at the old boathouse.' },
+    ];
+    let elsewhere = 0;
+    for (let seed = 1; seed <= 80; seed++) {
+      const plan = planScene(sceneTask({ setting, seed, sceneNumber: 3, recentScenes: [lastScene], chosenAction: 'Wait and watch', characters }), createSeededRandom(seed));
+      if (plan.place === 'the river port') continue;
+      elsewhere++;
+      const known = plan.cast.filter((member) => !member.isNew).map((member) => member.name);
+      const allowed = characters.filter((character) => character.name === 'Oskar Penhallow' || character.description.includes(plan.place)).map((character) => character.name);
+      expect(known.every((name) => allowed.includes(name)), `${plan.place}: ${known.join(', ')}`).toBe(true);
+    }
+    expect(elsewhere).toBeGreaterThan(5);
+  });
 });

@@ -99,7 +99,7 @@ describe('offline storyteller: what an instruction is about', () => {
     ];
     for (const [instruction, lead, glued] of cases) {
       for (const seed of [3, 7, 11]) {
-        const output = await scene({ sceneNumber: 2, recentScenes: ['You arrive at the lighthouse.'], playerInstruction: instruction, characters: [{ name: 'Ysolde' }] }, seed);
+        const output = await scene({ sceneNumber: 2, recentScenes: ['You arrive at the lighthouse, where Ysolde is trimming the wick.'], playerInstruction: instruction, characters: [{ name: 'Ysolde' }] }, seed);
         expect(output.choices[0], `${instruction}, seed ${seed}`).toContain(lead);
         expect(allText(output), `${instruction}, seed ${seed}`).not.toMatch(glued);
         // One topic per phrase: "about X" never runs into a second "about".

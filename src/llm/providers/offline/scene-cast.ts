@@ -106,7 +106,10 @@ function knownMember(character: TaskCharacter, others: readonly string[], addres
 
 /**
  * Who is in the scene: the known characters the player addressed first, then one or two
- * others, and now and then someone new (always someone new when nobody is known yet).
+ * others, and now and then someone new (always someone new when nobody is known yet). At a
+ * place the last scene was not at, the others are those met there before and those who were
+ * with the player in the last scene (`newPlace`: the place's name without "the", and the last
+ * scene): nobody else turns up wherever the player goes.
  */
 export function chooseCast(
   random: SeededRandom,
@@ -115,11 +118,16 @@ export function chooseCast(
   known: readonly TaskCharacter[],
   playerWords: string,
   isOpening: boolean,
+  newPlace?: { place: string; lastScene: string },
 ): CastMember[] {
   const usable = known.filter((character) => character.name.trim() !== '');
   const descriptions = usable.map((character) => character.description ?? '');
   const addressed = usable.filter((character) => playerWords !== '' && mentionsName(playerWords, character.name));
-  const others = random.shuffle(usable.filter((character) => !addressed.includes(character)));
+  let others = random.shuffle(usable.filter((character) => !addressed.includes(character)));
+  if (newPlace !== undefined) {
+    const metHere = (character: TaskCharacter) => (character.description ?? '').toLowerCase().includes(newPlace.place);
+    others = others.filter((character) => metHere(character) || mentionsName(newPlace.lastScene, character.name));
+  }
   const presentKnown = [...addressed, ...others].slice(0, Math.max(2, addressed.length));
   const cast = presentKnown.map((character) =>
     knownMember(character, usable.filter((other) => other !== character).map((other) => other.description ?? ''), addressed.includes(character)),

@@ -51,7 +51,11 @@ export function planScene(task: SceneTask, random: SeededRandom): ScenePlan {
   const usual = settingPlaces.length > 0 && (isOpening || random.chance(0.75)) ? (isOpening ? settingPlaces[0]! : random.pick(settingPlaces)) : random.pick(flavour.places);
   const place = visited ?? moveTarget ?? usual;
   const lastScene = task.recentScenes[task.recentScenes.length - 1]?.toLowerCase();
-  const movedOn = !isOpening && place === usual && lastScene !== undefined && !lastScene.includes(place.toLowerCase().replace(/^the /, ''));
+  // Somewhere else than the last scene: it named a place of the story, and not this one.
+  const words = (candidate: string) => candidate.toLowerCase().replace(/^the /, '');
+  const placeWords = words(place);
+  const atNewPlace = !isOpening && lastScene !== undefined && !lastScene.includes(placeWords) && places.some((candidate) => lastScene.includes(words(candidate)));
+  const movedOn = atNewPlace && place === usual;
   const topics = [...profile.things, ...settingPlaces.filter((candidate) => candidate !== place)];
 
   const plan: ScenePlan = {
@@ -62,7 +66,7 @@ export function planScene(task: SceneTask, random: SeededRandom): ScenePlan {
     profile,
     topics: topics.length > 0 ? topics : flavour.objects.map(definite),
     featuredObject: random.pick(flavour.objects),
-    cast: chooseCast(random, flavour, profile, task.characters, `${task.chosenAction ?? ''} ${task.playerInstruction ?? ''}`.trim(), isOpening),
+    cast: chooseCast(random, flavour, profile, task.characters, `${task.chosenAction ?? ''} ${task.playerInstruction ?? ''}`.trim(), isOpening, atNewPlace ? { place: placeWords, lastScene: lastScene! } : undefined),
     isOpening,
     movedOn,
     variety: createVariety(`${task.storyTitle}\u0000${task.setting}`, task.sceneNumber, task.recentScenes),
