@@ -452,6 +452,17 @@ describe('offline provider: where a scene happens', () => {
     expect(moved).toBeGreaterThan(3);
   });
 
+  it('does not say again how the player got somewhere they asked to go', () => {
+    const setting = 'A river port sinking under old debts, where the harbour-master takes bribes and the docks flood at every high tide.';
+    for (let seed = 1; seed <= 40; seed++) {
+      const task = sceneTask({ setting, seed, sceneNumber: 3, recentScenes: ['You stand at the river port, listening to the gulls.'], chosenAction: 'Head for the docks' });
+      const plan = planScene(task, createSeededRandom(seed));
+      expect(plan.place).toBe('the docks');
+      expect(plan.movedOn).toBe(false);
+      expect(writeSceneProse(task, createSeededRandom(seed)).scene).not.toMatch(/find yourself at|leads you on to|come as far as|steps take you to|move on to|stop at last/);
+    }
+  });
+
   it('brings to a new place only the people met there before and those who were with the player', () => {
     const setting = 'A river port sinking under old debts, where the harbour-master takes bribes.';
     const lastScene = 'You stand at the river port with Oskar Penhallow, listening to the gulls.';

@@ -55,7 +55,8 @@ export function planScene(task: SceneTask, random: SeededRandom): ScenePlan {
   const words = (candidate: string) => candidate.toLowerCase().replace(/^the /, '');
   const placeWords = words(place);
   const atNewPlace = !isOpening && lastScene !== undefined && !lastScene.includes(placeWords) && places.some((candidate) => lastScene.includes(words(candidate)));
-  const movedOn = atNewPlace && place === usual;
+  // Where the player asked to go, the deed already says how they got there.
+  const movedOn = atNewPlace && visited === undefined && moveTarget === undefined;
   const topics = [...profile.things, ...settingPlaces.filter((candidate) => candidate !== place)];
 
   const plan: ScenePlan = {
