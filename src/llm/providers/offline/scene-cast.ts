@@ -84,13 +84,14 @@ export function heardOfAs(description: string | undefined): string | undefined {
 
 function knownMember(character: TaskCharacter, others: readonly string[], addressed: boolean): CastMember {
   const { manner, voice } = personaOf(character.name, character.description, others);
+  const heardOf = heardOfAs(character.description);
   const member: CastMember = {
     name: character.name,
     callName: shortName(character.name),
     isNew: false,
-    heardOfOnly: heardOfAs(character.description) !== undefined,
+    heardOfOnly: heardOf !== undefined,
     role: 'present',
-    introduction: heardOfAs(character.description) ?? '',
+    introduction: heardOf ?? '',
     manner,
     voice,
     goal: '',
