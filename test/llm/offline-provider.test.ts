@@ -463,6 +463,14 @@ describe('offline provider: where a scene happens', () => {
     }
   });
 
+  it('goes where the player heads, not where they only ask about', () => {
+    const setting = 'A river port sinking under old debts, where the harbour-master takes bribes and the docks flood at every high tide.';
+    const places = (chosenAction: string) =>
+      new Set(Array.from({ length: 30 }, (_, i) => planScene(sceneTask({ setting, seed: i + 1, sceneNumber: 3, recentScenes: ['You stand at the river port.'], chosenAction }), createSeededRandom(i + 1)).place));
+    expect([...places('Head for the docks')]).toEqual(['the docks']);
+    expect(places('Ask Oskar Penhallow about the docks').size).toBeGreaterThan(1);
+  });
+
   it('brings to a new place only the people met there before and those who were with the player', () => {
     const setting = 'A river port sinking under old debts, where the harbour-master takes bribes.';
     const lastScene = 'You stand at the river port with Oskar Penhallow, listening to the gulls.';

@@ -44,9 +44,9 @@ export function planScene(task: SceneTask, random: SeededRandom): ScenePlan {
   // A lighthouse story happens at the lighthouse: the setting's own places come first.
   const settingPlaces = profile.places;
   const places = [...random.shuffle(settingPlaces), ...random.shuffle(flavour.places)];
-  const playerWords = `${task.chosenAction ?? ''} ${task.playerInstruction ?? ''}`.toLowerCase();
-  // "Head for the fish market" takes the player to the fish market.
-  const visited = places.find((place) => playerWords.includes(place.toLowerCase().replace(/^the /, '')));
+  // "Head for the fish market" takes the player to the fish market; "ask about the fish market" does not.
+  const destinationWords = [task.chosenAction ?? '', task.playerInstruction ?? ''].map((words) => words.toLowerCase().replace(/\babout\b.*$/, '')).join(' ');
+  const visited = places.find((place) => destinationWords.includes(place.toLowerCase().replace(/^the /, '')));
   const moveTarget = action?.kind === 'move' && action.target && !/^(your|her|his|their)\b/.test(action.target) ? action.target : undefined;
   const usual = settingPlaces.length > 0 && (isOpening || random.chance(0.75)) ? (isOpening ? settingPlaces[0]! : random.pick(settingPlaces)) : random.pick(flavour.places);
   const place = visited ?? moveTarget ?? usual;
