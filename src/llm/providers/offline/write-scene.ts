@@ -297,15 +297,15 @@ const genericEvents = [
   'The air turns colder, as if a door had opened onto the night.',
 ];
 
-/** How the player came to a place the last scene was not at. */
+/** How the player came to a place the last scene was not at: the scene's first words, before what they do there. */
 function moveSentence(plan: ScenePlan, f: Fills): string {
   return plan.variety.pick('move', [
     `Before long you find yourself at ${f.place}.`,
     `The way leads you on to ${f.place}, where ${f.sight}.`,
-    `By the time the talk is done, you have come as far as ${f.place}.`,
+    `Your wandering brings you to ${f.place}.`,
     `Your steps take you to ${f.place} next.`,
     `You move on to ${f.place}, and ${f.sight}.`,
-    `It is at ${f.place} that you stop at last.`,
+    `At last you come to ${f.place}.`,
   ]);
 }
 
@@ -336,9 +336,11 @@ export function writeScene(task: SceneTask, random: SeededRandom): WrittenScene 
   const topic = intent?.target && /^(the|a|an)\s/i.test(intent.target) ? intent.target : random.pick(plan.topics);
   const f = fillsFor(plan, random, topic);
   const paragraphs: string[] = [];
-  paragraphs.push(plan.action || plan.instruction ? deedParagraph(plan, f, members) : openingParagraph(plan, f));
+  const deed = plan.action || plan.instruction ? deedParagraph(plan, f, members) : openingParagraph(plan, f);
+  // The deed happens where the scene is, so the way there comes first.
+  paragraphs.push(plan.movedOn ? `${moveSentence(plan, f)} ${deed}` : deed);
   const cast = castParagraph(plan, f, members);
-  paragraphs.push([plan.movedOn ? moveSentence(plan, f) : placeSentence(plan, f), cast].filter(Boolean).join(' '));
+  paragraphs.push([placeSentence(plan, f), cast].filter(Boolean).join(' '));
   paragraphs.push(closingParagraph(plan, f));
   return {
     scene: paragraphs.join('\n\n'),
